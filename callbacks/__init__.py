@@ -1,0 +1,1 @@
+"""Thin adapters between the page and the services (Dash callbacks, the UI's HTTP endpoints)."""

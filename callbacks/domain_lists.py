@@ -1,0 +1,50 @@
+"""The water and traffic pages' lists follow their domain: a delta of the domain re-reads them (at most every 5 s)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from dash import Dash, Input, Output, State
+
+from layouts import ids
+from layouts.domain_lists import bump_id, lists_id, traffic_lists, water_lists
+from layouts.i18n import language
+from layouts.shell import PUSH_EVENT
+from services import domain_views as dv
+
+THROTTLE_MS = 5000
+CHANGED = """
+function (msg) {
+  var nu = window.dash_clientside.no_update, deltas = (msg && msg.deltas) || [];
+  if (!deltas.some(function (d) { return d.ch === '%(domain)s'; })) return nu;
+  var now = Date.now(), w = (window.vigieLists = window.vigieLists || {});
+  var s = (w['%(domain)s'] = w['%(domain)s'] || {});
+  if (s.last && now - s.last < %(ms)d) {
+    if (!s.timer) s.timer = setTimeout(function () { s.timer = null; s.last = Date.now();
+      window.dash_clientside.set_props('%(store)s', {data: s.last}); }, %(ms)d - (now - s.last));
+    return nu;
+  }
+  s.last = now;
+  return now;
+}
+"""
+
+
+def build(domain: str, reader, lang: str) -> list:
+    """A domain's lists, read now."""
+    assets = dv.domain_assets(reader, domain)
+    if domain == "water":
+        return water_lists(dv.reservoirs(assets), dv.pumps(assets), lang, dv.suspected_leaks(reader.alarms(active_only=True), assets))
+    return traffic_lists(dv.most_congested(assets), dv.signal_plans(assets), lang)
+
+
+def register(app: Dash, get_ui: Callable) -> None:
+    """Register the lists' callbacks for water and traffic on `app`."""
+    for domain in ("water", "traffic"):
+        app.clientside_callback(CHANGED % {"domain": domain, "ms": THROTTLE_MS, "store": bump_id(domain)},
+                                Output(bump_id(domain), "data"), Input(ids.SOCKET, f"data-{PUSH_EVENT}"), prevent_initial_call=True)
+
+        def refresh(_bump, config, domain=domain):
+            return build(domain, get_ui().reader, language((config or {}).get("lang")))
+
+        app.callback(Output(lists_id(domain), "children"), Input(bump_id(domain), "data"), State(ids.CONFIG, "data"),
+                     prevent_initial_call=True)(refresh)

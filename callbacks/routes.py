@@ -1,0 +1,56 @@
+"""HTTP endpoints the page fetches itself: the layers' GeoJSON (once) and the live snapshot (on (re)connect)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import msgspec
+from flask import Blueprint, Response, abort, request
+
+DOMAINS = ("lighting", "water", "traffic")
+
+
+def _json(payload: object, max_age: int = 0) -> Response:
+    body = payload if isinstance(payload, bytes) else msgspec.json.encode(payload)
+    resp = Response(body, mimetype="application/json")
+    resp.headers["Cache-Control"] = f"private, max-age={max_age}" if max_age else "no-store"
+    return resp
+
+
+def create_routes(get_ui: Callable) -> Blueprint:
+    """The UI's data endpoints under /vigie/ (`get_ui()` returns the app's VigieUI)."""
+    bp = Blueprint("vigie_ui", __name__, url_prefix="/vigie")
+
+    @bp.get("/geo/<domain>")
+    def geo(domain: str) -> Response:
+        """One domain's map features: id, type, condition at load time, geometry (`format=columns`: points as columns)."""
+        if domain not in DOMAINS:
+            abort(404)
+        rev, payload = get_ui().geo(domain, columns=request.args.get("format") == "columns")
+        resp = _json(payload, max_age=3600 if request.args.get("rev") else 0)
+        if rev is not None:
+            resp.headers["X-Vigie-Geo-Rev"] = str(rev)
+        return resp
+
+    @bp.get("/base")
+    def base() -> Response:
+        """The offline base map: communes, districts, roads unless `roads=0` (static for the process's life)."""
+        return _json(get_ui().base_map(roads=request.args.get("roads", "1") != "0"), max_age=3600)
+
+    @bp.get("/live")
+    def live() -> Response:
+        """The current state with the push sequence numbers it is consistent with."""
+        return _json(get_ui().snapshot())
+
+    @bp.get("/replay")
+    def replay() -> Response:
+        """Deltas a page missed on one channel (410 when no longer kept: take a snapshot)."""
+        try:
+            after = int(request.args.get("after", ""))
+        except ValueError:
+            abort(400)
+        missed = get_ui().replay(request.args.get("ch", ""), after)
+        if missed is None:
+            abort(410)
+        return _json(missed)
+
+    return bp

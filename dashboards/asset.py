@@ -1,0 +1,58 @@
+"""`/asset/<asset_id>`: one asset (level 3): identity, relations, latest values, 24 h charts, alarm and command history.
+
+The URL is the view: an engineer can send it to a colleague (`?lang=` and `?theme=` kept).
+"""
+from __future__ import annotations
+
+import time
+
+import dash
+from flask import current_app
+
+from callbacks.commands_log import asset_section
+from callbacks.context import current_ui
+from layouts.asset_page import AssetPageData, asset_page
+from layouts.i18n import language
+from layouts.page import page_config
+from services.asset_detail import gather
+
+MAX_ID = 128
+
+
+def page_services() -> dict:
+    """The journal, alarm store and command service of this app, those that run here."""
+    ext = current_app.extensions
+    runtime = ext.get("vigie.runtime")
+    recorder = getattr(runtime, "recorder", None)
+    alarms = ext.get("vigie.alarms")
+    return {"journal": getattr(recorder, "journal", None), "alarm_store": getattr(alarms, "store", None) or getattr(runtime, "alarm_store", None),
+            "commands": ext.get("vigie.commands")}
+
+
+def can_command(domain: str) -> bool:
+    """Whether the signed-in user may command this domain (no security set up here: the command page decides)."""
+    security = current_app.extensions.get("vigie.security")
+    if security is None:
+        return True
+    from services.web_auth import current_principal
+
+    return bool(security.allowed(current_principal(), "command.send", domain))
+
+
+def layout(asset_id: str = "", lang: str | None = None, theme: str | None = None, **_query: str):
+    """The asset's page in the request's language and theme."""
+    ui = current_ui()
+    asset_id = (asset_id or "")[:MAX_ID]
+    detail = gather(ui.reader, asset_id, time.time(), **page_services())
+    base = ui.page_data("asset", (), lang, theme)
+    domain = (detail.asset or {}).get("domain", "")
+    commands = asset_section(asset_id, detail.asset, base.lang, ui.tz) if detail.asset else []
+    d = AssetPageData(lang=base.lang, default_lang=base.default_lang, theme=base.theme, territory_name=base.territory_name,
+                      config=page_config(base), tz=ui.tz, command_section=commands,
+                      can_command=bool(domain) and can_command(domain))
+    return asset_page(detail, d)
+
+
+def register() -> None:
+    """Register the page."""
+    dash.register_page("vigie.asset", path_template="/asset/<asset_id>", name="asset", title="Vigie · Équipement", layout=layout)

@@ -1,0 +1,36 @@
+"""`/lighting` (level 2): the map of lamps by state with cabinets and groups, the KPIs, the domain's alarms, the faults
+list for the maintenance team (CSV for a GMAO) and the operator actions the role allows."""
+from __future__ import annotations
+
+import time
+
+import dash
+
+from callbacks.context import current_ui
+from layouts.page import control_room
+from layouts.domain_panels import actions_panel, faults_panel, modes_panel
+from services.domain_views import control_modes, domain_assets
+from services.lighting_faults import read_faults
+
+from .asset import can_command
+
+DOMAIN = "lighting"
+
+
+def layout(lang: str | None = None, theme: str | None = None, **_query: str):
+    """The lighting page in the request's language and theme."""
+    ui = current_ui()
+    data = ui.page_data(DOMAIN, (DOMAIN,), lang, theme, alarm_rows=14)
+    page = control_room(data)
+    extra = [faults_panel(read_faults(ui.reader), time.time(), data.lang),
+             modes_panel(*control_modes(domain_assets(ui.reader, DOMAIN)), data.lang)]
+    if can_command(DOMAIN):
+        extra.append(actions_panel(DOMAIN, data.lang, data.theme, data.default_lang))
+    side = page.children[-1].children[1]  # control_room's main -> side column: KPIs, [these], alarms
+    side.children = [side.children[0], *extra, *side.children[1:]]
+    return page
+
+
+def register() -> None:
+    """Register the page."""
+    dash.register_page("vigie.lighting", path="/lighting", name="lighting", title="Vigie · Éclairage", layout=layout)

@@ -1,0 +1,1 @@
+"""Pure functions building the control room's components from plain data."""

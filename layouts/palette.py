@@ -1,0 +1,63 @@
+"""The one ISA-101 palette: neutral greys for normal, colour + shape only for abnormal and alarm priorities.
+
+Used by the CSS (as custom properties set from `css_variables`), the map's JS styling (via the
+page config) and the Python layouts, so a colour means the same thing everywhere.
+"""
+from __future__ import annotations
+
+# Alarm priorities: colour, shape glyph (shape backs colour for colour-blind operators).
+PRIORITY_STYLE: dict[str, dict[str, str]] = {
+    "urgent": {"color": "#d7191c", "shape": "▲", "shape_name": "triangle"},
+    "high": {"color": "#f07c00", "shape": "◆", "shape_name": "diamond"},
+    "low": {"color": "#e6c700", "shape": "■", "shape_name": "square"},
+    "diagnostic": {"color": "#3d7fc4", "shape": "●", "shape_name": "circle"},
+}
+PRIORITIES = tuple(PRIORITY_STYLE)
+
+# Asset conditions by wire code (services.push.CONDITION_CODE): same colours as the priorities they map to.
+CONDITION_STYLE: dict[int, dict[str, str]] = {
+    0: {"name": "ok", "color": "", "shape": ""},
+    1: {"name": "unknown", "color": "", "shape": "?"},
+    2: {"name": "maintenance", "color": PRIORITY_STYLE["diagnostic"]["color"], "shape": "●"},
+    3: {"name": "warning", "color": PRIORITY_STYLE["high"]["color"], "shape": "◆"},
+    4: {"name": "fault", "color": PRIORITY_STYLE["urgent"]["color"], "shape": "▲"},
+}
+
+# Supervisor liveness: live is neutral, late is "high", stale is "urgent".
+LIVENESS_STYLE: dict[str, dict[str, str]] = {
+    "live": {"color": "", "shape": "●"},
+    "late": {"color": PRIORITY_STYLE["high"]["color"], "shape": "◆"},
+    "stale": {"color": PRIORITY_STYLE["urgent"]["color"], "shape": "▲"},
+}
+
+# Neutral greys per theme (operator: light grey; wall: dark grey). No colour for "normal".
+THEMES: dict[str, dict[str, str]] = {
+    "light": {
+        "bg": "#e4e4e2", "panel": "#f2f2f0", "ink": "#1f1f1f", "muted": "#5c5c5c", "line": "#c4c4c0",
+        "map_bg": "#dcdcd8", "land": "#ececea", "district": "#b4b4ae", "commune": "#8c8c86", "road": "#c8c8c2",
+        "asset": "#6e6e6a", "asset_line": "#9a9a94", "pipe": "#7c8a96", "cluster": "#f6f6f4",
+    },
+    "dark": {
+        "bg": "#1c1d1f", "panel": "#26282b", "ink": "#ececec", "muted": "#a4a6a8", "line": "#3c3f43",
+        "map_bg": "#202124", "land": "#2a2c2f", "district": "#4a4d52", "commune": "#6a6d72", "road": "#3d4044",
+        "asset": "#9c9ea2", "asset_line": "#5a5d62", "pipe": "#66727c", "cluster": "#34373b",
+    },
+}
+
+
+def map_palette(theme: str) -> dict:
+    """What the map's JS needs: neutrals of the theme, condition colours and shapes."""
+    neutral = THEMES.get(theme, THEMES["light"])
+    return {
+        "neutral": neutral,
+        "conditions": {str(k): v for k, v in CONDITION_STYLE.items()},
+        "priorities": PRIORITY_STYLE,
+        "liveness": LIVENESS_STYLE,
+    }
+
+
+def css_variables(theme: str) -> dict[str, str]:
+    """CSS custom properties (`--v-*`) for a theme."""
+    out = {f"--v-{k.replace('_', '-')}": v for k, v in THEMES.get(theme, THEMES["light"]).items()}
+    out.update({f"--v-{p}": s["color"] for p, s in PRIORITY_STYLE.items()})
+    return out

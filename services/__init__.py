@@ -1,0 +1,1 @@
+"""Vigie services: everything that is not UI (no Dash import here)."""

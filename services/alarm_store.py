@@ -1,0 +1,304 @@
+"""Alarm persistence in Redis: the alarms held, their journal, each alarm's history, the engineer's policy.
+
+Keys: `vigie:alarms:state` (hash id -> JSON record, history apart), `vigie:alarms:journal` (stream,
+about a million entries), `vigie:alarms:history:<id>` (list, newest first, 200 entries, 30 days),
+`vigie:alarms:policy` (JSON). The engine thread hands changes to `AlarmStore.on_events`; a writer
+thread writes them, keeping them while Redis is away (nothing is dropped below `PENDING_MAX`).
+`restore()` loads everything into a core before the engine starts.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import msgspec
+import redis
+
+from services.bus import ERRORS, bounded_client
+from services.core.alarm_record import AlarmPolicy, JournalEntry
+from services.core.events import AlarmsChanged, Event
+from services.redis_conn import BusUnavailable
+
+if TYPE_CHECKING:
+    from services.core import Hypervisor
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "vigie:alarms:state"
+JOURNAL_KEY = "vigie:alarms:journal"
+HISTORY_PREFIX = "vigie:alarms:history:"
+POLICY_KEY = "vigie:alarms:policy"
+JOURNAL_MAXLEN = 1_000_000
+HISTORY_LEN = 200
+HISTORY_TTL_S = 30 * 86400
+PENDING_MAX = 1_000_000  # journal entries kept while Redis is away
+SCAN_BATCH = 2000
+JOURNAL_FIELDS = ("at", "alarm", "action", "who", "why", "before", "after", "domain", "priority")
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+
+
+def _entry(raw: dict) -> JournalEntry:
+    f = {_text(k): _text(v) for k, v in raw.items()}
+    return JournalEntry(float(f.get("at", 0) or 0), *(f.get(k, "") for k in JOURNAL_FIELDS[1:]))
+
+
+def _stream_id(ts: float, *, end: bool) -> str:
+    return f"{int(ts * 1000)}-{'18446744073709551615' if end else '0'}"
+
+
+class AlarmStore:
+    """Reads and writes the alarm keys; `start()` runs the writer thread fed by `on_events`."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.client = bounded_client(url, timeout_s)  # reads (any thread)
+        self.writes = 0
+        self.failures = 0
+        self.dropped = 0
+        self._records: dict[str, bytes | None] = {}
+        self._entries: list[JournalEntry] = []
+        self._cv = threading.Condition()
+        self._stop = False
+        self._busy = False  # a batch is being written
+        self._thread: threading.Thread | None = None
+        self._writer: redis.Redis | None = None
+        self._core: "Hypervisor | None" = None
+
+    # --- loading (before the engine starts) ------------------------------------------------
+
+    def restore(self, core: "Hypervisor", now: float) -> int:
+        """Load the policy, the alarms held and the KPI counters into `core`; return how many alarms."""
+        book = core.alarms
+        try:
+            book.set_policy(self.load_policy())
+            records = self.load_records()
+            book.restore(records)
+            book.stats.replay(self.journal_since(now - book.policy.kpi_window_s))
+        except BusUnavailable as err:
+            log.warning("alarms not restored (%s): starting with an empty alarm list", err)
+            return 0
+        log.info("restored %d alarms from Redis", len(records))
+        return len(records)
+
+    def load_records(self) -> list[dict]:
+        """Every alarm saved, with its recent history."""
+        raw = self._call(lambda: self.client.hgetall(STATE_KEY))
+        ids = [_text(k) for k in raw]
+
+        def histories():
+            pipe = self.client.pipeline(transaction=False)
+            for aid in ids:
+                pipe.lrange(HISTORY_PREFIX + aid, 0, 49)
+            return pipe.execute()
+
+        out = []
+        for aid, hist in zip(ids, self._call(histories) if ids else []):
+            rec = _decode(raw[aid.encode()])
+            rec["history"] = [_decode(h) for h in reversed(hist)]
+            out.append(rec)
+        return out
+
+    def load_policy(self) -> AlarmPolicy:
+        """The engineer's policy (defaults when none was saved or it no longer reads)."""
+        raw = self._call(lambda: self.client.get(POLICY_KEY))
+        try:
+            return AlarmPolicy.from_dict(_decode(raw)) if raw else AlarmPolicy()
+        except (ValueError, TypeError, msgspec.DecodeError) as err:
+            log.warning("alarm policy in Redis unreadable (%s); using the defaults", err)
+            return AlarmPolicy()
+
+    def save_policy(self, policy: AlarmPolicy) -> None:
+        """Keep the policy across restarts."""
+        self._call(lambda: self.client.set(POLICY_KEY, _encode(policy.to_dict())))
+
+    # --- reading the journal ---------------------------------------------------------------
+
+    def journal(self, *, since: float | None = None, until: float | None = None, alarm: str = "", who: str = "",
+                action: str = "", limit: int = 1000, scan_max: int = 200_000) -> list[JournalEntry]:
+        """Entries newest first, filtered (alarm and who exact, action a prefix)."""
+        out: list[JournalEntry] = []
+        for e in self._scan(since, until, scan_max):
+            if (alarm and e.alarm != alarm) or (who and e.who != who) or (action and not e.action.startswith(action)):
+                continue
+            out.append(e)
+            if len(out) >= limit:
+                break
+        return out
+
+    def journal_since(self, since: float) -> list[JournalEntry]:
+        """Every entry from `since` on, oldest first (to rebuild the KPI counters)."""
+        out: list[JournalEntry] = []
+        low = _stream_id(max(0.0, since), end=False)
+        while True:
+            batch = self._call(lambda: self.client.xrange(JOURNAL_KEY, min=low, max="+", count=SCAN_BATCH))
+            out.extend(_entry(raw) for _id, raw in batch)
+            if len(batch) < SCAN_BATCH:
+                return out
+            low = "(" + _text(batch[-1][0])
+
+    def history(self, alarm_id: str, limit: int = HISTORY_LEN) -> list[dict]:
+        """An alarm's recent history, oldest first (kept after the alarm returned to normal)."""
+        raw = self._call(lambda: self.client.lrange(HISTORY_PREFIX + alarm_id, 0, limit - 1))
+        return [_decode(h) for h in reversed(raw)]
+
+    def _scan(self, since: float | None, until: float | None, scan_max: int) -> Iterator[JournalEntry]:
+        high = _stream_id(until, end=True) if until is not None else "+"
+        low = _stream_id(since, end=False) if since is not None else "-"
+        read = 0
+        while read < scan_max:
+            batch = self._call(lambda: self.client.xrevrange(JOURNAL_KEY, max=high, min=low, count=SCAN_BATCH))
+            for _id, raw in batch:
+                yield _entry(raw)
+            read += len(batch)
+            if len(batch) < SCAN_BATCH:
+                return
+            high = "(" + _text(batch[-1][0])
+
+    def _call(self, fn):
+        try:
+            return fn()
+        except ERRORS as err:
+            raise BusUnavailable(f"alarm store unreachable: {err}") from err
+
+    # --- writing (engine thread hands over, writer thread writes) ----------------------------
+
+    def attach(self, engine) -> "AlarmStore":
+        """Follow an engine's alarm changes and start writing them."""
+        self._core = engine.core
+        engine.subscribe(self.on_events)
+        return self.start()
+
+    def on_events(self, events: list[Event]) -> None:
+        """Take the changed alarms and the new journal entries (on the engine thread)."""
+        if self._core is None:
+            return
+        book = self._core.alarms
+        entries = book.take_journal()
+        ids = {aid for ev in events if type(ev) is AlarmsChanged for aid in ev.alarm_ids}
+        if not ids and not entries:
+            return
+        records: dict[str, bytes | None] = {}
+        for aid in ids:
+            a = book.get(aid)
+            if a is None:
+                records[aid] = None
+            else:
+                records[aid] = _encode(a.to_record(history=False))
+        with self._cv:
+            self._records.update(records)
+            self._entries.extend(entries)
+            if len(self._entries) > PENDING_MAX:
+                self.dropped += len(self._entries) - PENDING_MAX
+                del self._entries[: len(self._entries) - PENDING_MAX]
+            self._cv.notify()
+
+    def start(self) -> "AlarmStore":
+        """Run the writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vigie-alarm-store", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is pending (if Redis answers), then stop."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.client.close()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything handed over is written (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while (self._records or self._entries or self._busy) and time.monotonic() < end:
+                self._cv.wait(0.02)
+            return not (self._records or self._entries or self._busy)
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            with self._cv:
+                while not (self._records or self._entries) and not self._stop:
+                    self._cv.wait()
+                if backoff and not self._stop:
+                    self._cv.wait(backoff)
+                records, entries = self._records, self._entries
+                self._records, self._entries, self._busy = {}, [], True
+                stopping = self._stop
+            if self._write(records, entries):
+                backoff = 0.0
+            else:
+                with self._cv:  # keep them, newer changes first
+                    self._records = {**records, **self._records}
+                    self._entries = entries + self._entries
+                backoff = min(10.0, max(0.5, backoff * 2))
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+            if stopping:
+                break
+        if self._writer is not None:
+            self._writer.close()
+
+    def _write(self, records: dict[str, bytes | None], entries: list[JournalEntry]) -> bool:
+        try:
+            if self._writer is None:
+                self._writer = bounded_client(self.url, self.timeout_s)
+            pipe = self._writer.pipeline(transaction=False)
+            gone = [aid for aid, raw in records.items() if raw is None]
+            kept = {aid: raw for aid, raw in records.items() if raw is not None}
+            if gone:
+                pipe.hdel(STATE_KEY, *gone)
+            if kept:
+                pipe.hset(STATE_KEY, mapping=kept)
+            touched: set[str] = set()
+            for e in entries:
+                pipe.xadd(JOURNAL_KEY, {k: str(getattr(e, k)) for k in JOURNAL_FIELDS}, maxlen=JOURNAL_MAXLEN, approximate=True)
+                pipe.lpush(HISTORY_PREFIX + e.alarm, _encode(e.to_dict()))
+                touched.add(e.alarm)
+            for aid in touched:
+                pipe.ltrim(HISTORY_PREFIX + aid, 0, HISTORY_LEN - 1)
+                pipe.expire(HISTORY_PREFIX + aid, HISTORY_TTL_S)
+            pipe.execute()
+        except ERRORS as err:
+            self.failures += 1
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.warning("cannot write alarms to Redis (%s); %d entries kept until it answers", err, len(entries))
+            return False
+        self.writes += 1
+        return True
+
+
+CSV_COLUMNS = ("when",) + JOURNAL_FIELDS
+
+
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def journal_csv(entries: Iterable[JournalEntry]) -> str:
+    """The entries as CSV (header row, ISO time in UTC, formulas neutralised)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        when = datetime.fromtimestamp(e.at, timezone.utc).isoformat(timespec="milliseconds")
+        writer.writerow([when, f"{e.at:.3f}"] + [_cell(str(getattr(e, k))) for k in JOURNAL_FIELDS[1:]])
+    return out.getvalue()

@@ -1,0 +1,318 @@
+"""The command log in the core: opens commands, applies answers and telemetry, keeps deadlines. Pure: `now` is given.
+
+The Hypervisor owns one `CommandBook` and feeds it acks (`on_ack`), the ids of assets whose
+values changed (`observe`) and the time (`tick`); every change comes back as a
+`CommandsChanged` event. Idempotency: a (user, key) pair names one command for `keep_s`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from services.contract.messages import Ack
+
+from .assets import TerritoryState
+from .command_effects import Plan
+from .command_specs import RETURNED, CommandInvalid
+from .commands import FINAL, CommandRecord, Override, Status, Step, Verification
+from .events import CommandsChanged, Event
+
+PURGE_EVERY_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandConfig:
+    """How long Vigie waits for answers and telemetry, and what it keeps in memory."""
+
+    ack_timeout_s: float = 10.0  # sent -> accepted/rejected
+    apply_timeout_s: Mapping[str, float] = field(default_factory=lambda: {"lighting": 60.0, "water": 120.0, "traffic": 240.0})
+    verify_s: float = 120.0  # applied -> telemetry shows it
+    keep_s: float = 24 * 3600.0  # finished commands (and idempotency keys) kept in memory
+    keep_max: int = 2000
+
+
+class CommandConflict(ValueError):
+    """An idempotency key reused for a different command."""
+
+
+class CommandBook:
+    """Every recent command, by id; the single writer is the Hypervisor's thread."""
+
+    def __init__(self, config: CommandConfig | None = None) -> None:
+        self.config = config or CommandConfig()
+        self.records: dict[str, CommandRecord] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+        self._open: set[str] = set()  # records with something still to watch (deadline, telemetry, countdown)
+        self._verify: dict[str, set[str]] = {}  # asset id -> commands waiting for its telemetry
+        self._return: dict[str, set[str]] = {}  # asset id -> ended overrides waiting for it back on schedule
+        self._purged_at = float("-inf")
+        self._state: TerritoryState | None = None  # the core's state, remembered from the first answer (tick has none)
+        self.ignored_acks = 0
+
+    @property
+    def watching(self) -> bool:
+        """Is any command waiting for telemetry (the ingest path skips `observe` otherwise)?"""
+        return bool(self._verify or self._return)
+
+    # --- opening ----------------------------------------------------------------------------
+
+    def by_key(self, user: str, key: str | None, fingerprint: str) -> CommandRecord | None:
+        """The command already opened with this idempotency key, or None; CommandConflict if it differs."""
+        if not key:
+            return None
+        rec = self.records.get(self._keys.get((user, key), ""))
+        if rec is not None and rec.fingerprint != fingerprint:
+            raise CommandConflict(f"the idempotency key {key!r} was used for another command ({rec.id})")
+        return rec
+
+    def open(self, plan: Plan, *, command_id: str, user: str, now: float, role: str = "", actor_kind: str = "", ip: str = "",
+             cancels: str | None = None) -> tuple[CommandRecord, list[Event]]:
+        """Record a checked command as `requested`, with its answer deadline."""
+        r = plan.request
+        rec = CommandRecord(id=command_id, domain=r.domain, supervisor=plan.supervisor, action=r.action, params=plan.params,
+                            targets=plan.targets, assets=plan.assets, label=plan.label, user=user, requested_at=now, role=role,
+                            actor_kind=actor_kind, ip=ip, reason=r.reason.strip(), key=r.key, fingerprint=r.fingerprint(),
+                            effect=plan.effect, large=[{"rule": x.rule, "message": x.message, "values": dict(x.values)} for x in plan.large], cancels=cancels)
+        rec.deadline = now + self.config.ack_timeout_s
+        self._add(rec)
+        return rec, [CommandsChanged((rec.id,))]
+
+    def _add(self, rec: CommandRecord) -> None:
+        self.records[rec.id] = rec
+        if rec.key:
+            self._keys[(rec.user, rec.key)] = rec.id
+        self._open.add(rec.id)
+
+    def sent(self, command_id: str, now: float, receivers: int) -> list[Event]:
+        """The command is on the bus; nobody listening means nobody will answer."""
+        rec = self.records.get(command_id)
+        if rec is None:
+            return []
+        if receivers <= 0:
+            return self._move(rec, Step.NOT_SENT, now, f"not delivered: no supervisor listens on cmd.{rec.domain}.{rec.supervisor}")
+        return self._move(rec, Step.SENT, now)
+
+    def not_sent(self, command_id: str, now: float, why: str) -> list[Event]:
+        """Publishing failed (the bus is down): the command did not leave Vigie."""
+        rec = self.records.get(command_id)
+        return [] if rec is None else self._move(rec, Step.NOT_SENT, now, f"not sent: {why}")
+
+    # --- answers, telemetry, time -----------------------------------------------------------
+
+    def on_ack(self, ack: Ack, state: TerritoryState, now: float) -> list[Event]:
+        """Apply a supervisor's answer; unknown, foreign and duplicate answers are ignored and counted."""
+        rec = self.records.get(ack.command_id)
+        if rec is None or rec.supervisor != ack.supervisor or rec.domain != ack.domain:
+            self.ignored_acks += 1
+            return []
+        if ack.status in ("applied", "partial", "failed"):
+            if not rec.move(Step(ack.status), now, ack.reason or ""):
+                self.ignored_acks += 1
+                return []
+            rec.applied, rec.failed, rec.message = list(ack.applied), list(ack.failed), ack.reason or ""
+            rec.deadline = None
+            if rec.status in (Status.APPLIED, Status.PARTIAL) and (rec.applied or not rec.failed):
+                self._applied(rec, state, now)
+            else:
+                self._unapplied(rec)
+            self._open.add(rec.id)
+            return [CommandsChanged((rec.id,))]
+        return self._move(rec, Step(ack.status), now, ack.reason or "")
+
+    def _move(self, rec: CommandRecord, step: Step, now: float, detail: str = "") -> list[Event]:
+        if not rec.move(step, now, detail):
+            self.ignored_acks += step in (Step.ACCEPTED, Step.REJECTED)
+            return []
+        if step in (Step.REJECTED, Step.NOT_SENT, Step.TIMEOUT):
+            rec.message = detail
+        if rec.status is Status.ACCEPTED:
+            rec.deadline = now + self.config.apply_timeout_s.get(rec.domain, 120.0)
+        elif rec.status is Status.SENT:
+            rec.deadline = rec.requested_at + self.config.ack_timeout_s
+        else:
+            rec.deadline = None
+        if rec.final:
+            self._unapplied(rec)
+        self._open.add(rec.id)
+        return [CommandsChanged((rec.id,))]
+
+    @staticmethod
+    def _unapplied(rec: CommandRecord) -> None:
+        """A command that ended without taking effect: nothing to verify, no countdown."""
+        if rec.override is Override.PENDING:
+            rec.override = Override.NONE
+        if rec.verification is Verification.WAITING:
+            rec.verification = Verification.NOT_APPLICABLE
+
+    def _applied(self, rec: CommandRecord, state: TerritoryState, now: float) -> None:
+        self._state = state
+        if rec.expect is not None:
+            rec.verification, rec.verify_deadline = Verification.PENDING, now + self.config.verify_s
+            for aid in rec.checked():
+                self._verify.setdefault(aid, set()).add(rec.id)
+            self._check(rec, rec.checked(), state)
+        if rec.override is Override.PENDING and rec.override_s:
+            rec.override, rec.override_until = Override.ACTIVE, now + rec.override_s
+        if rec.cancels:
+            self._cancel_done(rec, now)
+
+    def _check(self, rec: CommandRecord, ids: Iterable[str], state: TerritoryState) -> bool:
+        """Note the targets whose telemetry shows the command; return whether anything moved."""
+        assert rec.expect is not None
+        moved = False
+        for aid in ids:
+            a = state.get(aid)
+            if a is not None and aid not in rec.confirmed and rec.expect.met(a.values):
+                rec.confirmed.add(aid)
+                self._unwatch(self._verify, aid, rec.id)
+                moved = True
+        if len(rec.confirmed) >= len(rec.checked()) and rec.verification is Verification.PENDING:
+            rec.verification, rec.unconfirmed = Verification.CONFIRMED, []
+        return moved
+
+    def observe(self, ids: Iterable[str], state: TerritoryState, now: float) -> list[Event]:
+        """Assets whose values changed: confirm commands (and returns to schedule) they were waiting for."""
+        touched: dict[str, list[str]] = {}
+        returned: dict[str, list[str]] = {}
+        for aid in ids:
+            for cid in self._verify.get(aid, ()):
+                touched.setdefault(cid, []).append(aid)
+            for cid in self._return.get(aid, ()):
+                returned.setdefault(cid, []).append(aid)
+        changed = [cid for cid, aids in touched.items() if self._check(self.records[cid], aids, state)]
+        for cid, aids in returned.items():
+            if self._check_return(self.records[cid], aids, state):
+                changed.append(cid)
+        for cid in changed:
+            self.records[cid].rev += 1
+        return [CommandsChanged(tuple(dict.fromkeys(changed)))] if changed else []
+
+    def _check_return(self, rec: CommandRecord, ids: Iterable[str], state: TerritoryState) -> bool:
+        expect = RETURNED.get(rec.domain)
+        moved = False
+        for aid in ids:
+            a = state.get(aid)
+            if expect is not None and a is not None and aid not in rec.returned and expect.met(a.values):
+                rec.returned.add(aid)
+                self._unwatch(self._return, aid, rec.id)
+                moved = True
+        return moved
+
+    def tick(self, now: float) -> list[Event]:
+        """Time out silent supervisors, judge telemetry at its deadline, end overrides; forget old commands."""
+        changed: list[str] = []
+        for cid in list(self._open):
+            rec = self.records[cid]
+            if rec.deadline is not None and now >= rec.deadline and not rec.final:
+                waited = now - (rec.history[-1]["at"] if rec.status is Status.ACCEPTED else rec.requested_at)
+                why = (f"{rec.supervisor} accepted the command but reported no result within {waited:.0f} s" if rec.status is Status.ACCEPTED
+                       else f"no answer from {rec.supervisor} within {waited:.0f} s: the supervisor may be down or silent")
+                changed += [e.command_ids[0] for e in self._move(rec, Step.TIMEOUT, now, why)]  # type: ignore[union-attr]
+            if rec.verification is Verification.PENDING and rec.verify_deadline is not None and now >= rec.verify_deadline:
+                rec.verification = Verification.MISMATCH
+                rec.unconfirmed = [a for a in rec.checked() if a not in rec.confirmed]
+                for aid in rec.unconfirmed:
+                    self._unwatch(self._verify, aid, cid)
+                rec.rev += 1
+                changed.append(cid)
+            if rec.override is Override.ACTIVE and rec.override_until is not None and now >= rec.override_until:
+                self._end_override(rec, Override.ENDED, now)
+                changed.append(cid)
+            if rec.return_deadline is not None and now >= rec.return_deadline:
+                for aid in rec.checked():
+                    self._unwatch(self._return, aid, cid)
+                rec.return_deadline = None
+            if self._settled(rec):
+                self._open.discard(cid)
+        if now - self._purged_at >= PURGE_EVERY_S:
+            self._purged_at = now
+            self._purge(now)
+        return [CommandsChanged(tuple(dict.fromkeys(changed)))] if changed else []
+
+    def _settled(self, rec: CommandRecord) -> bool:
+        return rec.final and rec.verification is not Verification.PENDING and rec.override is not Override.ACTIVE \
+            and rec.return_deadline is None
+
+    def _end_override(self, rec: CommandRecord, how: Override, now: float) -> None:
+        rec.override = how
+        rec.history.append({"status": str(how), "at": now, "detail": "override over: back to automatic control"})
+        rec.rev += 1
+        if RETURNED.get(rec.domain) is not None:
+            rec.return_deadline = now + self.config.verify_s
+            for aid in rec.checked():
+                self._return.setdefault(aid, set()).add(rec.id)
+            if self._state is not None:  # telemetry of the same batch may already show it
+                self._check_return(rec, rec.checked(), self._state)
+
+    def _cancel_done(self, rec: CommandRecord, now: float) -> None:
+        original = self.records.get(rec.cancels or "")
+        if original is None or rec.status not in (Status.APPLIED, Status.PARTIAL):
+            return
+        original.cancelled_by = rec.id
+        if original.override in (Override.ACTIVE, Override.NONE):
+            self._end_override(original, Override.CANCELLED, now)
+            self._open.add(original.id)
+
+    @staticmethod
+    def _unwatch(index: dict[str, set[str]], aid: str, cid: str) -> None:
+        ids = index.get(aid)
+        if ids is not None:
+            ids.discard(cid)
+            if not ids:
+                del index[aid]
+
+    def _purge(self, now: float) -> None:
+        done = [r for r in self.records.values() if r.final and r.id not in self._open]
+        done.sort(key=lambda r: r.updated_at)
+        excess = max(0, len(done) - self.config.keep_max)
+        for n, r in enumerate(done):
+            if n < excess or now - r.updated_at > self.config.keep_s:
+                del self.records[r.id]
+                if r.key:
+                    self._keys.pop((r.user, r.key), None)
+
+    # --- cancel, restore, reading -----------------------------------------------------------
+
+    def revert_of(self, command_id: str) -> CommandRecord:
+        """The command an operator may hand back to automatic control; CommandInvalid says why not."""
+        rec = self.records.get(command_id)
+        if rec is None:
+            raise CommandInvalid(f"unknown command {command_id!r}", "command")
+        if rec.revert is None:
+            raise CommandInvalid(f"{rec.action} cannot be cancelled: nothing hands it back to automatic control", "command")
+        if rec.status not in (Status.APPLIED, Status.PARTIAL):
+            raise CommandInvalid(f"only an applied command can be cancelled; this one is {rec.status}", "command")
+        if rec.override in (Override.ENDED, Override.CANCELLED):
+            raise CommandInvalid(f"this command is already over ({rec.override})", "command")
+        return rec
+
+    def restore(self, docs: Iterable[dict[str, Any]], state: TerritoryState, now: float) -> list[Event]:
+        """Take back commands persisted before a restart; open ones keep their deadlines."""
+        ids = []
+        for d in docs:
+            if d.get("id") in self.records:
+                continue
+            rec = CommandRecord.from_dict(d)
+            self._add(rec)
+            if rec.verification is Verification.PENDING:
+                for aid in rec.checked():
+                    self._verify.setdefault(aid, set()).add(rec.id)
+                self._check(rec, rec.checked(), state)
+            ids.append(rec.id)
+        return [CommandsChanged(tuple(ids))] if ids else []
+
+    def get(self, command_id: str) -> CommandRecord | None:
+        """A command by id (recent ones; older ones are in the persisted log)."""
+        return self.records.get(command_id)
+
+    def for_asset(self, asset_id: str, limit: int = 10) -> list[CommandRecord]:
+        """The newest commands naming an asset (as a target or among the assets it stands for)."""
+        found = [r for r in self.records.values() if r.names(asset_id)]
+        return sorted(found, key=lambda r: -r.requested_at)[:limit]
+
+    def pending(self) -> list[CommandRecord]:
+        """Commands still waiting for an answer, newest first."""
+        return sorted((r for r in self.records.values() if not r.final), key=lambda r: -r.requested_at)
+
+
+__all__ = ["CommandBook", "CommandConfig", "CommandConflict", "FINAL"]

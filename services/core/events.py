@@ -1,0 +1,65 @@
+"""Change events the core returns; adapters turn them into pushes, snapshots and requests."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class AssetsChanged:
+    """Some assets of one domain changed (values, condition or definition)."""
+
+    domain: str
+    supervisor: str
+    asset_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetsRemoved:
+    """Assets a supervisor no longer reports (absent from its last full snapshot)."""
+
+    domain: str
+    supervisor: str
+    asset_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmsChanged:
+    """Alarms were raised, cleared, acknowledged or otherwise changed."""
+
+    alarm_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorChanged:
+    """A supervisor's health status changed (live / late / stale)."""
+
+    supervisor: str
+    domain: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class KpisChanged:
+    """A domain's KPIs were recomputed and at least one value moved."""
+
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateNeeded:
+    """The core needs a fresh `state` from a supervisor (sequence gap, unknown asset, reconnect)."""
+
+    domain: str
+    supervisor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandsChanged:
+    """Operator commands moved in their lifecycle (sent, answered, confirmed, timed out, override ended)."""
+
+    command_ids: tuple[str, ...]
+
+
+Event = Union[AssetsChanged, AssetsRemoved, AlarmsChanged, SupervisorChanged, KpisChanged, StateNeeded, CommandsChanged]

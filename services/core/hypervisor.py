@@ -1,0 +1,229 @@
+"""The Hypervisor: one owner of the live territory, fed typed messages and the time."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State, SupervisorMessage, Telemetry
+
+from .alarms import AlarmBook, AlarmRecord
+from .assets import Thresholds, TerritoryState
+from .command_book import CommandBook, CommandConfig
+from .events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, StateNeeded, SupervisorChanged
+from .health import Liveness, SeqVerdict, SupervisorRegistry
+from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, water_kpis
+
+DOMAINS = ("lighting", "water", "traffic")
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """The core's settings (from Settings, or a test's own)."""
+
+    late_after_s: float = 15.0
+    stale_after_s: float = 60.0
+    timezone: str = "Europe/Paris"
+    kpi_window_s: float = 6 * 3600.0
+    kpi_sample_s: float = 60.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    commands: CommandConfig = field(default_factory=CommandConfig)
+
+
+class Hypervisor:
+    """Applies supervisor messages in order and answers what the territory looks like now."""
+
+    def __init__(self, config: CoreConfig | None = None) -> None:
+        self.config = config or CoreConfig()
+        self.state = TerritoryState(self.config.thresholds)
+        self.health = SupervisorRegistry(self.config.late_after_s, self.config.stale_after_s)
+        self.alarms = AlarmBook(asset_of=self.state.get)
+        self.kpi_history = KpiHistory(self.config.kpi_window_s, self.config.kpi_sample_s)
+        self._kpis: dict[str, dict[str, Kpi]] = {d: {} for d in DOMAINS}
+        self._dirty_domains: set[str] = set(DOMAINS)
+        self._domain_ts: dict[str, float] = {}
+        self._kpi_ts: dict[str, float | None] = {}
+        self._energy = EnergyMeter(self.config.timezone)
+        self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
+        self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
+        self.commands = CommandBook(self.config.commands)
+        self.bus_up = True
+
+    # --- writing ------------------------------------------------------------------------
+
+    def handle(self, msg: SupervisorMessage, now: float) -> list[Event]:
+        """Apply one validated message; return what changed and what is needed."""
+        ts = msg.ts.timestamp()
+        events: list[Event] = []
+        h, verdict, revived = self.health.seen(msg.domain, msg.supervisor, msg.kind, msg.seq, ts, now)
+        if revived:
+            events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
+            events.extend(self._stale_alarm(h.id, h.domain, False, now))
+        if verdict is SeqVerdict.DUPLICATE:
+            return events
+        if verdict is SeqVerdict.GAP and not isinstance(msg, State):
+            events.append(StateNeeded(msg.domain, msg.supervisor, "sequence_gap"))
+        prev = self._domain_ts.get(msg.domain)
+        if prev is None or ts > prev:
+            self._domain_ts[msg.domain] = ts
+        if isinstance(msg, Telemetry):
+            changed, unknown = self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts)
+            if changed:
+                self._dirty_domains.add(msg.domain)
+                events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(changed)))
+                if self.commands.watching:
+                    events.extend(self.commands.observe(changed, self.state, now))
+            if unknown:
+                events.append(StateNeeded(msg.domain, msg.supervisor, "unknown_asset"))
+        elif isinstance(msg, Alarm):
+            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, msg.events, ts, now))
+        elif isinstance(msg, State):
+            events.extend(self._apply_state(msg, ts, now))
+        elif isinstance(msg, Heartbeat):
+            h.assets = msg.assets
+        elif isinstance(msg, Ack):
+            self.acks.append(msg)
+            events.extend(self.commands.on_ack(msg, self.state, now))
+        return events
+
+    def _apply_alarm_events(self, domain: str, supervisor: str, evs: list[AlarmEvent], ts: float, now: float,
+                            sync: bool = False) -> list[Event]:
+        """Apply raise/clear events; `sync`: alarms listed in a `state` (standing alarms, not news for the KPIs)."""
+        for ev in evs:
+            aid = f"{supervisor}/{ev.id}"
+            at = ev.ts.timestamp() if ev.ts else ts
+            if ev.action == "raise":
+                self.alarms.raise_(aid, source="supervisor", domain=domain, supervisor=supervisor, asset=ev.asset, code=ev.code,
+                                   severity=ev.severity, message=ev.message, at=at, now=now,
+                                   cause=f"{supervisor}/{ev.cause}" if ev.cause else None, counted=not sync)
+            else:
+                self.alarms.clear(aid, at, now=now)
+        events = self._alarm_changes()
+        if events:
+            self._dirty_domains.add(domain)
+        return events
+
+    def _alarm_changes(self) -> list[Event]:
+        """AlarmsChanged for every alarm the book touched since the last call."""
+        touched = self.alarms.take_touched()
+        return [AlarmsChanged(tuple(touched))] if touched else []
+
+    def _apply_state(self, msg: State, ts: float, now: float) -> list[Event]:
+        events: list[Event] = []
+        snap, parts, ids = self._snapshot_parts.get(msg.supervisor, ("", set(), set()))
+        if snap != msg.snapshot:
+            snap, parts, ids = msg.snapshot, set(), set()
+        defined = self.state.define(msg.domain, msg.supervisor, msg.assets)
+        parts.add(msg.part)
+        ids.update(defined)
+        self._snapshot_parts[msg.supervisor] = (snap, parts, ids)
+        self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts)
+        if defined:
+            events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(defined)))
+        self._dirty_domains.add(msg.domain)
+        if len(parts) == msg.parts:  # the whole snapshot arrived: reconcile
+            del self._snapshot_parts[msg.supervisor]
+            gone = [a.id for a in self.state.query(domain=msg.domain, supervisor=msg.supervisor) if a.id not in ids]
+            if gone:
+                self.state.remove(gone)
+                events.append(AssetsRemoved(msg.domain, msg.supervisor, tuple(gone)))
+            h = self.health.get(msg.supervisor)
+            if h is not None:
+                h.assets = len(ids)
+            listed = {f"{msg.supervisor}/{ev.id}" for ev in msg.alarms}
+            for aid in [a.id for a in self.alarms.by_supervisor(msg.supervisor) if a.id not in listed]:
+                self.alarms.clear(aid, ts, now=now)
+            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, msg.alarms, ts, now, sync=True))
+        return events
+
+    def _stale_alarm(self, supervisor: str, domain: str, stale: bool, now: float) -> list[Event]:
+        aid = f"vigie/supervisor_stale/{supervisor}"
+        if stale:
+            self.alarms.raise_(aid, source="vigie", domain=domain, supervisor=supervisor, asset=supervisor,
+                               code="supervisor_stale", severity="major",
+                               message=f"Supervisor {supervisor} silent for more than {self.config.stale_after_s:.0f} s", at=now)
+        else:
+            self.alarms.clear(aid, now, who="vigie")
+        return self._alarm_changes()
+
+    def tick(self, now: float) -> list[Event]:
+        """Periodic work: supervisor staleness, derived alarms, KPIs and their history."""
+        events: list[Event] = []
+        for h in self.health.refresh(now):
+            events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
+            events.extend(self._stale_alarm(h.id, h.domain, h.status is Liveness.STALE, now))
+        events.extend(self.commands.tick(now))
+        self.alarms.tick(now)
+        events.extend(self._alarm_changes())
+        events.extend(self._recompute_kpis())
+        return events
+
+    def _recompute_kpis(self) -> list[Event]:
+        events: list[Event] = []
+        dirty, self._dirty_domains = self._dirty_domains, set()
+        for domain in DOMAINS:
+            ts = self._domain_ts.get(domain)
+            if domain not in dirty and ts == self._kpi_ts.get(domain):
+                continue
+            self._kpi_ts[domain] = ts
+            assets = self.state.domain(domain).values()
+            if domain == "lighting":
+                kpis, power_kw = lighting_kpis(assets)
+                energy = self._energy.add(ts, power_kw) if ts is not None else self._energy.kwh
+                kpis.insert(4, Kpi("energy_today_kwh", "lighting", round(energy, 1), "kWh"))
+            elif domain == "water":
+                kpis = water_kpis(assets, self.state.thresholds, self._count_alarms("water", "leak_suspected"))
+            else:
+                kpis = traffic_kpis(assets, self._count_alarms("traffic", "incident"))
+            new = {k.key: k for k in kpis}
+            if new != self._kpis[domain]:
+                self._kpis[domain] = new
+                events.append(KpisChanged(domain))
+            if ts is not None:
+                self.kpi_history.sample(domain, ts, kpis)
+        return events
+
+    def _count_alarms(self, domain: str, code: str) -> int:
+        return sum(1 for a in self.alarms.active() if a.domain == domain and a.code == code)
+
+    def acknowledge(self, alarm_id: str, user: str, now: float, comment: str = "") -> list[Event]:
+        """Acknowledge an alarm on behalf of a user."""
+        self.alarms.acknowledge(alarm_id, user, now, comment)
+        return self._alarm_changes()
+
+    def bus_lost(self, now: float) -> list[Event]:
+        """Vigie lost Redis: every feed is stale until it speaks again."""
+        self.bus_up = False
+        self.health.set_bus_down(True)
+        return self.tick(now)
+
+    def bus_restored(self, now: float) -> list[Event]:
+        """Redis is back: ask every known supervisor for a fresh state."""
+        self.bus_up = True
+        self.health.set_bus_down(False)
+        events = self.tick(now)
+        events.extend(StateNeeded(h.domain, h.id, "reconnect") for h in self.health.all())
+        return events
+
+    # --- reading ------------------------------------------------------------------------
+
+    def kpis(self) -> dict[str, list[dict]]:
+        """Current KPIs per domain, JSON-ready."""
+        return {d: [k.to_dict() for k in self._kpis[d].values()] for d in DOMAINS}
+
+    def supervisors(self, now: float) -> list[dict]:
+        """Every supervisor's health, JSON-ready."""
+        return [h.to_dict(now) for h in self.health.all()]
+
+    def active_alarms(self) -> list[AlarmRecord]:
+        """Active alarms, most urgent first."""
+        return self.alarms.active()
+
+    def summary(self, now: float) -> dict:
+        """The cross-domain strip: alarms by priority, unacknowledged, supervisors by status."""
+        counts = self.alarms.counts(now)
+        sups = {"live": 0, "late": 0, "stale": 0}
+        for h in self.health.all():
+            sups[str(h.status)] += 1
+        held = {k: counts[k] for k in ("shelved", "suppressed", "out_of_service", "chattering", "stale")}
+        return {"alarms_by_priority": counts["by_priority"], "unacknowledged": counts["unacknowledged"], "alarms_held": held,
+                "alarm_kpis": self.alarms.kpis(now), "supervisors": sups, "bus_up": self.bus_up, "assets": len(self.state)}

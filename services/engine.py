@@ -1,0 +1,327 @@
+"""The engine: one thread owns the Hypervisor and applies bus messages, ticks and requests in order."""
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future, TimeoutError as FutureTimeout
+from datetime import datetime, timezone
+from typing import Callable, TypeVar
+
+from services.bus import CommandPublisher, FeedSubscriber, Message, SnapshotStore
+from services.contract import Codec, Rejection, StateRequest, cmd_channel, encode
+from services.contract.channels import ADAPTED_KINDS
+from services.core import CoreConfig, Hypervisor
+from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, StateNeeded
+from services.metrics import Metrics
+from services.reader import SnapshotBuilder
+from services.redis_conn import BusUnavailable
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Listener = Callable[[list[Event]], None]
+Request = Callable[[Hypervisor, float], tuple[T, list[Event]]]
+
+TICK_S = 1.0
+POLL_S = 0.02  # longest wait for bus data before serving requests again
+BATCH = 2000  # messages applied between two looks at the request queue
+STATE_REQUEST_EVERY_S = 5.0  # per supervisor
+FREEZE_GC_FROM = 10_000  # assets: freeze the heap after loading at least this many (and 25% more each time)
+KNOWN_DOMAINS = {b"lighting", b"water", b"traffic"}
+KNOWN_KINDS = {b"telemetry", b"alarm", b"state", b"heartbeat", b"ack"}
+# kinds an adapter (the NGSI relay) maps into contract messages: not for the engine to decode
+ADAPTED_SUFFIXES = tuple(f".{k}".encode() for k in ADAPTED_KINDS)
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine is not running or did not answer in time."""
+
+
+class RejectionLog:
+    """Logs refused messages, at most `burst` lines per `window_s`, then how many went unlogged."""
+
+    def __init__(self, burst: int = 20, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst = burst
+        self.window_s = window_s
+        self.clock = clock
+        self._start = clock()
+        self._logged = 0
+        self._suppressed: dict[str, int] = {}
+
+    def __call__(self, channel: bytes | str, payload: bytes | str, rejection: Rejection) -> None:
+        """Log one rejection with its channel and the start of its payload, unless the budget is spent."""
+        self.flush()
+        if self._logged < self.burst:
+            self._logged += 1
+            ch = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel
+            log.warning("rejected message on %r: %s (%s); payload starts %r", ch[:120], rejection.reason, rejection.detail[:200], payload[:120])
+        else:
+            self._suppressed[rejection.reason] = self._suppressed.get(rejection.reason, 0) + 1
+
+    def flush(self) -> None:
+        """Start a new window when the current one is over, saying what was not logged."""
+        now = self.clock()
+        if now - self._start < self.window_s:
+            return
+        if self._suppressed:
+            detail = ", ".join(f"{r}={n}" for r, n in sorted(self._suppressed.items()))
+            log.warning("%d more rejected messages not logged in the last %.0f s (%s)", sum(self._suppressed.values()), now - self._start, detail)
+        self._start, self._logged, self._suppressed = now, 0, {}
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    """The core's settings from Vigie's."""
+    tz = "Europe/Paris"
+    try:
+        from services.territory.geo import load_territory
+
+        tz = load_territory(settings.territory).timezone
+    except Exception as err:  # noqa: BLE001 - a missing territory file must not stop the engine
+        log.warning("territory %r not readable (%s); using %s", settings.territory, err, tz)
+    return CoreConfig(late_after_s=settings.late_after_s, stale_after_s=settings.stale_after_s, timezone=tz, kpi_window_s=settings.kpi_history_s)
+
+
+class Engine:
+    """Owns the Hypervisor on one thread; other threads send it requests and read under `lock`."""
+
+    def __init__(self, settings: Settings, redis_url: str, core: Hypervisor | None = None, *,
+                 metrics: Metrics | None = None, freeze_gc: bool = True, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.redis_url = redis_url
+        self.core = core or Hypervisor(core_config(settings))
+        self.metrics = metrics or Metrics()
+        self.lock = threading.RLock()  # held while the core changes; readers take it to copy
+        self.clock = clock
+        self.freeze_gc = freeze_gc
+        self._codec = Codec(settings.max_payload_bytes)
+        self._bus = FeedSubscriber(redis_url, on_connected=self._on_connected, on_lost=self._on_lost)
+        self._commands = CommandPublisher(redis_url)
+        self._store = SnapshotStore(redis_url)
+        self._snapshots = SnapshotBuilder(self.core)
+        self._requests: queue.SimpleQueue[tuple[Request, Future]] = queue.SimpleQueue()
+        self._listeners: list[Listener] = []
+        self._pending: list[Event] = []  # events from the bus callbacks, delivered with the next batch
+        self._rejections = RejectionLog()
+        self._state_requested: dict[str, float] = {}
+        self._frozen_at = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "Engine":
+        """Start the snapshot writer and the engine thread (Redis may still be down: it retries)."""
+        self._store.start()
+        self._thread = threading.Thread(target=self._run, name="vigie-engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the engine thread, write the last snapshot, drop the Redis connections."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._bus.close()
+        self._commands.close()
+        self._store.stop(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Is the engine thread alive?"""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    @property
+    def bus_up(self) -> bool:
+        """Is the feed subscription connected?"""
+        return self._bus.connected
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(events)` on the engine thread after each batch; return a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # --- requests from other threads -------------------------------------------------------
+
+    def execute(self, fn: Request, timeout: float = 5.0) -> T:
+        """Run `fn(core, now) -> (value, events)` on the engine thread, between two batches; return the value."""
+        if not self.running:
+            raise EngineUnavailable("the engine is not running")
+        fut: Future = Future()
+        self._requests.put((fn, fut))
+        try:
+            return fut.result(timeout)
+        except FutureTimeout as err:
+            raise EngineUnavailable(f"the engine did not answer within {timeout:.0f} s") from err
+
+    def acknowledge(self, alarm_id: str, user: str, timeout: float = 5.0) -> bool:
+        """Acknowledge an alarm for `user`; return whether anything changed."""
+        def ack(core: Hypervisor, now: float) -> tuple[bool, list[Event]]:
+            events = core.acknowledge(alarm_id, user, now)
+            return bool(events), events
+
+        return self.execute(ack, timeout)
+
+    def ingest(self, batch: list[Message], now: float | None = None) -> list[Event]:
+        """Apply (channel, payload) pairs on the caller's thread, as the loop would (tests, replays, benchmarks)."""
+        if self.running:
+            raise RuntimeError("the engine thread owns the core: publish on the bus instead")
+        now = self.clock() if now is None else now
+        events: list[Event] = []
+        with self.lock:
+            self._apply(batch, now, events)
+            events.extend(self.core.tick(now))
+            self._after_tick(now)
+        self._react(events, now)
+        self._deliver(events)
+        return events
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = next_snapshot = 0.0
+        interval = self.settings.snapshot_interval_s
+        while not self._stop.is_set():
+            try:
+                batch = self._bus.poll(0.0 if not self._requests.empty() else POLL_S, BATCH)
+                now = self.clock()
+                events, self._pending = self._pending, []
+                with self.lock:
+                    if batch:
+                        self._apply(batch, now, events)
+                    while not self._requests.empty():
+                        self._serve(self._requests.get_nowait(), now, events)
+                    if now >= next_tick:
+                        next_tick = now + TICK_S
+                        events.extend(self.core.tick(now))
+                        self._after_tick(now)
+                if events:
+                    self._react(events, now)
+                    self._deliver(events)
+                if interval > 0 and now >= next_snapshot and self._bus.connected:  # while Redis is away, nothing to write to
+                    next_snapshot = now + interval
+                    self._store.submit(self._snapshots.build(now, self.lock, full=self._store.needs_full, bus_up=self.bus_up))
+            except Exception:  # noqa: BLE001 - the engine loop never dies; a bug is logged and the loop goes on
+                log.exception("engine loop error")
+                time.sleep(0.1)
+
+    def _apply(self, batch: list[Message], now: float, events: list[Event]) -> None:
+        decode = self._codec.decode
+        handle = self.core.handle
+        messages = self.metrics.messages
+        readings = self.metrics.readings
+        extend = events.extend
+        t0 = time.perf_counter()
+        for channel, payload in batch:
+            if channel.endswith(ADAPTED_SUFFIXES):
+                continue
+            msg = decode(channel, payload)
+            if type(msg) is Rejection:
+                self._reject(channel, payload, msg)
+                continue
+            try:
+                evs = handle(msg, now)
+            except Exception as err:  # noqa: BLE001 - a core bug on one message must not stop the feed
+                log.exception("core failed on a %s message from %s", msg.kind, msg.supervisor)
+                self._reject(channel, payload, Rejection("internal_error", f"{type(err).__name__}: {err}"))
+                continue
+            extend(evs)
+            kind = msg.kind
+            key = (msg.domain, kind, "applied")
+            messages[key] = messages.get(key, 0) + 1
+            if kind == "telemetry":
+                readings[msg.domain] = readings.get(msg.domain, 0) + len(msg.readings)
+            elif kind == "state":
+                readings[msg.domain] = readings.get(msg.domain, 0) + len(msg.readings)
+                for ev in evs:  # definitions: the snapshot rewrites these assets' identity too
+                    if type(ev) is AssetsChanged:
+                        self._snapshots.assets_defined(ev.domain, ev.asset_ids)
+        self.metrics.processing.observe_many(time.perf_counter() - t0, len(batch))
+
+    def _reject(self, channel: bytes, payload: bytes, rejection: Rejection) -> None:
+        parts = channel.split(b".") if isinstance(channel, bytes) else []
+        domain = parts[1].decode() if len(parts) == 4 and parts[1] in KNOWN_DOMAINS else "unknown"
+        kind = parts[3].decode() if len(parts) == 4 and parts[3] in KNOWN_KINDS else "unknown"
+        self.metrics.count_rejection(rejection.reason, domain, kind)
+        self._rejections(channel, payload, rejection)
+
+    def _serve(self, request: tuple[Request, Future], now: float, events: list[Event]) -> None:
+        fn, fut = request
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            value, evs = fn(self.core, now)
+        except Exception as err:  # noqa: BLE001 - the caller gets the error, the loop goes on
+            fut.set_exception(err)
+            return
+        events.extend(evs)
+        fut.set_result(value)
+
+    def _after_tick(self, now: float) -> None:
+        core, m = self.core, self.metrics
+        m.supervisors = [{"id": h.id, "domain": h.domain, "last_seen": h.last_seen, "status": str(h.status)} for h in core.health.all()]
+        m.assets = {d: len(core.state.domain(d)) for d in ("lighting", "water", "traffic")}
+        active: dict[str, int] = {}
+        for a in core.active_alarms():
+            active[str(a.priority)] = active.get(str(a.priority), 0) + 1
+        m.alarms_active = active
+        m.redis_up = self._bus.connected
+        self._rejections.flush()
+        n = len(core.state)
+        if self.freeze_gc and n >= FREEZE_GC_FROM and n >= 1.25 * self._frozen_at:
+            gc.collect()
+            gc.freeze()  # the territory lives as long as the process: keep the collector off it
+            self._frozen_at = n
+
+    def _react(self, events: list[Event], now: float) -> None:
+        snapshots = self._snapshots
+        for ev in events:
+            t = type(ev)
+            if t is AssetsChanged or t is AssetsRemoved:
+                snapshots.assets_changed(ev.domain, ev.asset_ids)
+            elif t is AlarmsChanged:
+                snapshots.alarms_changed(ev.alarm_ids)
+            elif t is StateNeeded:
+                self._request_state(ev, now)
+
+    def _request_state(self, ev: StateNeeded, now: float) -> None:
+        last = self._state_requested.get(ev.supervisor)
+        if ev.reason != "reconnect" and last is not None and now - last < STATE_REQUEST_EVERY_S:
+            return
+        if not self._bus.connected:
+            return  # the reconnect asks every supervisor anyway
+        req = StateRequest(domain=ev.domain, supervisor=ev.supervisor, ts=datetime.fromtimestamp(now, timezone.utc),
+                           request_id=uuid.uuid4().hex[:16], reason=ev.reason)
+        try:
+            self._commands.publish(cmd_channel(ev.domain, ev.supervisor), encode(req))
+        except BusUnavailable as err:
+            log.info("state request to %s not sent: %s", ev.supervisor, err)
+            return
+        self._state_requested[ev.supervisor] = now
+        self.metrics.state_requests[ev.reason] = self.metrics.state_requests.get(ev.reason, 0) + 1
+        log.info("asked %s.%s for its state (%s)", ev.domain, ev.supervisor, ev.reason)
+
+    def _deliver(self, events: list[Event]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(events)
+            except Exception:  # noqa: BLE001 - a listener's bug never kills the loop
+                log.exception("event listener %r failed", listener)
+
+    # --- bus callbacks (called from inside poll, on the engine thread) ---------------------
+
+    def _on_connected(self) -> None:
+        with self.lock:
+            self._pending.extend(self.core.bus_restored(self.clock()))
+        self.metrics.redis_up = True
+        self._store.needs_full = True  # Redis may have restarted empty
+
+    def _on_lost(self, reason: str) -> None:
+        with self.lock:
+            self._pending.extend(self.core.bus_lost(self.clock()))
+        self.metrics.redis_up = False
+        self._commands.close()

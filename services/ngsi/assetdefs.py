@@ -1,0 +1,206 @@
+"""Build a Vigie asset definition and reading from an NGSI entity of a mapped model.
+
+Only the attributes listed in `models.py` become readings (trusted: they drive conditions and
+KPIs). Known static attributes become `props` under their own names; every other attribute is
+kept as an untrusted `props["ngsi.<name>"]` (a scalar, or compact JSON up to 200 characters).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import msgspec
+
+from services.contract.messages import READING_TYPES, AssetDef
+
+from .entities import Attr, Entity, scalar
+from .geometry import to_contract_geometry
+from .models import DEVICE_READINGS, DEVICE_STATE, SKIPPED, Model, words
+from .results import CODE, UNSAFE_TEXT, MapError, Mapped, asset_id, ref_id
+from .units import UnitError, convert
+
+MAX_PROPS, MAX_REFS, MAX_PROP_TEXT = 32, 16, 200
+
+
+def build_asset(entity: Entity, model: Model, domain: str) -> Mapped:
+    warnings: list[str] = []
+    subject = entity
+    define_if_new = False
+    if entity.type == "DeviceMeasurement" and "refDevice" in entity.attrs:
+        device = ref_id(scalar(entity.attrs["refDevice"])[0], "Device")
+        if device is None:
+            raise MapError("bad_id", "refDevice is not a usable entity id")
+        aid, define_if_new = device, True
+    else:
+        aid = asset_id(entity.id, entity.type)
+    if entity.deleted:
+        return Mapped(domain, entity.id, entity.type, AssetDef(id=aid, type=model.asset_type), remove=True)
+    name = _name(subject)
+    geometry = None
+    raw_geo = subject.attrs.get("location") or subject.attrs.get("vertices")
+    if raw_geo is not None:
+        geometry, problem = to_contract_geometry(scalar(raw_geo)[0])
+        if problem:
+            warnings.append(f"location: {problem}")
+    props: dict[str, Any] = {}
+    refs, used = _relations(entity, model, warnings)
+    values = _readings(entity, model, domain, warnings, used)
+    for src, (prop, conv) in model.props.items():
+        if src in entity.attrs:
+            used.add(src)
+            _put_prop(props, prop, entity.attrs[src], conv, entity, warnings)
+    props.update(model.fixed_props)
+    _untrusted(entity, props, used, warnings)
+    try:
+        asset = msgspec.convert({"id": aid, "type": model.asset_type, "name": name, "geometry": geometry, "refs": refs, "props": props},
+                                AssetDef)
+    except msgspec.ValidationError as err:
+        raise MapError("bad_value", f"asset definition refused: {str(err)[:200]}") from err
+    reading = _reading(domain, aid, values, warnings)
+    return Mapped(domain, entity.id, entity.type, asset, reading, define_if_new=define_if_new, warnings=tuple(warnings))
+
+
+def _name(entity: Entity) -> str:
+    for key in ("name", "address", "areaServed", "alternateName"):
+        attr = entity.attrs.get(key)
+        if attr is None:
+            continue
+        value = scalar(attr)[0]
+        if key == "address" and isinstance(value, dict):
+            value = value.get("streetAddress")
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            if UNSAFE_TEXT.search(text):
+                raise MapError("markup_in_text", f"{key} contains markup or control characters: {text[:60]!r}")
+            return text[:500]
+    return ""
+
+
+def _relations(entity: Entity, model: Model, warnings: list[str]) -> tuple[dict[str, str], set[str]]:
+    refs: dict[str, str] = {}
+    used: set[str] = set()
+    for src, (ref, target) in model.refs.items():
+        if src in entity.attrs:
+            used.add(src)
+            rid = ref_id(scalar(entity.attrs[src])[0], target)
+            if rid is None:
+                warnings.append(f"{src}: not a usable entity id")
+            elif len(refs) < MAX_REFS:
+                refs[ref] = rid
+    return refs, used
+
+
+def _readings(entity: Entity, model: Model, domain: str, warnings: list[str], used: set[str]) -> dict[str, Any]:
+    table = dict(model.readings)
+    if entity.type in ("Device", "DeviceMeasurement"):
+        table.update(DEVICE_READINGS[domain])
+    values: dict[str, Any] = {}
+    for src, (field_name, conv) in table.items():
+        if src in entity.attrs:
+            used.add(src)
+            try:
+                values[field_name] = conv(entity.attrs[src], entity)
+            except (UnitError, TypeError, ValueError) as err:
+                warnings.append(f"{src}: {err}")
+    if entity.type == "WaterQualityObserved" and "chlorine" not in values:
+        _component_chlorine(entity, values, warnings)
+    if entity.type == "Device" and "deviceState" in entity.attrs:
+        state = str(scalar(entity.attrs["deviceState"])[0]).strip().lower()
+        if state in DEVICE_STATE[domain]:
+            values["status"] = DEVICE_STATE[domain][state]
+    if entity.type == "DeviceMeasurement":
+        _measurement(entity, domain, values, warnings, used)
+    return values
+
+
+def _component_chlorine(entity: Entity, values: dict, warnings: list[str]) -> None:
+    """WaterQualityObserved's one analysed component (componentAnalyzed Cl / componentName Chlorine) as free chlorine."""
+    names = {str(scalar(entity.attrs[k])[0]).strip().lower() for k in ("componentAnalyzed", "componentName") if k in entity.attrs}
+    if names & {"cl", "cl2", "chlorine", "free chlorine", "freechlorine"} and "concentration" in entity.attrs:
+        value, unit = scalar(entity.attrs["concentration"])
+        try:
+            values["chlorine"] = round(convert(value, "concentration", unit), 6)
+        except UnitError as err:
+            warnings.append(f"concentration: {err}")
+
+
+def _measurement(entity: Entity, domain: str, values: dict, warnings: list[str], used: set[str]) -> None:
+    measured = words(entity.attrs.get("controlledProperty"))
+    if not measured or "numValue" not in entity.attrs:
+        return
+    target = DEVICE_READINGS[domain].get(measured[0])
+    if target is None:
+        return  # numValue is kept below as an untrusted property named after what it measures
+    used.add("numValue")
+    attr = entity.attrs["numValue"]
+    unit_attr = entity.attrs.get("unit")
+    declared = scalar(unit_attr)[0] if unit_attr is not None else None
+    unit = declared if isinstance(declared, str) and len(declared) <= 4 else None  # a UN/CEFACT code, not "UDT0000016"
+    try:
+        values[target[0]] = target[1](Attr(attr.value, attr.kind, attr.unit or unit, attr.observed_at, attr.subs), entity)
+    except (UnitError, TypeError, ValueError) as err:
+        warnings.append(f"numValue: {err}")
+
+
+def _reading(domain: str, aid: str, values: dict, warnings: list[str]) -> msgspec.Struct | None:
+    """The reading, dropping (with a warning) any field out of the contract's range."""
+    rtype = READING_TYPES[domain]
+    allowed = set(rtype.__struct_fields__)
+    values = {k: v for k, v in values.items() if k in allowed}
+    for _ in range(len(values) + 1):
+        if not values:
+            return None
+        try:
+            return msgspec.convert({"asset": aid, **values}, rtype)
+        except msgspec.ValidationError as err:
+            bad = next((k for k in values if f"`$.{k}`" in str(err)), None)
+            if bad is None:
+                warnings.append(f"readings dropped: {str(err)[:120]}")
+                return None
+            warnings.append(f"{bad}: {str(err)[:120]}")
+            del values[bad]
+    return None
+
+
+def _put_prop(props: dict, key: str, attr: Attr, conv: Callable, entity: Entity, warnings: list[str]) -> None:
+    try:
+        value = conv(attr, entity)
+    except (UnitError, TypeError, ValueError) as err:
+        warnings.append(f"{key}: {err}")
+        return
+    clean = _prop_value(value)
+    if clean is None:
+        warnings.append(f"{key}: not kept (not a short plain value)")
+    elif len(props) < MAX_PROPS:
+        props[key] = clean
+
+
+def _prop_value(value: Any) -> str | float | int | bool | None:
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and abs(value) < 1e15 and value == value):
+        return value
+    if isinstance(value, (dict, list)):
+        try:
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, str) and len(value) <= MAX_PROP_TEXT and not UNSAFE_TEXT.search(value):
+        return value
+    return None
+
+
+def _untrusted(entity: Entity, props: dict, used: set[str], warnings: list[str]) -> None:
+    """Keep every other attribute as `ngsi.<name>`: shown, never used for condition or KPIs."""
+    dropped = 0
+    measured = words(entity.attrs.get("controlledProperty"))
+    for name, attr in entity.attrs.items():
+        if name in used or (name in SKIPPED and name != "numValue"):
+            continue
+        key = "ngsi." + (measured[0] if name == "numValue" and measured else name)
+        value = _prop_value(scalar(attr)[0])
+        if value is None or not CODE.match(key) or len(props) >= MAX_PROPS - 1:
+            dropped += 1
+            continue
+        props[key] = value
+    if dropped:
+        props["ngsi.more"] = dropped
+        warnings.append(f"{dropped} attribute(s) not kept (too many, too long, markup or odd names)")

@@ -1,0 +1,103 @@
+"""GeoJSON as NGSI sends it, reduced to what the feed contract carries (a Point or a LineString); geo queries."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.territory.geo import haversine_m, point_in_ring
+
+MAX_POINTS = 5000
+Coord = tuple[float, float]
+
+
+def _coord(raw: Any) -> Coord | None:
+    if not isinstance(raw, (list, tuple)) or len(raw) < 2:
+        return None
+    lon, lat = raw[0], raw[1]
+    if isinstance(lon, bool) or isinstance(lat, bool) or not isinstance(lon, (int, float)) or not isinstance(lat, (int, float)):
+        return None
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        return None
+    return (float(lon), float(lat))
+
+
+def _line(raw: Any) -> list[Coord] | None:
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_POINTS:
+        return None
+    coords = [_coord(c) for c in raw]
+    return None if any(c is None for c in coords) else coords  # type: ignore[return-value]
+
+
+def _centroid(coords: list[Coord]) -> Coord:
+    return (sum(c[0] for c in coords) / len(coords), sum(c[1] for c in coords) / len(coords))
+
+
+def to_contract_geometry(raw: Any) -> tuple[dict | None, str | None]:
+    """Return (contract geometry, problem): multi-lines keep their longest line, areas their centre point."""
+    if not isinstance(raw, dict):
+        return None, "not a GeoJSON geometry"
+    kind, coords = raw.get("type"), raw.get("coordinates")
+    if kind == "Point":
+        c = _coord(coords)
+        return ({"type": "Point", "coordinates": list(c)}, None) if c else (None, "bad Point coordinates")
+    if kind in ("LineString", "MultiPoint"):
+        line = _line(coords)
+        if line is None and kind == "MultiPoint" and isinstance(coords, list) and len(coords) == 1 and _coord(coords[0]):
+            return {"type": "Point", "coordinates": list(_coord(coords[0]))}, None  # type: ignore[arg-type]
+        return ({"type": "LineString", "coordinates": [list(c) for c in line]}, None) if line else (None, f"bad {kind} coordinates")
+    if kind == "MultiLineString" and isinstance(coords, list):
+        lines = [ln for ln in (_line(part) for part in coords[:1000]) if ln]
+        if not lines:
+            return None, "bad MultiLineString coordinates"
+        longest = max(lines, key=lambda ln: sum(haversine_m(a, b) for a, b in zip(ln, ln[1:])))
+        return {"type": "LineString", "coordinates": [list(c) for c in longest]}, "MultiLineString reduced to its longest line"
+    if kind in ("Polygon", "MultiPolygon") and isinstance(coords, list):
+        rings = [coords[0]] if kind == "Polygon" else [p[0] for p in coords[:1000] if isinstance(p, list) and p]
+        points = [c for ring in rings for c in (_line(ring) or [])]
+        if not points:
+            return None, f"bad {kind} coordinates"
+        return {"type": "Point", "coordinates": list(_centroid(points))}, f"{kind} reduced to its centre point"
+    return None, f"unsupported geometry type {str(kind)[:30]!r}"
+
+
+def representative_point(geometry: dict | None) -> Coord | None:
+    """A Point's position, or a line's middle vertex (as the reader places assets)."""
+    if not geometry:
+        return None
+    c = geometry.get("coordinates")
+    if geometry.get("type") == "Point":
+        return (c[0], c[1])
+    if geometry.get("type") == "LineString" and c:
+        mid = c[len(c) // 2]
+        return (mid[0], mid[1])
+    return None
+
+
+def distance_m(a: Coord, b: Coord) -> float:
+    """Great-circle distance in metres."""
+    return haversine_m(a, b)
+
+
+def in_polygon(point: Coord, rings: list[list[Coord]]) -> bool:
+    """Is the point inside the polygon's outer ring and outside its holes?"""
+    if not rings or not point_in_ring(point[0], point[1], rings[0]):
+        return False
+    return not any(point_in_ring(point[0], point[1], hole) for hole in rings[1:])
+
+
+def polygon_rings(raw: Any) -> list[list[Coord]] | None:
+    """The rings of a GeoJSON Polygon's coordinates (closed, 4 to 1,000 points each), or None."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 16:
+        return None
+    rings = []
+    for ring in raw:
+        coords = _line(ring)
+        if coords is None or len(coords) < 4 or len(coords) > 1000 or coords[0] != coords[-1]:
+            return None
+        rings.append(coords)
+    return rings
+
+
+def bbox_of(rings: list[list[Coord]]) -> tuple[float, float, float, float]:
+    """min lon, min lat, max lon, max lat of the outer ring."""
+    xs, ys = [c[0] for c in rings[0]], [c[1] for c in rings[0]]
+    return (min(xs), min(ys), max(xs), max(ys))

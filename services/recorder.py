@@ -1,0 +1,213 @@
+"""The recorder: its own subscription to `sup.*` and `cmd.*`, everything into the journal, snapshots of a shadow core.
+
+It runs in its own thread next to the engine, and needs nothing from it: a shadow Hypervisor fed
+with exactly what is journaled (journal_feed.Feed) gives the snapshots, so a replay rebuilt from a
+snapshot and the journal's tail is bit for bit what the recorder saw. Operator actions come from the
+append-only Redis streams (the alarm journal, the audit trail), read from where the journal stops,
+so an action is journaled even if the recorder was away. Like the engine it survives Redis going
+away (back-off, then a `b` record saying when the bus was lost and found again).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from services.alarm_store import JOURNAL_KEY
+from services.audit import AUDIT_KEY
+from services.bus import ERRORS, FeedSubscriber, bounded_client
+from services.contract import Codec, Rejection
+from services.core import CoreConfig, Hypervisor
+from services.core.events import AlarmsChanged, AssetsRemoved, Event
+
+from . import core_image
+from .journal import Journal, JournalError
+from .journal_feed import ADAPTED_SUFFIXES, Feed
+from .journal_files import Record, is_json
+from .journal_history import readings_of
+
+log = logging.getLogger(__name__)
+
+PATTERN = "[sc][um][pd].*"  # one subscription, so sup.* and cmd.* keep their relative order; others are dropped
+PREFIXES = (b"sup.", b"cmd.")
+SYSTEM_ACTORS = frozenset({"supervisor", "vigie", ""})
+STREAMS_EVERY_S = 0.5
+FLUSH_EVERY_S = 0.5
+BATCH = 2000
+
+
+class Recorder:
+    """Journals the bus and the operators' actions; one thread, started with `start()`."""
+
+    def __init__(self, journal: Journal, redis_url: str, config: CoreConfig | None = None, *,
+                 clock: Callable[[], float] = time.time, streams: bool = True) -> None:
+        self.journal = journal
+        self.redis_url = redis_url
+        self.clock = clock
+        self.streams = streams
+        self.shadow = Hypervisor(config)
+        self.feed = Feed(self.shadow, on_tick=self._on_tick)
+        self.codec = Codec()
+        self.counts = {"messages": 0, "actions": 0, "refused": 0, "snapshots": 0, "errors": 0}
+        self._bus = FeedSubscriber(redis_url, pattern=PATTERN, on_connected=self._connected, on_lost=self._lost)
+        self._client: Any = None
+        self._stream_ids: dict[str, str] = {}
+        self._defs_dirty = True
+        self._defs_id: str | None = None
+        self._full: float | None = None  # the last full image; later ones hold only what changed since
+        self._changed: dict[str, set[str]] = {}  # assets whose values changed since the last full image
+        self._alarms_changed: set[str] = set()  # alarms changed (or gone) since then
+        self._next_streams = self._next_flush = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "Recorder":
+        """Resume after the journal's last record (actions included), then record in a thread."""
+        span = self.journal.span()
+        since_ms = int((span[1] if span else self.clock()) * 1000)
+        self._stream_ids = {JOURNAL_KEY: f"{since_ms}-0", AUDIT_KEY: f"{since_ms}-0"}
+        self._thread = threading.Thread(target=self._run, name="vigie-recorder", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop recording and seal the journal's open segment."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._bus.close()
+        if self._client is not None:
+            self._client.close()
+        self.journal.close()
+
+    @property
+    def connected(self) -> bool:
+        """Is the recorder's subscription up?"""
+        return self._bus.connected
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batch = self._bus.poll(0.05, BATCH)
+                now = self.clock()
+                for channel, payload in batch:
+                    if channel.startswith(PREFIXES):
+                        self.record(now, channel, payload)
+                self.feed.advance(now)  # as the engine: this turn's messages, then the tick
+                if self.streams and now >= self._next_streams:
+                    self._next_streams = now + STREAMS_EVERY_S
+                    self._read_actions(now)
+                if now >= self._next_flush:
+                    self._next_flush = now + FLUSH_EVERY_S
+                    self.journal.flush()
+            except Exception:  # noqa: BLE001 - the recorder never dies; a bug or a full disk is logged
+                self.counts["errors"] += 1
+                log.exception("recorder loop error")
+                self._stop.wait(0.5)
+
+    def record(self, t: float, channel: bytes, payload: bytes) -> None:
+        """Journal one bus message and feed it to the shadow core."""
+        name = channel.decode("utf-8", "replace")
+        msg: Any = None
+        if name.startswith("sup.") and not name.endswith(ADAPTED_SUFFIXES):
+            msg = self.codec.decode(channel, payload)
+            valid = not isinstance(msg, Rejection) or is_json(payload)
+        else:
+            valid = not isinstance(self.codec.decode_command(payload), Rejection) or is_json(payload)
+        if isinstance(msg, Rejection):
+            self.counts["refused"] += 1
+            msg = None
+        readings = list(readings_of(msg)) if msg is not None and msg.kind in ("telemetry", "state") else ()
+        if readings:
+            self._changed.setdefault(msg.domain, set()).update(r[0] for r in readings)
+        self.journal.message(t, name, payload, valid, readings)
+        self.counts["messages"] += 1
+        if msg is not None:
+            events = self.feed.apply(Record(t=t, k="m", ch=name), msg)
+            if msg.kind == "state":
+                self._defs_dirty = True
+            self._note(events)
+
+    def _note(self, events: list[Event]) -> None:
+        """Keep what changed since the last full image (removed assets, changed alarms)."""
+        for ev in events:
+            t = type(ev)
+            if t is AlarmsChanged:
+                self._alarms_changed.update(ev.alarm_ids)
+            elif t is AssetsRemoved:
+                self._defs_dirty = True
+                self._changed.setdefault(ev.domain, set()).update(ev.asset_ids)
+
+    def _connected(self) -> None:
+        self._bus_record(True, "subscribed")
+
+    def _lost(self, why: str) -> None:
+        self._bus_record(False, why)
+
+    def _bus_record(self, up: bool, why: str) -> None:
+        t = self.clock()
+        try:
+            self.journal.bus(t, up, why)
+        except JournalError as err:
+            log.warning("recorder: %s", err)
+        self._note(self.feed.apply(Record(t=t, k="b", up=up, why=why)))
+
+    # --- operator actions from the Redis streams ---------------------------------------------
+
+    def _read_actions(self, now: float) -> None:
+        try:
+            if self._client is None:
+                self._client = bounded_client(self.redis_url)
+            found = self._client.xread(self._stream_ids, count=500)
+        except ERRORS:
+            if self._client is not None:
+                self._client.close()
+            self._client = None  # back on the next round; the streams keep what was written meanwhile
+            return
+        for key, entries in found or ():
+            name = key.decode() if isinstance(key, bytes) else key
+            for entry_id, fields in entries:
+                eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                self._stream_ids[name] = eid
+                action = {(k.decode() if isinstance(k, bytes) else k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+                          for k, v in fields.items()}
+                if name == JOURNAL_KEY:
+                    if action.get("who", "") in SYSTEM_ACTORS:
+                        continue
+                    self.journal.action(now, "alarms", action)
+                else:
+                    action["at"] = int(eid.split("-")[0]) / 1000
+                    self.journal.action(now, "audit", action)
+                self.counts["actions"] += 1
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    def _on_tick(self, at: float, events: list[Event]) -> None:
+        self._note(events)
+        if at % self.journal.config.snapshot_s == 0:
+            self.snapshot(at)
+
+    def snapshot(self, at: float) -> None:
+        """Store the shadow core's image as of `at`: whole every `full_s` (or when assets came or went), else what changed."""
+        raw = None
+        full = self._defs_dirty or self._full is None or at % self.journal.config.full_s == 0
+        if self._defs_dirty or self._defs_id is None or not self.journal.has_defs(self._defs_id):
+            raw = core_image.definitions(self.shadow)
+            self._defs_id = core_image.defs_id(raw)
+            self._defs_dirty = False
+        only, alarms = (None, None) if full else (self._changed, self._alarms_changed)
+        try:
+            self.journal.write_snapshot(at, core_image.capture(self.shadow, at, self._defs_id, only, alarms), self._defs_id, raw,
+                                        None if full else self._full)
+        except (JournalError, OSError) as err:
+            self.counts["errors"] += 1
+            log.warning("recorder: snapshot at %.0f not written: %s", at, err)
+            return
+        self.counts["snapshots"] += 1
+        if full:
+            self._full, self._changed, self._alarms_changed = at, {}, set()

@@ -1,0 +1,161 @@
+"""Start Vigie's services in order: Redis, the engine (or a snapshot reader), the simulated supervisors."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.alarm_store import AlarmStore
+from services.bus import bounded_client
+from services.core import Hypervisor
+from services.engine import Engine, core_config
+from services.metrics import Metrics
+from services.ngsi.relay import NgsiRelay
+from services.recorder import Recorder
+from services.reader import LocalReader, Reader, RedisReader
+from services.redis_launcher import RedisHandle, resolve_redis
+from services.settings import DOMAINS, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Simulators:
+    """The simulated supervisors running in this process (built in the background: the lamps take a while)."""
+
+    settings: Settings
+    redis_url: str
+    runners: list = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "Simulators":
+        """Build and start each simulator in a background thread."""
+        self._thread = threading.Thread(target=self._boot, name="vigie-sim-boot", daemon=True)
+        self._thread.start()
+        return self
+
+    def _boot(self) -> None:
+        from services.simulators import build
+        from services.simulators.runner import Runner
+
+        s = self.settings
+        try:
+            tz = ZoneInfo(self._timezone())
+        except Exception:  # noqa: BLE001
+            tz = ZoneInfo("Europe/Paris")
+        for domain in DOMAINS:
+            if self._stop.is_set():
+                return
+            try:
+                sim = build(domain, seed=s.simulator_seed, start=datetime.now(tz), territory=s.territory)
+            except ModuleNotFoundError as err:
+                log.warning("simulator %s not available yet (%s); skipped", domain, err)
+                continue
+            except Exception:  # noqa: BLE001 - one broken simulator must not stop the others
+                log.exception("simulator %s failed to build; skipped", domain)
+                continue
+            runner = Runner(sim, self.redis_url, speed=s.simulator_speed)
+            if self._stop.is_set():
+                return
+            self.runners.append(runner.start())
+            log.info("simulated %s supervisor %s running (speed x%g, seed %d)", domain, sim.supervisor_id, s.simulator_speed, s.simulator_seed)
+
+    def _timezone(self) -> str:
+        from services.territory.geo import load_territory
+
+        return load_territory(self.settings.territory).timezone
+
+    def wait_started(self, timeout: float = 60.0) -> None:
+        """Wait until every simulator is built and started (tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stop(self) -> None:
+        """Stop every simulator."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+        for r in self.runners:
+            r.stop()
+
+
+@dataclass
+class Runtime:
+    """What app.py and the tests get back: how to read the state, the engine if here, the Redis in use."""
+
+    reader: Reader
+    engine: Engine | None
+    redis_url: str
+    redis_kind: str
+    metrics: Metrics
+    simulators: Simulators | None
+    redis: RedisHandle
+    alarm_store: AlarmStore | None = None  # the alarms and their journal (written only where the engine runs)
+    ngsi_relay: "NgsiRelay | None" = None  # speaks for the NGSI sources (where the engine runs)
+    recorder: "Recorder | None" = None  # journals the bus for replays and asset history (where the engine runs)
+
+    def stop(self) -> None:
+        """Stop the simulators, the engine, the alarm store, then the Redis we started (in that order)."""
+        if self.simulators is not None:
+            self.simulators.stop()
+        if self.ngsi_relay is not None:
+            self.ngsi_relay.stop()
+        if self.engine is not None:
+            self.engine.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
+        if self.alarm_store is not None:
+            self.alarm_store.stop()
+        if isinstance(self.reader, RedisReader):
+            self.reader.client.close()
+        self.redis.stop()
+
+
+def start_services(settings: Settings) -> Runtime:
+    """Resolve Redis, start the engine (or a snapshot reader), start the simulators if asked."""
+    handle = resolve_redis(settings)
+    metrics = Metrics()
+    engine: Engine | None = None
+    relay: NgsiRelay | None = None
+    recorder: Recorder | None = None
+    alarms = AlarmStore(handle.url)
+    try:
+        if settings.run_engine:
+            core = Hypervisor(core_config(settings))
+            alarms.restore(core, time.time())  # the alarm list and its journal survive a restart
+            engine = Engine(settings, handle.url, core, metrics=metrics).start()
+            alarms.attach(engine)
+            reader: Reader = LocalReader(engine)
+            relay = NgsiRelay(handle.url, registry=metrics.registry).start()
+            recorder = start_recorder(settings, handle.url)
+        else:
+            log.info("engine not run in this process: reading the snapshots another process writes to Redis")
+            reader = RedisReader(bounded_client(handle.url))
+        sims = Simulators(settings, handle.url).start() if settings.run_simulators else None
+    except Exception:
+        if relay is not None:
+            relay.stop()
+        if recorder is not None:
+            recorder.stop()
+        if engine is not None:
+            engine.stop()
+        alarms.stop()
+        handle.stop()
+        raise
+    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder)
+
+
+def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:
+    """Record the bus into the state folder's journal (services/recorder.py); None if another process already does."""
+    from services.journal import Journal, JournalBusy, JournalConfig
+
+    try:
+        journal = Journal(JournalConfig.from_settings(settings))
+    except JournalBusy as err:
+        log.warning("not recording here: %s", err)
+        return None
+    return Recorder(journal, redis_url, core_config(settings)).start()

@@ -1,0 +1,109 @@
+"""Settings read once from the environment into a frozen object, then passed down."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DOMAINS: tuple[str, ...] = ("lighting", "water", "traffic")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Vigie is configured with; build it with `Settings.from_env()`."""
+
+    redis_url: str | None = None  # None: start a private redis-server, else an embedded one
+    port: int = 8050
+    host: str = "127.0.0.1"
+    territory: str = "montpellier"
+    data_dir: Path = PROJECT_ROOT / "services" / "data"
+    state_dir: Path = PROJECT_ROOT / ".vigie"
+    # engine
+    run_engine: bool = True  # the engine runs inside the web process by default
+    run_simulators: bool = True  # `make run` starts the three simulated supervisors in-process
+    simulator_speed: float = 1.0
+    simulator_seed: int = 42
+    late_after_s: float = 15.0  # a supervisor silent this long is "late"
+    stale_after_s: float = 60.0  # ... and this long "stale"
+    snapshot_interval_s: float = 1.0  # how often the engine writes its snapshot for other workers
+    coalesce_ms: int = 250  # push window per domain
+    max_payload_bytes: int = 8 * 1024 * 1024
+    kpi_history_s: float = 6 * 3600.0
+    # web
+    language: str = "fr"
+    tile_url: str | None = None  # optional online base layer; the offline one is always there
+    wall_playlist: Path | None = None  # the wall's rotation (services/playlist.py); None: services/data/wall.yaml
+    secret_key: str = field(default="", repr=False)
+    metrics_public: bool = True
+    socketio_message_queue: str | None = None  # Redis URL shared by several web workers
+    # security (defaults and meaning: services/accounts/options.py, docs/security.md)
+    admin_user: str | None = None  # first admin, created once when no admin exists
+    admin_password: str | None = field(default=None, repr=False)
+    session_idle_s: float = 1800.0
+    session_max_s: float = 12 * 3600.0
+    command_rate_per_min: int = 30
+    cookie_secure: str = "auto"
+    trusted_origins: tuple[str, ...] = ()
+    frame_ancestors: str = "'none'"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Read the VIGIE_* variables (plus REDIS_URL and PORT) once."""
+        env = os.environ if env is None else env
+
+        def flag(name: str, default: bool) -> bool:
+            raw = env.get(name)
+            return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+        base = cls(
+            redis_url=env.get("REDIS_URL") or None,
+            port=int(env.get("PORT", "8050")),
+            host=env.get("VIGIE_HOST", "127.0.0.1"),
+            territory=env.get("VIGIE_TERRITORY", "montpellier"),
+            state_dir=Path(env.get("VIGIE_STATE_DIR", str(PROJECT_ROOT / ".vigie"))),
+            run_engine=flag("VIGIE_RUN_ENGINE", True),
+            run_simulators=flag("VIGIE_RUN_SIMULATORS", True),
+            simulator_speed=float(env.get("VIGIE_SIM_SPEED", "1")),
+            simulator_seed=int(env.get("VIGIE_SIM_SEED", "42")),
+            late_after_s=float(env.get("VIGIE_LATE_AFTER_S", "15")),
+            stale_after_s=float(env.get("VIGIE_STALE_AFTER_S", "60")),
+            coalesce_ms=int(env.get("VIGIE_COALESCE_MS", "250")),
+            language=env.get("VIGIE_LANG", "fr"),
+            tile_url=env.get("VIGIE_TILE_URL") or None,
+            wall_playlist=Path(env["VIGIE_WALL_PLAYLIST"]) if env.get("VIGIE_WALL_PLAYLIST") else None,
+            secret_key=env.get("VIGIE_SECRET_KEY", ""),
+            metrics_public=flag("VIGIE_METRICS_PUBLIC", True),
+            socketio_message_queue=env.get("VIGIE_SOCKETIO_QUEUE") or None,
+            admin_user=env.get("VIGIE_ADMIN_USER") or None,
+            admin_password=env.get("VIGIE_ADMIN_PASSWORD") or None,
+            session_idle_s=float(env.get("VIGIE_SESSION_IDLE_S", "1800")),
+            session_max_s=float(env.get("VIGIE_SESSION_MAX_S", str(12 * 3600))),
+            command_rate_per_min=int(env.get("VIGIE_COMMAND_RATE_PER_MIN", "30")),
+            cookie_secure=env.get("VIGIE_COOKIE_SECURE", "auto"),
+            trusted_origins=tuple(o.strip() for o in env.get("VIGIE_TRUSTED_ORIGINS", "").split(",") if o.strip()),
+            frame_ancestors=env.get("VIGIE_FRAME_ANCESTORS", "'none'"),
+        )
+        return replace(base, **overrides) if overrides else base
+
+    def with_(self, **changes) -> "Settings":
+        """Return a copy with some fields changed (tests build their own settings)."""
+        return replace(self, **changes)
+
+
+def load_or_create_secret(state_dir: Path) -> str:
+    """Return the signing secret kept in the state folder, creating it on first start.
+
+    Sessions and the wall screens' sign-in survive a restart because the secret does.
+    """
+    import secrets
+
+    path = state_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key

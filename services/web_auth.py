@@ -1,0 +1,391 @@
+"""Flask integration of Vigie's security: sign-in, sessions, tokens, CSRF, headers and authorisation."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import time
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+import redis
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, current_user, logout_user
+
+from services.accounts import (
+    PERMISSIONS,
+    AccountError,
+    AccountStore,
+    Action,
+    Decision,
+    Limit,
+    Passwords,
+    Principal,
+    PrincipalKind,
+    RateLimiter,
+    Refusal,
+    SecurityOptions,
+    SigninThrottle,
+    decide,
+    tokens,
+)
+from services.accounts.http import (
+    DASH_RENDERER,
+    content_security_policy,
+    host_of,
+    is_passive_dash_update,
+    is_public,
+    origin_of,
+    script_hash,
+    wants_json,
+)
+from services.audit import AuditLog, Outcome
+from services.redis_conn import BUS_ERRORS, BusUnavailable
+
+log = logging.getLogger(__name__)
+EXTENSION = "vigie.security"
+SESSION_COOKIE = "vigie_session"
+CSRF_COOKIE = "_csrf_token"  # the cookie Dash's renderer echoes in the X-CSRFToken header
+CSRF_HEADER = "X-CSRFToken"
+CSRF_FIELD = "csrf_token"
+DEVICE_COOKIE = "vigie_device"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_USE_EVERY_S = 60  # a token's use is audited at most once a minute per address
+SEEN_RESOLUTION_S = 5.0  # activity is noted at most this often (the session cookie is not re-signed each request)
+REFUSED_TOKEN_LOG = Limit(10, 60.0)  # refused tokens are all refused, but logged at most 10 a minute per address
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions whose Secure flag follows the request's scheme (behind TLS: Secure)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookie_secure(self.mode)
+
+
+def cookie_secure(mode: str) -> bool:
+    """Return whether cookies set now get the Secure flag."""
+    return mode == "always" or (mode == "auto" and has_request_context() and request.is_secure)
+
+
+class Security:
+    """Authorises actions, records them, and guards every request of the Flask app it is bound to."""
+
+    def __init__(self, options: SecurityOptions, store: AccountStore, audit: AuditLog, limiter: RateLimiter,
+                 throttle: SigninThrottle, *, clock: Callable[[], float] = time.time) -> None:
+        self.options = options
+        self.store = store
+        self.audit = audit
+        self.limiter = limiter
+        self.throttle = throttle
+        self.clock = clock
+        self._dash_apps: list[Any] = []
+
+    # --- authorisation ----------------------------------------------------------------
+    def authorize(self, principal: Principal | None, action: str, domain: str | None = None, *, target: str = "") -> Decision:
+        """Decide whether `principal` may do `action` (in `domain`) now; record every refusal."""
+        decision = decide(principal, action, domain)
+        if decision and principal is not None and PERMISSIONS[Action(action)].rate_limited:
+            limit = Limit(self.options.command_rate_per_min, 60.0)
+            hit = self.limiter.hit(action, principal.label, limit, now=self.clock())
+            if not hit.allowed:
+                wait = math.ceil(hit.retry_after_s)
+                decision = Decision(False, action, domain, Refusal.RATE_LIMITED,
+                                    f"Refused: more than {limit.count} {action} a minute; wait {wait} s.", hit.retry_after_s)
+        if not decision:
+            try:
+                self.record(principal, action, Outcome.REFUSED, domain=domain, target=target, detail=decision.message)
+            except BusUnavailable:
+                log.warning("audit log unreachable; refusal of %s to %s not recorded", action, principal and principal.label)
+        return decision
+
+    def allowed(self, principal: Principal | None, action: str, domain: str | None = None) -> bool:
+        """Return whether the table allows it (to show or hide a control; the action itself calls `authorize`)."""
+        return bool(decide(principal, action, domain))
+
+    def record(self, principal: Principal | None, action: str, outcome: str, *, domain: str | None = None,
+               target: str = "", detail: str = "", actor: str | None = None) -> str:
+        """Append an audit entry for `principal` (None: anonymous) and return its id."""
+        return self.audit.record(
+            actor=actor or (principal.label if principal else "anonymous"),
+            actor_kind=str(principal.kind) if principal else "anonymous",
+            role=str(principal.role) if principal else "", ip=client_ip(), action=action, domain=domain,
+            target=target, outcome=outcome, detail=detail)
+
+    def require(self, action: str, *, domain_arg: str | None = None) -> Callable[[V], V]:
+        """Decorate a Flask view: refuse (401/403/429, JSON or page) unless the current principal may `action`."""
+
+        def decorate(view: V) -> V:
+            @wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                domain = kwargs.get(domain_arg) if domain_arg else None
+                decision = self.authorize(current_principal(), action, domain, target=request.path)
+                return view(*args, **kwargs) if decision else refusal_response(decision)
+
+            return guarded  # type: ignore[return-value]
+
+        return decorate
+
+    def register_dash(self, dash_app: Any) -> None:
+        """Allow this Dash app's inline scripts (renderer, inline clientside callbacks) in the CSP."""
+        self._dash_apps.append(dash_app)
+
+    def script_hashes(self) -> set[str]:
+        """Return the CSP hashes of the inline scripts Vigie serves."""
+        hashes = {script_hash(DASH_RENDERER)}
+        for dash_app in self._dash_apps:
+            hashes.update(dash_app.csp_hashes())
+        return hashes
+
+    # --- principals -------------------------------------------------------------------
+    def load_session_user(self, user_id: str) -> Principal | None:
+        """Return the principal of a session, unless the account was disabled or reset since."""
+        name, _, epoch = user_id.rpartition(":")
+        account = self.store.get_user(name) if name else None
+        if account is None or account.disabled or str(account.epoch) != epoch:
+            return None
+        return account.principal()
+
+    def load_request_principal(self, req: Any) -> Principal | None:
+        """Return the principal of a bearer token, else of a wall screen's device cookie."""
+        raw = tokens.bearer(req.headers.get("Authorization"))
+        if raw is not None:
+            return self._token_principal(raw, device=False)
+        raw = req.cookies.get(DEVICE_COOKIE)
+        if raw:
+            principal = self._token_principal(raw, device=True)
+            if principal is None:
+                g.vigie_forget_device = True
+            return principal
+        return None
+
+    def _token_principal(self, raw: str, *, device: bool) -> Principal | None:
+        record = self.store.resolve_token(raw)
+        if record is None or (device and not record.device):
+            parsed = tokens.parse_token(raw)
+            if self.limiter.hit("audit.token_refused", client_ip(), REFUSED_TOKEN_LOG, now=self.clock()).allowed:
+                self.record(None, "device.use" if device else "token.use", Outcome.REFUSED, target=parsed[0] if parsed else "",
+                            detail="unknown, revoked or malformed token", actor="device" if device else "token")
+            return None
+        if self._first_use_in_a_while(record.id):
+            self.record(record.principal(), "device.use" if record.device else "token.use", Outcome.OK, target=record.id)
+        return record.principal()
+
+    def _first_use_in_a_while(self, token_id: str) -> bool:
+        try:
+            key = f"vigie:tokenseen:{token_id}:{client_ip()}"
+            return bool(self.store.client.set(key, b"1", nx=True, ex=TOKEN_USE_EVERY_S))
+        except BUS_ERRORS as err:
+            raise BusUnavailable(f"account store unreachable: {err}") from err
+
+    # --- request guard ----------------------------------------------------------------
+    def guard(self) -> Response | None:
+        """Run before every request: public paths pass; others need a principal, and CSRF proof to change state."""
+        path = request.path
+        if is_public(path, metrics_public=self.options.metrics_public):
+            return None
+        now = self.clock()
+        try:
+            self._expire_session(now)
+            principal = current_principal()
+        except BusUnavailable as err:
+            log.warning("security store unreachable: %s", err)
+            return _plain_error(503, "unavailable", "Vigie cannot reach its account store; try again in a moment.")
+        if principal is None:
+            if session.get("_user_id"):  # the account was disabled or its password reset meanwhile
+                self.record(None, "session.ended", Outcome.REFUSED, detail="account disabled or password reset",
+                            actor=str(session["_user_id"]).rpartition(":")[0])
+                session.clear()
+            return unauthenticated_response(expired=bool(g.get("vigie_expired")))
+        if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE):
+            csrf = ensure_csrf()
+            if request.method not in SAFE_METHODS and not self._csrf_ok(csrf):
+                self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="missing or wrong CSRF token, or foreign origin")
+                return _plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
+        if principal.kind == PrincipalKind.USER and now - float(session.get("seen", 0.0)) > SEEN_RESOLUTION_S \
+                and not is_passive_dash_update(path, request.get_data):
+            session["seen"] = now
+        return None
+
+    def _expire_session(self, now: float) -> None:
+        user_id = session.get("_user_id")
+        if not user_id:
+            return
+        idle = now - float(session.get("seen", 0.0))
+        age = now - float(session.get("since", 0.0))
+        if idle <= self.options.session_idle_s and age <= self.options.session_max_s:
+            return
+        why = f"inactive for {idle:.0f} s" if idle > self.options.session_idle_s else f"signed in {age:.0f} s ago"
+        logout_user()
+        session.clear()
+        g.vigie_expired = True
+        self.record(None, "session.expired", Outcome.EXPIRED, detail=why, actor=str(user_id).rpartition(":")[0])
+
+    def _csrf_ok(self, expected: str) -> bool:
+        sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+        if not sent or not secrets.compare_digest(sent, expected):
+            return False
+        return self.same_origin()
+
+    def same_origin(self) -> bool:
+        """Return whether the request's Origin (or Referer) is this host or a trusted origin.
+
+        Hosts are compared, not schemes, so that a TLS-terminating proxy without ProxyFix still works.
+        """
+        claimed = origin_of(request.headers.get("Origin")) or origin_of(request.headers.get("Referer"))
+        if claimed is None:
+            return True  # non-browser clients send neither; the token is the proof
+        return host_of(claimed) == request.host.lower() or claimed in self.options.trusted_origins
+
+    def decorate_response(self, response: Response) -> Response:
+        """Run after every request: security headers, the CSRF cookie Dash echoes, a forgotten device cookie."""
+        headers = response.headers
+        host = request.host if all(c.isalnum() or c in ".-:[]" for c in request.host) else ""
+        headers["Content-Security-Policy"] = content_security_policy(
+            script_hashes=self.script_hashes(), host=host, secure=request.is_secure,
+            tile_origin=self.options.tile_origin, frame_ancestors=self.options.frame_ancestors)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY" if self.options.frame_ancestors == "'none'" else "SAMEORIGIN"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        if request.path.startswith(("/auth/", "/admin")) and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        secure = cookie_secure(self.options.cookie_secure)
+        csrf = session.get("csrf")
+        if csrf and request.cookies.get(CSRF_COOKIE) != csrf:
+            response.set_cookie(CSRF_COOKIE, csrf, secure=secure, httponly=False, samesite="Strict", path="/")
+        if g.get("vigie_forget_device"):
+            response.delete_cookie(DEVICE_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+        return response
+
+
+# --- helpers usable anywhere in a request (views, Dash callbacks, Socket.IO handlers) --------
+
+
+def security_of(app: Flask | None = None) -> Security:
+    """Return the Security bound to `app` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]
+
+
+def current_principal() -> Principal | None:
+    """Return who is making the current request, or None (not signed in, or no request)."""
+    if not has_request_context():
+        return None
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if isinstance(user, Principal) else None
+
+
+def authorize(action: str, domain: str | None = None, *, target: str = "") -> Decision:
+    """Authorise `action` for the current principal (for Dash callbacks): refusals are recorded."""
+    return security_of().authorize(current_principal(), action, domain, target=target)
+
+
+def record(action: str, outcome: str, *, domain: str | None = None, target: str = "", detail: str = "") -> str:
+    """Record in the audit log what the current principal did and how it ended."""
+    return security_of().record(current_principal(), action, outcome, domain=domain, target=target, detail=detail)
+
+
+def client_ip() -> str:
+    """Return the client's address (behind a proxy, configure werkzeug's ProxyFix)."""
+    return (request.remote_addr or "") if has_request_context() else ""
+
+
+def ensure_csrf() -> str:
+    """Return this session's CSRF token, creating it if needed."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _plain_error(status: int, error: str, message: str) -> Response:
+    if wants_json(request.path, request.method, request.accept_mimetypes.accept_html):
+        response = jsonify(error=error, message=message)
+    else:
+        response = Response(render_template("security/message.html", title=error, message=message), mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def refusal_response(decision: Decision) -> Response:
+    """Return the HTTP answer for a refused decision (JSON for API and Dash, a page otherwise)."""
+    response = _plain_error(decision.http_status, str(decision.reason), decision.message)
+    if decision.retry_after_s:
+        response.headers["Retry-After"] = str(math.ceil(decision.retry_after_s))
+    return response
+
+
+def unauthenticated_response(*, expired: bool = False) -> Response:
+    """Return 401 JSON for API and Dash requests, a redirect to the sign-in page otherwise."""
+    message = "Your session expired; sign in again." if expired else "Sign in first."
+    if wants_json(request.path, request.method, request.accept_mimetypes.accept_html):
+        response = jsonify(error="not_signed_in", message=message, signin=url_for("vigie_auth.signin"))
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="vigie"'
+        return response
+    return redirect(url_for("vigie_auth.signin", next=request.full_path.rstrip("?"), expired=1 if expired else None))
+
+
+def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock: Callable[[], float] = time.time,
+                  passwords: Passwords | None = None) -> Security:
+    """Register sign-in, sessions, tokens, CSRF, headers, admin pages and the audit log on `app`."""
+    from services.web_admin import create_admin_blueprint, create_auth_blueprint  # the pages import this module
+
+    options = SecurityOptions.from_settings(settings, env=dict(os.environ))
+    passwords = passwords or Passwords()
+    store = AccountStore(redis_client, passwords, min_password_length=options.password_min_length)
+    audit = AuditLog(redis_client, retention_days=options.audit_retention_days)
+    throttle = SigninThrottle(redis_client, free_per_name=options.signin_free_attempts, free_per_ip=options.signin_free_per_ip,
+                              base_s=options.signin_base_delay_s, cap_s=options.signin_max_delay_s)
+    security = Security(options, store, audit, RateLimiter(redis_client), throttle, clock=clock)
+
+    app.secret_key = app.secret_key or getattr(settings, "secret_key", "") or _shared_secret(redis_client)
+    app.session_interface = _SessionInterface(options.cookie_secure)
+    app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    login = LoginManager()
+    login.session_protection = "basic"
+    login.user_loader(security.load_session_user)
+    login.request_loader(security.load_request_principal)
+    login.init_app(app)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, security.guard)
+    app.after_request(security.decorate_response)
+    app.context_processor(lambda: {"csrf_token": ensure_csrf, "principal": current_principal()})
+    app.register_blueprint(create_auth_blueprint(security))
+    app.register_blueprint(create_admin_blueprint(security))
+    app.extensions[EXTENSION] = security
+    _bootstrap_admin(security)
+    return security
+
+
+def _shared_secret(client: redis.Redis) -> bytes:
+    """Return the session-signing key shared by every worker and kept across restarts (made once)."""
+    client.set("vigie:secret_key", secrets.token_bytes(32), nx=True)
+    return client.get("vigie:secret_key")  # type: ignore[return-value]
+
+
+def _bootstrap_admin(security: Security) -> None:
+    """Create the first admin from VIGIE_ADMIN_USER / VIGIE_ADMIN_PASSWORD when there is none yet."""
+    options = security.options
+    if security.store.active_admins():
+        return
+    if not (options.admin_user and options.admin_password):
+        log.warning("no admin account yet: set VIGIE_ADMIN_USER and VIGIE_ADMIN_PASSWORD, or run "
+                    "`python app.py user create --name NAME --role admin`")
+        return
+    try:
+        account = security.store.create_user(options.admin_user, "admin", None, options.admin_password, now=security.clock())
+    except AccountError as err:
+        log.error("cannot create the first admin from VIGIE_ADMIN_USER: %s", err)
+        return
+    cli = Principal("environment", account.role, kind=PrincipalKind.CLI)
+    security.record(cli, "account.create", Outcome.OK, target=account.name, detail="first admin, from the environment")
+    log.info("created the first admin account %r from the environment", account.name)

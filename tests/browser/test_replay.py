@@ -1,0 +1,92 @@
+"""A trainer and a trainee in one replay session, in two headless Chromium windows, on the full stack.
+
+The trainer opens a session over the recorded period on /replay and drives it; the trainee joins
+and from then on every page shows the replayed world under the EXERCICE / REPLAY banner; a browser
+that did not join stays on live operations.
+"""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from layouts import replay_ids as rid
+from tests.browser.chrome import chromium, console_errors
+from tests.browser.replay_stack import start_replay_stack
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def stack(redis_url, tmp_path):
+    st = start_replay_stack(redis_url, tmp_path, world="mini", minutes=30)
+    yield st
+    st.stop()
+
+
+def wait(driver, predicate, timeout: float = 30.0, what: str = "condition"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: predicate(d), message=f"timed out waiting for {what}")
+
+
+def texts(driver, css: str) -> set[str]:
+    """The text of every element matching `css`, read at once (the page re-renders them)."""
+    return set(driver.execute_script(f"return [...document.querySelectorAll({css!r})].map(e => e.textContent.trim())"))
+
+
+def click_button(driver, label: str) -> bool:
+    """Click the first button whose text holds `label` (found and clicked at once: lists re-render)."""
+    return driver.execute_script(
+        "const b = [...document.querySelectorAll('button')].find(b => b.textContent.includes(arguments[0]));"
+        "if (b) { b.click(); return true; } return false;", label)
+
+
+def banner(driver) -> str:
+    found = driver.find_elements(By.ID, rid.BANNER)
+    return found[0].text if found else ""
+
+
+def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
+    trainer = dash_duo.driver
+    trainer.get(stack.url + "/replay")
+    dash_duo.wait_for_element(f"#{rid.OPEN}", timeout=30)
+    trainer.find_element(By.XPATH, f"//div[@id='{rid.SPEED}']//label[contains(., '×60')]").click()
+    trainer.find_element(By.ID, rid.OPEN).click()
+    dash_duo.wait_for_contains_text(f"#{rid.STATUS}", "Exercice", timeout=30)
+    (session,) = stack.manager.list()
+    s = stack.manager.get(session["id"])
+    assert (s.start, s.speed) == (stack.span[0], 60.0)
+
+    trainee = chromium(1366, 768)
+    try:
+        trainee.get(stack.url + "/replay")
+        wait(trainee, lambda d: click_button(d, "Rejoindre"), what="the session to join")
+        wait(trainee, lambda d: "EXERCICE / REPLAY" in banner(d), what="the exercise banner")
+        assert "Exercice" in banner(trainee) and trainee.current_url.rstrip("/") == stack.url
+        assert "trainer" in s.trainees  # no security layer here: everyone is the same anonymous user
+        wait(trainee, lambda d: texts(d, ".sup-badge .sup-id") == {"lum-t", "eau-t", "traf-t"},
+             what="the recorded supervisors (live has none: nobody publishes)")
+
+        trainer.find_element(By.ID, rid.INJECT_EVENT)  # the trainer drives: play, then silence the water supervisor
+        trainer.find_element(By.ID, rid.PLAY).click()
+        wait(trainer, lambda d: s.position > s.start + 30, what="the session's clock to run")
+        trainer.find_element(By.ID, rid.INJECT_TARGET).send_keys("eau-t")
+        dash_duo.select_dcc_dropdown(f"#{rid.INJECT_EVENT}", value="Superviseur muet")
+        trainer.find_element(By.ID, rid.INJECT).click()
+        dash_duo.wait_for_contains_text(f"#{rid.MESSAGE}", "Superviseur muet : eau-t", timeout=15)
+        clock = trainee.find_element(By.ID, rid.BANNER_CLOCK).text
+        wait(trainee, lambda d: d.find_elements(By.CSS_SELECTOR, ".sup-badge.live-stale"), timeout=30,
+             what="the silenced supervisor to go stale on the trainee's page")
+        wait(trainee, lambda d: d.find_element(By.ID, rid.BANNER_CLOCK).text != clock, what="the banner's clock to move")
+
+        trainer.get(stack.url + "/")  # a browser that did not join: live operations, no banner, no replayed supervisors
+        dash_duo.wait_for_element(".vigie-header", timeout=15)
+        assert banner(trainer) == ""
+        assert not texts(trainer, ".sup-badge .sup-id") & {"eau-t", "lum-t", "traf-t"}
+
+        trainee.find_element(By.ID, rid.LEAVE).click()
+        wait(trainee, lambda d: "/replay" in d.current_url and not banner(d), what="the way back to live operations")
+        assert not [e for e in console_errors(trainee) if "favicon" not in e["message"]]
+    finally:
+        trainee.quit()
+

@@ -1,0 +1,287 @@
+"""Vigie's simulated territory as Smart Data Models entities: every one validates against its official JSON Schema.
+
+The schemas are the copies in ../shared/data/smart-data-models/, their `$ref`s resolved offline
+(common-schema.json and WaterNetworkManagement-schema.json from _common/; the Alert and Device
+"commons" they also reference are in tests/data/ngsi/, see SOURCES.md there).
+
+Validating 41,000 entities one by one with jsonschema takes about a minute, so the check is done
+column by column, which is exact for these schemas: each is an `allOf` of object schemas made of
+`type`, `properties` and `required` only (asserted below), so an entity is valid if and only if its
+required attributes are present and each attribute's value is valid against that attribute's
+subschemas. Each distinct value is validated once against the official subschema (reached by its
+JSON pointer through the registry); numbers are merged when the subschema has no numeric constraint
+(and strings when it has no string constraint), keeping integers apart from decimals.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import msgspec
+import pytest
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from services.contract import Codec
+from services.core import Hypervisor
+from services.ngsi import alerts, outbound
+from services.simulators import build
+
+ROOT = Path(__file__).resolve().parents[2]
+SDM = ROOT / ".." / "shared" / "data" / "smart-data-models"
+EXTRA = ROOT / "tests" / "data" / "ngsi"
+DOCUMENTS = {
+    "https://smart-data-models.github.io/data-models/common-schema.json": SDM / "_common" / "common-schema.json",
+    "https://fiware.github.io/dataModels/common-schema.json": SDM / "_common" / "common-schema.json",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.WaterDistributionManagementEPANET/master/WaterNetworkManagement-schema.json":
+        SDM / "_common" / "WaterNetworkManagement-schema.json",
+    "https://smart-data-models.github.io/dataModel.Alert/alert-schema.json": EXTRA / "alert-schema.json",
+    "https://smart-data-models.github.io/dataModel.Device/device-schema.json": EXTRA / "device-schema.json",
+}
+OBJECT_LEVEL_FORBIDDEN = {"additionalProperties", "patternProperties", "propertyNames", "unevaluatedProperties", "dependentRequired",
+                          "dependentSchemas", "dependencies", "if", "then", "else", "not", "anyOf", "oneOf", "minProperties",
+                          "maxProperties", "enum", "const"}
+NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+TEXTUAL = {"pattern", "format", "minLength", "maxLength"}
+START = datetime(2026, 6, 21, 21, 0, tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=None)
+def _schema(sdm_type: str) -> dict:
+    return json.loads((SDM / sdm_type / "schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    resources = [(url, DRAFT202012.create_resource(json.loads(path.read_text(encoding="utf-8")))) for url, path in DOCUMENTS.items()]
+    for t in set(outbound.SUBJECT):
+        s = _schema(t)
+        resources.append((s["$id"], DRAFT202012.create_resource(s)))
+    return Registry().with_resources(resources)
+
+
+@lru_cache(maxsize=None)
+def branches(sdm_type: str) -> tuple[tuple[str, dict], ...]:
+    """(base URI, object schema) of each allOf part, after checking that only type/properties/required matter."""
+    schema = _schema(sdm_type)
+    resolver = registry().resolver()
+    out = []
+    for i, part in enumerate(schema.get("allOf", [])):
+        if "$ref" in part:
+            out.append((part["$ref"], resolver.lookup(part["$ref"]).contents))
+        else:
+            out.append((f"{schema['$id']}#/allOf/{i}", part))
+    for uri, part in out:
+        assert not OBJECT_LEVEL_FORBIDDEN & part.keys(), (sdm_type, uri, OBJECT_LEVEL_FORBIDDEN & part.keys())
+        assert part.get("type", "object") == "object"
+    assert not OBJECT_LEVEL_FORBIDDEN & schema.keys()
+    return tuple(out)
+
+
+def _keywords(node: Any, resolver, seen: set[str]) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k, v
+        if "$ref" in node and node["$ref"] not in seen:
+            seen.add(node["$ref"])
+            try:
+                resolved = resolver.lookup(node["$ref"])
+            except Unresolvable:  # a document not at hand: assume it constrains everything (merge nothing)
+                yield "enum", [0, ""]
+            else:
+                yield from _keywords(resolved.contents, resolved.resolver, seen)
+        for v in node.values():
+            yield from _keywords(v, resolver, seen)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _keywords(v, resolver, seen)
+
+
+@lru_cache(maxsize=None)
+def column(sdm_type: str, attr: str) -> tuple[jsonschema.Draft202012Validator, bool, bool] | None:
+    """The validator of one attribute of one type, and whether numbers / strings can be merged."""
+    refs = [{"$ref": f"{uri}/properties/{attr.replace('~', '~0').replace('/', '~1')}" if "#" in uri else
+             f"{uri}#/properties/{attr}"} for uri, part in branches(sdm_type) if attr in part.get("properties", {})]
+    if not refs:
+        return None  # an extension attribute: the schemas allow any
+    numbers_free = strings_free = True
+    resolver = registry().resolver()
+    for ref in refs:
+        for key, value in _keywords(ref, resolver, set()):
+            if key in NUMERIC or (key in ("enum", "const") and any(isinstance(v, (int, float)) for v in (value if key == "enum" else [value]))):
+                numbers_free = False
+            if key in TEXTUAL or key == "uniqueItems" or (key in ("enum", "const") and any(isinstance(v, str) for v in (value if key == "enum" else [value]))):
+                strings_free = False
+            if not numbers_free and not strings_free:
+                break
+    inlined = [_inline(ref, resolver, ()) for ref in refs]
+    validator = jsonschema.Draft202012Validator({"allOf": inlined}, registry=registry(),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return validator, numbers_free, strings_free
+
+
+def _inline(node: Any, resolver, trail: tuple[str, ...]) -> Any:
+    """The subschema with its `$ref`s replaced by what they point to (the same schema, without lookups at validation)."""
+    if isinstance(node, dict):
+        if "$ref" in node and node["$ref"] not in trail:
+            try:
+                resolved = resolver.lookup(node["$ref"])
+            except Unresolvable:
+                return node  # left as is: jsonschema reports it if validation ever reaches it
+            rest = {k: _inline(v, resolver, trail) for k, v in node.items() if k != "$ref"}
+            inner = _inline(resolved.contents, resolved.resolver, (*trail, node["$ref"]))
+            return {"allOf": [inner, rest]} if rest else inner
+        return {k: _inline(v, resolver, trail) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, resolver, trail) for v in node]
+    return node
+
+
+def canonical(value: Any, numbers: bool, strings: bool) -> Any:
+    """A value standing for every value that the same subschema judges the same way."""
+    if isinstance(value, dict):
+        return {k: canonical(v, numbers, strings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(v, numbers, strings) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)) and numbers:
+        return 0 if float(value).is_integer() else 0.5
+    if isinstance(value, str) and strings:
+        return ""
+    return value
+
+
+@lru_cache(maxsize=None)
+def required(sdm_type: str) -> frozenset[str]:
+    """Attributes the schema requires (at the top or in any allOf part)."""
+    return frozenset(_schema(sdm_type).get("required", [])).union(*(p.get("required", []) for _, p in branches(sdm_type)))
+
+
+def violations(entities: list[dict]) -> list[str]:
+    """Every way the entities break their official schemas."""
+    problems: list[str] = []
+    pending: dict[tuple[str, str], dict[Any, Any]] = {}
+    for e in entities:
+        if missing := required(e["type"]) - e.keys():
+            problems.append(f"{e['id']}: missing {sorted(missing)}")
+        for attr, value in e.items():
+            col = column(e["type"], attr)
+            if col is not None:
+                c = canonical(value, col[1], col[2])
+                key = msgspec.json.encode(c, order="sorted") if isinstance(c, (dict, list)) else (type(c).__name__, c)
+                pending.setdefault((e["type"], attr), {}).setdefault(key, (e["id"], value))
+    for (t, attr), values in pending.items():
+        validator = column(t, attr)[0]  # type: ignore[index]
+        for eid, value in values.values():
+            if not validator.is_valid(value):
+                problems += [f"{eid}.{attr}: {err.message[:160]}" for err in validator.iter_errors(value)]
+    return problems
+
+
+@pytest.fixture(scope="module")
+def territory() -> tuple[list[dict], list[dict]]:
+    """The three simulated supervisors of Montpellier (seed 1) fed into a Hypervisor: (assets, alarms)."""
+    core, codec = Hypervisor(), Codec()
+    for domain in ("lighting", "water", "traffic"):
+        sim = build(domain, seed=1, start=START)
+        for ch, payload in sim.state():
+            core.handle(codec.decode(ch, payload), START.timestamp())
+        for _ in range(30):
+            for ch, payload in sim.step():
+                core.handle(codec.decode(ch, payload), START.timestamp())
+    return [a.to_dict() for a in core.state.query()], [a.to_dict() for a in core.alarms.all()]
+
+
+def test_every_asset_of_the_simulated_territory_validates_against_its_schema(territory) -> None:
+    assets, _ = territory
+    outs = [outbound.asset_entity(a, area=outbound.territory_areas("montpellier")) for a in assets]
+    types = {o.type for o in outs}
+    assert types == {"Streetlight", "StreetlightFeeder", "StreetlightGroup", "TrafficFlowObserved", "Device", "Junction",
+                     "Pipe", "Reservoir", "WaterQualityObserved"}
+    assert len(outs) == len(assets) > 40_000
+    assert violations([o.entity for o in outs]) == []
+
+
+def test_every_alarm_of_the_simulated_territory_validates_as_an_alert(territory) -> None:
+    assets, alarms = territory
+    by_id = {a["id"]: a for a in assets}
+    outs = [alerts.alarm_entity(al, by_id.get(al["asset"])) for al in alarms]
+    assert len(outs) > 100
+    assert violations([o.entity for o in outs]) == []
+
+
+def test_the_validation_catches_what_the_schemas_forbid() -> None:
+    lamp = {"id": "urn:ngsi-ld:Streetlight:x", "type": "Streetlight", "location": {"type": "Point", "coordinates": [3.8, 43.6]},
+            "status": "ok", "illuminanceLevel": 0.5}
+    assert violations([lamp]) == []
+    assert violations([{**lamp, "status": "tripped"}])
+    assert violations([{**lamp, "illuminanceLevel": 1.5}])
+    assert violations([{**lamp, "location": {"type": "Point", "coordinates": [3.8]}}])
+    assert violations([{k: v for k, v in lamp.items() if k != "status"}])
+    assert violations([{**lamp, "id": "urn:ngsi-ld:Streetlight:a/b"}]) == []  # '/' is allowed through the uri form...
+    assert violations([{**lamp, "refStreetlightGroup": "no spaces allowed"}])
+
+
+def test_a_tripped_lamp_is_a_column_issue_for_the_model_and_keeps_its_vigie_status() -> None:
+    lamp = {"id": "lamp-1", "type": "Streetlight", "name": "L1", "geometry": {"type": "Point", "coordinates": [3.8, 43.6]},
+            "refs": {"cabinet": "cabinet-1", "group": "g/1"}, "props": {"powerRating": 100.0, "lampType": "LANTERNE"},
+            "values": {"status": "tripped", "powerState": "off"}, "condition": "fault", "supervisor": "lum-mtp", "updated": 0.0}
+    e = outbound.asset_entity(lamp).entity
+    assert (e["status"], e["vigieStatus"]) == ("columnIssue", "tripped")
+    assert e["refStreetlightGroup"] == "urn:ngsi-ld:StreetlightGroup:g~2F1"
+    assert e["refStreetlightControlCabinet"] == "urn:ngsi-ld:StreetlightFeeder:cabinet-1"
+    assert e["vigieProps"] == {"lampType": "LANTERNE"} and e["powerRating"] == 100.0
+    assert e["dateModified"] == "1970-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(("local", "sdm", "ngsi"), [
+    ("lamp-00001", "Streetlight", "urn:ngsi-ld:Streetlight:lamp-00001"),
+    ("lum-mtp/lamp_fault:lamp-1", "Alert", "urn:ngsi-ld:Alert:lum-mtp~2Flamp_fault:lamp-1"),
+    ("a~b/c", "Device", "urn:ngsi-ld:Device:a~7Eb~2Fc"),
+    ("urn:ngsi-ld:Junction:63fe", "Junction", "urn:ngsi-ld:Junction:63fe"),
+])
+def test_ngsi_ids_are_reversible(local: str, sdm: str, ngsi: str) -> None:
+    assert outbound.ngsi_id(local, sdm) == ngsi
+    assert local in outbound.local_candidates(ngsi)
+
+
+def outbound_alert(alarm: dict) -> dict:
+    return alerts.alarm_entity(alarm).entity
+
+
+def test_an_alert_carries_the_alarm_lifecycle() -> None:
+    alarm = {"id": "eau-mtp/eau-sensor-3:water_quality", "source": "supervisor", "domain": "water", "supervisor": "eau-mtp",
+             "asset": "eau-sensor-3", "code": "water_quality", "severity": "major", "priority": "high", "message": "Chlore bas",
+             "active": True, "acknowledged": True, "state": "active_ack", "raised_at": 100.0, "cleared_at": None, "updated_at": 160.0,
+             "acked_by": "claire", "acked_at": 160.0, "raise_count": 2}
+    sensor = {"id": "eau-sensor-3", "type": "Device", "props": {"measures": "quality"}, "geometry": {"type": "Point", "coordinates": [3.8, 43.6]}}
+    e = alerts.alarm_entity(alarm, sensor).entity
+    assert (e["category"], e["subCategory"], e["severity"]) == ("health", "waterPollution", "high")
+    assert e["alertSource"] == "urn:ngsi-ld:WaterQualityObserved:eau-sensor-3"
+    assert (e["alarmState"], e["acknowledged"], e["acknowledgedBy"], e["raiseCount"]) == ("active_ack", True, "claire", 2)
+    assert e["location"] == sensor["geometry"] and e["dateIssued"] == "1970-01-01T00:01:40Z"
+    shelved = outbound_alert({**alarm, "state": "shelved", "shelved_by": "marc", "shelved_until": 3700.0, "shelve_reason": "works"})
+    assert (shelved["alarmState"], shelved["shelvedBy"], shelved["shelvedUntil"], shelved["shelveReason"]) == ("shelved", "marc", "1970-01-01T01:01:40Z", "works")
+    child = alerts.alarm_entity({**alarm, "state": "suppressed", "parent": "eau-mtp/eau-pump-1:pump_fault"})
+    assert child.entity["suppressedBy"] == "urn:ngsi-ld:Alert:eau-mtp~2Feau-pump-1:pump_fault" and "suppressedBy" in child.relationships
+    assert violations([shelved, child.entity]) == []
+    stale = {**alarm, "id": "vigie/supervisor_stale/eau-mtp", "source": "vigie", "asset": "eau-mtp", "code": "supervisor_stale"}
+    assert alerts.alarm_entity(stale).entity["alertSource"] == "urn:vigie:supervisor:eau-mtp"
+
+
+def test_the_normalized_form_marks_relationships_geoproperties_and_units() -> None:
+    junction = {"id": "j-1", "type": "Junction", "geometry": {"type": "Point", "coordinates": [3.8, 43.6]}, "values": {"pressure": 4.2},
+                "props": {"elevation": 31.0}, "refs": {"zone": "zone-1"}, "condition": "ok", "supervisor": "eau-mtp"}
+    doc = outbound.render(outbound.asset_entity(junction), key_values=False, with_context=True)
+    assert doc["pressure"] == {"type": "Property", "value": {"value": 4.2}, "unitCode": "BAR"}
+    assert doc["location"]["type"] == "GeoProperty" and doc["elevation"]["unitCode"] == "MTR"
+    assert doc["vigieRefs"] == {"type": "Property", "value": {"zone": "zone-1"}}
+    ctx = doc["@context"]
+    assert ctx[0].endswith("dataModel.WaterDistributionManagementEPANET/master/context.jsonld") and ctx[-1].endswith("core-context.jsonld")
+    assert ctx[1]["condition"] == "vigie:condition" and ctx[1]["vigie"] == "urn:vigie:"

@@ -1,0 +1,49 @@
+"""A browser in an exercise reads and acts on the session's copy; others on live; a page of an ended exercise acts on nothing."""
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from callbacks.replay_exercise import ExerciseAware
+from services.alarm_actions import ActionsUnavailable
+from services.api_replay import COOKIE, EXTENSION
+
+
+class Manager:
+    def __init__(self, sessions: dict) -> None:
+        self.sessions = sessions
+
+    def get(self, sid: str):
+        return self.sessions.get(sid)
+
+
+class Service:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.fixture
+def app():
+    app = Flask("test")
+    app.extensions[EXTENSION] = Manager({"s1": Service("session s1")})
+    return app
+
+
+@pytest.mark.parametrize("cookie, ui, actions", [
+    (None, "live", "live"),
+    ("s1", "session s1", "session s1"),
+    ("gone", "live", ActionsUnavailable),  # an ended exercise: reads fall back to live, actions are refused
+])
+def test_each_request_reads_the_world_its_browser_is_in(app, cookie, ui, actions):
+    live = Service("live")
+    reads = ExerciseAware(live, lambda s: s)
+    acts = ExerciseAware(live, lambda s: s, ended=ActionsUnavailable)
+    headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    with app.test_request_context("/", headers=headers):
+        assert reads.name == ui
+        if isinstance(actions, str):
+            assert acts.name == actions
+        else:
+            with pytest.raises(actions):
+                acts.name
+    assert reads.name == acts.name == "live"  # outside a request (threads): live
