@@ -198,8 +198,10 @@
 
   R.tick = function () {
     var now = V.live ? V.live.now() : Date.now() / 1000;
-    var locale = cfg().lang === "en" ? "en-GB" : "fr-FR";
-    setText(byId("clock-text"), new Date(now * 1000).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+    var c = cfg(), locale = c.lang === "en" ? "en-GB" : "fr-FR";
+    var opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    if (c.timezone) opts.timeZone = c.timezone; // the territory's time, not the browser's
+    setText(byId("clock-text"), new Date(now * 1000).toLocaleTimeString(locale, opts));
     if (!V.live || !V.live.ready) return;
     R.supervisors();
     R.alarms();

@@ -45,7 +45,9 @@
     if (!kiosk) { if (box) box.remove(); return; }
     box = corner();
     var stale = now - W.last > W.stale_after_s * 1000;
-    var t = new Date(W.last).toLocaleTimeString(lang() === "en" ? "en-GB" : "fr-FR", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    var l = live(), opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    if (l && l.cfg && l.cfg.timezone) opts.timeZone = l.cfg.timezone; // the territory's time, as the header clock
+    var t = new Date(W.last).toLocaleTimeString(lang() === "en" ? "en-GB" : "fr-FR", opts);
     var text = (stale ? "▲ " + words().stale + " · " : "") + words().updated + " " + t;
     if (box.textContent !== text) box.textContent = text;
     box.classList.toggle("stale", stale);

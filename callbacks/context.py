@@ -73,8 +73,8 @@ class VigieUI:
             live_url=URLS["live"], replay_url=URLS["replay"], geo_rev=geo_rev, tile_url=self.settings.tile_url,
             late_after_s=self.settings.late_after_s, stale_after_s=self.settings.stale_after_s,
             window_ms=self.settings.coalesce_ms, kpi_window_h=self.settings.kpi_history_s / 3600, alarm_rows=alarm_rows,
+            timezone=t.timezone,
         )
-        return control_room(data)
 
     def geo_rev(self) -> dict[str, int]:
         """Per domain, how many times the set of assets changed (pages reload a layer when it moves)."""

@@ -24,7 +24,7 @@ def page_data(lang: str | None, theme: str | None) -> PageData:
         theme=theme if theme in ("light", "dark") else "light", territory_name=t.name, center=t.center, zoom=t.zoom,
         bounds=t.bounds, attribution=t.attribution, kpis={}, history={}, geo_urls={d: URLS["geo"].format(domain=d) for d in DOMAINS},
         base_url=URLS["base"] + "?roads=1", live_url=URLS["live"], replay_url=URLS["replay"], geo_rev=ui.geo_rev(),
-        tile_url=s.tile_url, late_after_s=s.late_after_s, stale_after_s=s.stale_after_s, window_ms=s.coalesce_ms,
+        tile_url=s.tile_url, late_after_s=s.late_after_s, stale_after_s=s.stale_after_s, window_ms=s.coalesce_ms, timezone=t.timezone,
     )
 
 

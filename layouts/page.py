@@ -41,6 +41,7 @@ class PageData:
     window_ms: int = 250
     kpi_window_h: float = 6.0
     alarm_rows: int = 8
+    timezone: str = "Europe/Paris"  # the territory's: the header clock shows its time, whatever the browser's
 
 
 def page_config(d: PageData) -> dict:
@@ -48,7 +49,7 @@ def page_config(d: PageData) -> dict:
     return {
         "lang": d.lang, "theme": d.theme, "catalog": catalog(d.lang), "palette": map_palette(d.theme),
         "css": css_variables(d.theme), "live_url": d.live_url, "replay_url": d.replay_url, "geo_url": d.geo_urls, "geo_rev": d.geo_rev,
-        "late_after_s": d.late_after_s, "stale_after_s": d.stale_after_s, "window_ms": d.window_ms,
+        "late_after_s": d.late_after_s, "stale_after_s": d.stale_after_s, "window_ms": d.window_ms, "timezone": d.timezone,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from dash.testing.wait import until
 
 from services.alarm_actions import parse_params
 from services.contract import Alarm, AlarmEvent, Point, State, WaterReading
@@ -70,6 +71,7 @@ def test_the_wall_rotates_through_its_playlist_without_controls(dash_duo, stack)
     dash_duo.driver.get(stack.url + "/wall")
     dash_duo.wait_for_element(".vigie-kiosk #wall-updated", timeout=10)
     assert not dash_duo.find_element(".vigie-nav").is_displayed()
+    until(lambda: dash_duo.find_element("#clock-text").text.count(":") == 2, timeout=5)  # HH:MM:SS, ticking
     assert dash_duo.find_element("#clock-text").is_displayed()
     seen = visits(dash_duo, 12)
     order = ["/wall", "/lighting", "/water", "/traffic"]
@@ -78,7 +80,7 @@ def test_the_wall_rotates_through_its_playlist_without_controls(dash_duo, stack)
     for a, b in zip(pages, pages[1:]):
         assert order.index(b) == (order.index(a) + 1) % 4, pages  # the playlist's order, round and round
     durations = [round(t2 - t1, 1) for (p, t1), (_, t2) in zip(seen[1:], seen[2:]) if p in ("/lighting", "/water", "/traffic")]
-    assert all(1.5 <= d <= 3.0 for d in durations), durations  # each item's own duration (2 s)
+    assert all(1.5 <= d <= 3.5 for d in durations), durations  # each item's own duration (2 s; a loaded CI delays ticks)
     assert "kiosk=1" in dash_duo.driver.current_url and "theme=dark" in dash_duo.driver.current_url
 
 
