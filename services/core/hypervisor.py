@@ -9,6 +9,7 @@ from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State,
 from .alarms import AlarmBook, AlarmRecord
 from .assets import Thresholds, TerritoryState
 from .command_book import CommandBook, CommandConfig
+from .day_series import DaySeries, day_metrics
 from .events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, StateNeeded, SupervisorChanged
 from .health import Liveness, SeqVerdict, SupervisorRegistry
 from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, water_kpis
@@ -25,6 +26,7 @@ class CoreConfig:
     timezone: str = "Europe/Paris"
     kpi_window_s: float = 6 * 3600.0
     kpi_sample_s: float = 60.0
+    day_sample_s: float = 30.0  # the "over the day" buckets' sampling (services/core/day_series.py)
     thresholds: Thresholds = field(default_factory=Thresholds)
     commands: CommandConfig = field(default_factory=CommandConfig)
 
@@ -43,6 +45,7 @@ class Hypervisor:
         self._domain_ts: dict[str, float] = {}
         self._kpi_ts: dict[str, float | None] = {}
         self._energy = EnergyMeter(self.config.timezone)
+        self.day_series = DaySeries(self.config.timezone, self.config.day_sample_s)
         self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
         self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
         self.commands = CommandBook(self.config.commands)
@@ -180,6 +183,8 @@ class Hypervisor:
                 events.append(KpisChanged(domain))
             if ts is not None:
                 self.kpi_history.sample(domain, ts, kpis)
+                if self.day_series.due(domain, ts):
+                    self.day_series.add(domain, ts, day_metrics(domain, assets, kpis))
         return events
 
     def _count_alarms(self, domain: str, code: str) -> int:

@@ -29,8 +29,20 @@ def _pct(n: float, d: float) -> float | None:
     return round(100.0 * n / d, 2) if d else None
 
 
-def lighting_kpis(lamps: Iterable[AssetRecord]) -> tuple[list[Kpi], float]:
-    """Share in service, power now, savings from dimming; returns (kpis, power_kw)."""
+@dataclass(frozen=True, slots=True)
+class LightingTotals:
+    """The lamps counted once: how many, in which state, the power drawn and the rated power of those lit."""
+
+    total: int
+    in_service: int
+    faulty: int
+    on: int
+    power_w: float
+    rated_on_w: float
+
+
+def lighting_totals(lamps: Iterable[AssetRecord]) -> LightingTotals:
+    """Count the streetlights and add up their power (what the lighting KPIs and the day series derive from)."""
     total = in_service = on = faulty = 0
     power_w = rated_on_w = 0.0
     for a in lamps:
@@ -51,13 +63,19 @@ def lighting_kpis(lamps: Iterable[AssetRecord]) -> tuple[list[Kpi], float]:
             rated = a.props.get("powerRating")
             if isinstance(rated, (int, float)):
                 rated_on_w += rated
-    share = _pct(in_service, total)
-    savings = round(max(0.0, 100.0 * (1 - power_w / rated_on_w)), 1) if rated_on_w else None
-    power_kw = round(power_w / 1000.0, 2)
+    return LightingTotals(total, in_service, faulty, on, power_w, rated_on_w)
+
+
+def lighting_kpis(lamps: Iterable[AssetRecord]) -> tuple[list[Kpi], float]:
+    """Share in service, power now, savings from dimming; returns (kpis, power_kw)."""
+    t = lighting_totals(lamps)
+    share = _pct(t.in_service, t.total)
+    savings = round(max(0.0, 100.0 * (1 - t.power_w / t.rated_on_w)), 1) if t.rated_on_w else None
+    power_kw = round(t.power_w / 1000.0, 2)
     return [
         Kpi("lamps_in_service_pct", "lighting", share, "%", share is not None and share < 97.0),
-        Kpi("lamps_faulty", "lighting", faulty, "", False),
-        Kpi("lamps_on", "lighting", on, "", False),
+        Kpi("lamps_faulty", "lighting", t.faulty, "", False),
+        Kpi("lamps_on", "lighting", t.on, "", False),
         Kpi("power_kw", "lighting", power_kw, "kW", False),
         Kpi("dimming_savings_pct", "lighting", savings, "%", False),
     ], power_kw
