@@ -25,10 +25,14 @@ def make_app(reader, engine, settings: Settings, **kwargs) -> Flask:
 
 @pytest.fixture(scope="module")
 def live(redis_server, tmp_path_factory):
-    """An engine holding two lighting supervisors: 12 lamps in service and 8 faulty, one alarm acknowledged."""
+    """An engine holding two lighting supervisors: 12 lamps in service and 8 faulty, one alarm acknowledged.
+
+    The feeds never send a heartbeat: liveness thresholds of an hour keep them live (and free of "supervisor
+    stale" alarms) however long a loaded machine takes to reach the module's last test.
+    """
     url = f"redis://{redis_server.host}:{redis_server.port}/0"
     redis.Redis.from_url(url).flushall()
-    settings = Settings(state_dir=tmp_path_factory.mktemp("api"), snapshot_interval_s=0.1)
+    settings = Settings(state_dir=tmp_path_factory.mktemp("api"), snapshot_interval_s=0.1, late_after_s=3600.0, stale_after_s=3600.0)
     engine = Engine(settings, url).start()
     wait_until(lambda: engine.bus_up)
     ok, bad = Feed("lum-ok", lamps=12), Feed("lum-bad", lamps=8)
