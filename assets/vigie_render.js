@@ -120,7 +120,11 @@
     var now = V.live.now(), rows = [];
     V.live.alarms.forEach(function (a) { if (inScope(a.domain) && !HELD[a.state]) rows.push(a); });
     rows = rows.filter(function (a) { return a.active; }); // the newest active ones; the console has the rest
-    rows.sort(function (a, b) { return b.raised_at - a.raised_at || RANK[a.priority] - RANK[b.priority]; });
+    // ISA-18.2 summary order: the most urgent first, unacknowledged before acknowledged, then the newest
+    // (newest-first alone let a flood of low-priority lamp faults push an urgent alarm off the list).
+    rows.sort(function (a, b) {
+      return RANK[a.priority] - RANK[b.priority] || (a.acknowledged ? 1 : 0) - (b.acknowledged ? 1 : 0) || b.raised_at - a.raised_at;
+    });
     var n = R.scope.alarm_rows || 8, shapes = (cfg().palette || {}).priorities || {};
     var shown = rows.slice(0, n);
     var key = shown.map(function (a) { return a.id + a.acknowledged + a.active + R.age(now - a.raised_at); }).join("|") + "#" + rows.length;
