@@ -34,7 +34,8 @@ def create_server(settings: Settings, runtime) -> tuple[Flask, object]:
     server.secret_key = settings.secret_key or None  # else one shared by every worker, kept in Redis
     security = init_security(server, settings, connect(runtime.redis_url))  # sign-in, admin pages, audit, headers
     server.extensions["vigie.runtime"] = runtime
-    server.register_blueprint(create_api(runtime.reader, runtime.engine, settings, metrics=runtime.metrics, security=security))
+    server.register_blueprint(create_api(runtime.reader, runtime.engine, settings, metrics=runtime.metrics, security=security,
+                                         day_archive=runtime.day_archive))
     server.register_blueprint(create_ngsi_blueprint(
         runtime.reader, redis_forwarder(bounded_client(runtime.redis_url)), authorize=security_gate(),
         metrics=runtime.metrics, area=territory_areas(settings.territory),

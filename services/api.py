@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, get_args
 
 import msgspec
@@ -15,6 +16,7 @@ from services.reader import DOMAINS, BBox, Reader, ReaderUnavailable
 from services.settings import Settings
 
 if TYPE_CHECKING:
+    from services.day_archive import DayArchive
     from services.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,21 @@ def _bbox() -> BBox | None:
     return parts  # type: ignore[return-value]
 
 
+def _day(today: date) -> date:
+    raw = request.args.get("day")
+    if raw is None or raw == "":
+        return today
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter("bad_day", "day must be a date: YYYY-MM-DD") from None
+    if day > today + timedelta(days=1):
+        raise BadParameter("bad_day", "day must not be in the future")
+    return day
+
+
 def _api_read_guard(security: Any) -> Callable[[], Response | None]:
     """Refuse the API to principals the role table does not allow `api.read` (authentication is the app's guard)."""
     from services.web_auth import current_principal, refusal_response
@@ -95,6 +112,7 @@ def create_api(
     metrics: Metrics | None = None,
     before_request: Callable[[], Response | None] | None = None,
     security: Any = None,
+    day_archive: "DayArchive | None" = None,
 ) -> Blueprint:
     """Build the API blueprint.
 
@@ -179,6 +197,21 @@ def create_api(
         if domain not in DOMAINS:
             raise BadParameter("bad_domain", f"domain must be one of: {', '.join(DOMAINS)}")
         return _json({"domain": domain, "series": reader.kpi_history(domain)})
+
+    @bp.get("/api/v1/kpis/day")
+    def kpi_day() -> Response:
+        domain = _choice("domain", DOMAINS)
+        if domain is None:
+            raise BadParameter("bad_domain", f"domain is required, one of: {', '.join(DOMAINS)}")
+        if day_archive is None:
+            return _json({"error": "unavailable", "message": "no day archive in this process"}, 503)
+        day = _day(datetime.now(day_archive.tz).date())
+        from services.day_archive import ArchiveUnavailable
+
+        try:
+            return _json(day_archive.view(domain, day))
+        except ArchiveUnavailable:
+            return _json({"error": "unavailable", "message": "the day archive cannot be read right now (Redis is down)"}, 503)
 
     @bp.get("/api/v1/summary")
     def summary() -> Response:
@@ -270,6 +303,11 @@ def openapi_document(asset_types: list[str], conditions: list[str], max_limit: i
             "/api/v1/kpis/{domain}/history": {"get": {"summary": "Sampled KPI values over the history window",
                                                       "parameters": [_param("domain", "Domain", domain, "path", True)],
                                                       "responses": _ok("Series: {key: [[t, value], ...]}", obj, 400, 503)}},
+            "/api/v1/kpis/day": {"get": {"summary": "A domain's day in 5-minute buckets of local time (and for lighting kWh per hour, savings)",
+                                         "parameters": [_param("domain", "Domain", domain, required=True),
+                                                        _param("day", "Local day, YYYY-MM-DD (default today)", {"type": "string", "format": "date"})],
+                                         "responses": _ok("{domain, day, bucket_s, source, series: {key: [[slot, value], ...]}, "
+                                                          "energy_by_hour?, savings?, skipped}", obj, 400, 503)}},
             "/api/v1/summary": {"get": {"summary": "Alarms by priority, unacknowledged, supervisors by status",
                                         "responses": _ok("Summary", obj, 503)}},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": _ok("OpenAPI 3.1", obj)}},

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from services.alarm_store import AlarmStore
 from services.bus import bounded_client
 from services.core import Hypervisor
+from services.day_archive import DayArchive
 from services.engine import Engine, core_config
 from services.metrics import Metrics
 from services.ngsi.relay import NgsiRelay
@@ -97,6 +98,7 @@ class Runtime:
     alarm_store: AlarmStore | None = None  # the alarms and their journal (written only where the engine runs)
     ngsi_relay: "NgsiRelay | None" = None  # speaks for the NGSI sources (where the engine runs)
     recorder: "Recorder | None" = None  # journals the bus for replays and asset history (where the engine runs)
+    day_archive: DayArchive | None = None  # each domain's day in buckets (written where the engine runs, read anywhere)
 
     def stop(self) -> None:
         """Stop the simulators, the engine, the alarm store, then the Redis we started (in that order)."""
@@ -106,6 +108,8 @@ class Runtime:
             self.ngsi_relay.stop()
         if self.engine is not None:
             self.engine.stop()
+        if self.day_archive is not None:
+            self.day_archive.stop()
         if self.recorder is not None:
             self.recorder.stop()
         if self.alarm_store is not None:
@@ -123,12 +127,14 @@ def start_services(settings: Settings) -> Runtime:
     relay: NgsiRelay | None = None
     recorder: Recorder | None = None
     alarms = AlarmStore(handle.url)
+    archive = DayArchive(handle.url, core_config(settings).timezone)
     try:
         if settings.run_engine:
             core = Hypervisor(core_config(settings))
             alarms.restore(core, time.time())  # the alarm list and its journal survive a restart
             engine = Engine(settings, handle.url, core, metrics=metrics).start()
             alarms.attach(engine)
+            archive.attach(engine)
             reader: Reader = LocalReader(engine)
             relay = NgsiRelay(handle.url, registry=metrics.registry).start()
             recorder = start_recorder(settings, handle.url)
@@ -136,6 +142,10 @@ def start_services(settings: Settings) -> Runtime:
             log.info("engine not run in this process: reading the snapshots another process writes to Redis")
             reader = RedisReader(bounded_client(handle.url))
         sims = Simulators(settings, handle.url).start() if settings.run_simulators else None
+        if sims is not None and engine is not None:
+            from services.day_backfill import start_backfill
+
+            start_backfill(archive, settings, engine.core.config.timezone)  # yesterday and last week, for the demo
     except Exception:
         if relay is not None:
             relay.stop()
@@ -144,9 +154,10 @@ def start_services(settings: Settings) -> Runtime:
         if engine is not None:
             engine.stop()
         alarms.stop()
+        archive.stop()
         handle.stop()
         raise
-    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder)
+    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive)
 
 
 def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:

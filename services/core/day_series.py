@@ -159,8 +159,10 @@ class Bucket:
 class DaySeries:
     """The buckets of each domain's current days, fed samples on the domain's clock; the engine owns it."""
 
-    def __init__(self, timezone: str, sample_s: float = SAMPLE_S, bucket_s: int = BUCKET_S, source: str = "live") -> None:
+    def __init__(self, timezone: str, sample_s: float = SAMPLE_S, bucket_s: int = BUCKET_S, source: str = "live",
+                 keep_days: int = KEEP_DAYS) -> None:
         self.tz = ZoneInfo(timezone)
+        self.keep_days = keep_days
         self.sample_s = sample_s
         self.bucket_s = bucket_s
         self.source = source
@@ -188,7 +190,7 @@ class DaySeries:
         if buckets is None:
             buckets = self._days[(domain, day)] = {}
             mine = sorted(d for (dom, d) in self._days if dom == domain)
-            for old in mine[:-KEEP_DAYS]:
+            for old in mine[:-self.keep_days]:
                 del self._days[(domain, old)]
         b = buckets.get(slot)
         if b is None:

@@ -140,6 +140,15 @@ class SupervisorSim(ABC):
         out.extend(self.flush())
         return [] if self.silenced else out
 
+    def step_readings(self) -> list:
+        """Advance one step and return the changed readings unencoded, dropping alarms (offline runs: the day backfill)."""
+        self.now = self.now + timedelta(seconds=self.step_s)
+        self.advance(self.now, self.step_s)
+        readings = list(self._changed.values())
+        self._changed.clear()
+        self._alarm_events.clear()
+        return readings
+
     def flush(self) -> Outgoing:
         """Return queued telemetry and alarm events as messages, and forget them."""
         out: Outgoing = []

@@ -1,0 +1,199 @@
+"""The day archive in Redis: one hash per domain and local day (`vigie:day:<domain>:<YYYY-MM-DD>`), field per slot.
+
+The engine is its single writer (the buckets its core samples, written from this module's own thread so a slow
+Redis never stalls ingestion; and the simulated backfill). Pages, the API and other web workers read it. A stored
+value that cannot be read is skipped, counted by reason and logged once; a page never fails on it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import date
+from typing import TYPE_CHECKING, Iterable
+from zoneinfo import ZoneInfo
+
+from services.bus import ERRORS, bounded_client
+from services.core.day_series import BUCKET_S, Bucket
+from services.core.day_view import day_view, decode_day
+
+if TYPE_CHECKING:
+    import redis
+
+    from services.engine import Engine
+
+log = logging.getLogger(__name__)
+
+PREFIX = "vigie:day:"
+RETENTION_S = 15 * 86400
+PENDING_MAX = 5000  # buckets held while Redis is away (a day of the three domains is ~900)
+
+
+class ArchiveUnavailable(RuntimeError):
+    """The day archive cannot be read right now (Redis is down)."""
+
+
+def day_key(domain: str, day: str) -> str:
+    """The hash of one domain's local day."""
+    return f"{PREFIX}{domain}:{day}"
+
+
+class DayArchive:
+    """Writes the day buckets (its own thread) and reads days back, counting what it had to skip."""
+
+    def __init__(self, redis_url: str, timezone: str = "Europe/Paris", client: "redis.Redis | None" = None,
+                 timeout_s: float = 2.0) -> None:
+        self.redis_url = redis_url
+        self.tz = ZoneInfo(timezone)
+        self._client = client
+        self.timeout_s = timeout_s
+        self.writes = 0
+        self.failures = 0
+        self.skipped: dict[str, int] = {}  # reason -> stored values skipped on reading
+        self._logged: set[tuple[str, str]] = set()
+        self._core = None
+        self._pending: dict[tuple[str, str, int], dict] = {}
+        self._cv = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def client(self) -> "redis.Redis":
+        """The Redis client (made on first use)."""
+        if self._client is None:
+            self._client = bounded_client(self.redis_url, self.timeout_s)
+        return self._client
+
+    # --- writing (where the engine runs) -----------------------------------------------------
+
+    def attach(self, engine: "Engine") -> "DayArchive":
+        """Follow the engine's day buckets and start writing them."""
+        self._core = engine.core
+        engine.subscribe(self.on_events)
+        return self.start()
+
+    def on_events(self, _events: list) -> None:
+        """Take the buckets the core changed (on the engine thread)."""
+        if self._core is None:
+            return
+        changed = self._core.day_series.take_changed()
+        if not changed:
+            return
+        with self._cv:
+            for domain, day, slot, doc in changed:
+                self._pending[(domain, day, slot)] = doc
+            while len(self._pending) > PENDING_MAX:
+                self._pending.pop(next(iter(self._pending)))
+            self._cv.notify()
+
+    def start(self) -> "DayArchive":
+        """Run the writer thread."""
+        self._thread = threading.Thread(target=self._run, name="vigie-day-archive", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is pending, then stop."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def stopped(self) -> bool:
+        """Has the archive been asked to stop (long writers like the backfill give up)?"""
+        return self._stop
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            with self._cv:
+                while not self._pending and not self._stop:
+                    self._cv.wait()
+                batch, self._pending = self._pending, {}
+                stopping = self._stop
+            if batch and not self._write(batch):
+                with self._cv:
+                    self._pending = {**batch, **self._pending}  # newer values win
+                if stopping:
+                    break
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            if stopping:
+                break
+
+    def _write(self, batch: dict[tuple[str, str, int], dict]) -> bool:
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            keys: set[str] = set()
+            for (domain, day, slot), doc in batch.items():
+                key = day_key(domain, day)
+                pipe.hset(key, str(slot), json.dumps(doc, separators=(",", ":")))
+                keys.add(key)
+            for key in keys:
+                pipe.expire(key, RETENTION_S)
+            pipe.execute()
+        except ERRORS as err:
+            self.failures += 1
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.warning("day archive not written (%s); retrying", err)
+            return False
+        self.writes += 1
+        return True
+
+    def write_day(self, domain: str, day: str, buckets: dict[int, Bucket], meta: dict | None = None) -> None:
+        """Write a whole day at once (the simulated backfill); raise ArchiveUnavailable if Redis is down."""
+        mapping = {str(slot): json.dumps(b.to_dict(), separators=(",", ":")) for slot, b in buckets.items()}
+        if meta is not None:
+            mapping["meta"] = json.dumps({"v": 1, **meta}, separators=(",", ":"))
+        if not mapping:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(day_key(domain, day), mapping=mapping)
+            pipe.expire(day_key(domain, day), RETENTION_S)
+            pipe.execute()
+        except ERRORS as err:
+            raise ArchiveUnavailable(str(err)) from err
+
+    # --- reading (any worker) ----------------------------------------------------------------
+
+    def read(self, domain: str, day: str | date) -> dict[int, Bucket]:
+        """One domain's stored day by slot; bad values are skipped and counted."""
+        buckets, _ = self._read(domain, day.isoformat() if isinstance(day, date) else day)
+        return buckets
+
+    def _read(self, domain: str, day: str) -> tuple[dict[int, Bucket], dict[str, int]]:
+        try:
+            fields = self.client.hgetall(day_key(domain, day))
+        except ERRORS as err:
+            raise ArchiveUnavailable(str(err)) from err
+        buckets, skipped = decode_day(fields, BUCKET_S)
+        for reason, n in skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+            if (day_key(domain, day), reason) not in self._logged:
+                self._logged.add((day_key(domain, day), reason))
+                log.warning("day archive %s: %d stored value(s) skipped (%s)", day_key(domain, day), n, reason)
+        return buckets, skipped
+
+    def view(self, domain: str, day: str | date) -> dict:
+        """One domain's day, JSON-ready (series, and for lighting kWh per hour and savings)."""
+        d = day.isoformat() if isinstance(day, date) else day
+        buckets, skipped = self._read(domain, d)
+        return day_view(domain, d, buckets, skipped)
+
+    def present(self, domain: str, days: Iterable[date]) -> set[date]:
+        """Which of these days hold anything for the domain."""
+        days = list(days)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for d in days:
+                pipe.exists(day_key(domain, d.isoformat()))
+            found = pipe.execute()
+        except ERRORS as err:
+            raise ArchiveUnavailable(str(err)) from err
+        return {d for d, n in zip(days, found) if n}

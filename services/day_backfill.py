@@ -1,0 +1,105 @@
+"""History for the demo: when the simulators run and the archive lacks yesterday or the same day last week, simulate them.
+
+Each deterministic simulator is stepped over the missing day at a coarse step, its readings applied to a private
+territory state whose day metrics are sampled at each step; the day is written to the archive, every bucket marked
+"backfill" (the charts say "simulated"). About 45 s of one core per day for the three domains (benchmarks/day_backfill.py),
+so only the two days the charts compare with are made, not the whole week. Never run against real supervisors.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date, datetime, timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from services.core.assets import TerritoryState
+from services.core.day_series import Bucket, DaySeries, compared_days, day_metrics
+from services.core.kpis import traffic_kpis
+from services.day_archive import ArchiveUnavailable, DayArchive
+from services.settings import DOMAINS, Settings
+
+log = logging.getLogger(__name__)
+
+STEP_S = 300.0
+
+
+def wanted_days(today: date) -> list[date]:
+    """The past days the charts compare today with: yesterday and the same day last week."""
+    return list(compared_days(today))
+
+
+def simulate_days(domain: str, first: date, end: date, tz: ZoneInfo, *, seed: int, territory: str,
+                  step_s: float = STEP_S, cancelled: Callable[[], bool] = lambda: False) -> dict[date, dict[int, Bucket]]:
+    """A domain's buckets per day from midnight of `first` to midnight of `end`, simulated at `step_s`.
+
+    The simulator's readings go straight into a territory state (no bus, no codec); the day metrics and the
+    KPIs they reuse are computed from it at each step, as the live core does at each sample.
+    """
+    from services.simulators import build
+
+    start = datetime(first.year, first.month, first.day, tzinfo=tz)
+    stop = datetime(end.year, end.month, end.day, tzinfo=tz).timestamp()
+    sim = build(domain, seed=seed, start=start, territory=territory)
+    sim.step_s = step_s  # coarse steps: the simulators' models are continuous in time
+    state = TerritoryState()
+    state.define(domain, sim.supervisor_id, sim.asset_defs())
+    state.apply_readings(domain, sim.supervisor_id, sim.current_readings(), start.timestamp())
+    series = DaySeries(tz.key, sample_s=0.0, source="backfill", keep_days=(end - first).days + 1)
+    assets = state.domain(domain).values()
+    while True:
+        ts = sim.now.timestamp()
+        kpis = traffic_kpis(assets, 0) if domain == "traffic" else []
+        series.add(domain, ts, day_metrics(domain, assets, kpis))
+        if ts >= stop or cancelled():
+            break
+        state.apply_readings(domain, sim.supervisor_id, sim.step_readings(), ts + step_s)
+    days = [first + timedelta(days=n) for n in range((end - first).days)]
+    return {d: b for d in days if (b := series.buckets(domain, d.isoformat()))}
+
+
+def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float | None = None,
+             step_s: float = STEP_S) -> dict[str, list[str]]:
+    """Simulate and store the compared days each domain lacks; return what was written per domain."""
+    tz = ZoneInfo(timezone)
+    today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
+    written: dict[str, list[str]] = {}
+    for domain in DOMAINS:
+        wanted = wanted_days(today)
+        for day in sorted(set(wanted) - archive.present(domain, wanted), reverse=True):
+            t0 = time.perf_counter()
+            by_day = simulate_days(domain, day, day + timedelta(days=1), tz, seed=settings.simulator_seed,
+                                   territory=settings.territory, step_s=step_s,
+                                   cancelled=lambda: archive.stopped)
+            if archive.stopped:
+                return written
+            if day in by_day:
+                archive.write_day(domain, day.isoformat(), by_day[day], meta={"source": "backfill", "step_s": step_s})
+                written.setdefault(domain, []).append(day.isoformat())
+            log.info("day archive: %s %s backfilled from the simulator at %.0f s steps in %.1f s",
+                     domain, day, step_s, time.perf_counter() - t0)
+    return written
+
+
+def start_backfill(archive: DayArchive, settings: Settings, timezone: str) -> threading.Thread | None:
+    """Backfill in a background thread when the simulators run (never for real supervisors)."""
+    if not settings.run_simulators:
+        return None
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        try:
+            written = backfill(archive, settings, timezone)
+        except ArchiveUnavailable as err:
+            log.warning("day archive backfill skipped: Redis unavailable (%s)", err)
+            return
+        except Exception:  # noqa: BLE001 - a demo nicety must never take the control room down
+            log.exception("day archive backfill failed")
+            return
+        if written:
+            log.info("day archive backfill done in %.1f s: %s", time.perf_counter() - t0, written)
+
+    thread = threading.Thread(target=run, name="vigie-day-backfill", daemon=True)
+    thread.start()
+    return thread
