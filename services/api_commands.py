@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 import msgspec
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from msgspec import Meta, Struct
 
 from services.command_store import CommandFilter, to_csv
@@ -139,8 +139,12 @@ def create_commands_api(service: CommandService, security: Any = None) -> Bluepr
 
     bp = Blueprint("vigie_commands_api", __name__)
 
+    def commands() -> CommandService:
+        """This request's command service: the app's (a browser in a training exercise gets its session's), else `service`."""
+        return current_app.extensions.get("vigie.commands", service)
+
     def actor() -> Actor:
-        p = current_principal()
+        p = current_principal() if security is not None else None
         if p is None:
             return Actor("api", kind="anonymous", ip=client_ip())
         return Actor(p.label, str(p.role), str(p.kind), client_ip())
@@ -184,32 +188,32 @@ def create_commands_api(service: CommandService, security: Any = None) -> Bluepr
         refused = authorised("command.send", req.domain if req.domain in DOMAINS else None, ",".join(req.selection.ids)[:200])
         if refused is not None:
             return refused
-        doc, existed = service.submit(req, actor())
+        doc, existed = commands().submit(req, actor())
         return _json(doc, 200 if existed else 202, {"Location": f"/api/v1/commands/{doc['id']}"})
 
     @bp.post("/api/v1/commands/preview")
     def preview() -> Response:
         req = parse_body(request.get_data(), _header_key())
         refused = authorised("command.send", req.domain if req.domain in DOMAINS else None, dry=True)
-        return refused or _json(service.preview(req))
+        return refused or _json(commands().preview(req))
 
     @bp.get("/api/v1/commands/<command_id>")
     def one(command_id: str) -> Response:
         refused = authorised("api.read", target=request.path)
         if refused is not None:
             return refused
-        doc = service.get(command_id[:64])
+        doc = commands().get(command_id[:64])
         return _json(doc) if doc is not None else _error(404, "not_found", f"no command {command_id[:64]!r}")
 
     @bp.post("/api/v1/commands/<command_id>/cancel")
     def cancel(command_id: str) -> Response:
-        domain = service.domain_of(command_id[:64])
+        domain = commands().domain_of(command_id[:64])
         if domain is None:
             return _error(404, "not_found", f"no command {command_id[:64]!r}")
         refused = authorised("command.send", domain, command_id)
         if refused is not None:
             return refused
-        doc, existed = service.cancel(command_id, actor(), key=_header_key())
+        doc, existed = commands().cancel(command_id, actor(), key=_header_key())
         return _json(doc, 200 if existed else 202, {"Location": f"/api/v1/commands/{doc['id']}"})
 
     @bp.get("/api/v1/commands")
@@ -221,10 +225,10 @@ def create_commands_api(service: CommandService, security: Any = None) -> Bluepr
         offset = _int("offset", 0, 0, 10_000_000)
         asset = request.args.get("asset")
         if asset:
-            items = service.for_asset(asset[:128], limit)
+            items = commands().for_asset(asset[:128], limit)
             total = len(items)
         else:
-            total, items = service.list(_filter(), offset=offset, limit=limit)
+            total, items = commands().list(_filter(), offset=offset, limit=limit)
         if request.args.get("format") == "csv":
             return Response(to_csv(items, _iso), mimetype="text/csv",
                             headers={"Content-Disposition": "attachment; filename=vigie-commands.csv"})

@@ -23,13 +23,14 @@ from .harness import free_port
 
 @dataclass
 class ReplayStack:
-    """A running Vigie: its URL, runtime, replay manager, and how to stop it."""
+    """A running Vigie: its URL, runtime, replay manager, Flask app, and how to stop it."""
 
     url: str
     runtime: object
     manager: object
     span: tuple[float, float]
     stops: list = field(default_factory=list)
+    server: object = None
 
     def stop(self) -> None:
         for stop in reversed(self.stops):
@@ -104,4 +105,4 @@ def start_replay_stack(redis_url: str, state_dir: Path, *, world: str = "mini", 
             stop()
         raise
     span = runtime.recorder.journal.span()
-    return ReplayStack(url=f"http://127.0.0.1:{port}", runtime=runtime, manager=manager, span=span, stops=stops)
+    return ReplayStack(url=f"http://127.0.0.1:{port}", runtime=runtime, manager=manager, span=span, stops=stops, server=server)
