@@ -100,7 +100,8 @@
     A.render();
   };
 
-  /* A small floating control on every page while something sounds (or the browser blocks sound). */
+  /* A small control on every page while something sounds (or the browser blocks sound): in the header's slot
+   * (layouts/shell.py), where it covers no alarm row; floating bottom right on a page without header. */
   A.render = function () {
     var own = document.getElementById("alarms-silence"); // the console has its own Silence button
     if (own) {
@@ -117,13 +118,18 @@
       box.addEventListener("click", function () {
         if (A.blocked) { A.blocked = false; A.sound(); } else A.silence();
       });
-      document.body.appendChild(box);
     }
+    var slot = document.getElementById("annunciator-slot"); // the header's place; a page without header: floating
+    var home = slot || document.body;
+    if (box.parentNode !== home) home.appendChild(box);
     box.hidden = false;
     box.className = "annunciator " + (A.blocked ? "blocked" : "sounding prio-" + (A.loudest() || "high"));
     box.textContent = A.blocked ? "♪ ✕ " + lbl("act.sound_blocked", "Son bloqué : cliquer pour l'activer")
       : "♪ " + lbl("act.silence", "Silence") + " (" + A.pending.size + ")";
+    box.title = box.textContent;
   };
+  // A new page brings a new header: put the button back in its slot while something sounds.
+  setInterval(function () { if (A.pending.size || A.blocked) A.render(); }, 1000);
 
   /* --- acting on alarms from anywhere -------------------------------------------------------- */
 

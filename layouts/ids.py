@@ -11,6 +11,7 @@ BANNER = "live-banner"
 BANNER_TEXT = "live-banner-text"
 CLOCK_TEXT = "clock-text"
 SUPERVISORS = "supervisor-badges"
+ANNUNCIATOR_SLOT = "annunciator-slot"  # the header place of the Silence button (assets/alarms_annunciate.js)
 SUMMARY = "summary-strip"
 ALARM_LIST = "alarm-list"
 DETAILS = "asset-details"

@@ -66,6 +66,7 @@ def header(lang: str, theme: str, current: str, territory_name: str, default_lan
                 html.Span(territory_name, className="brand-territory"),
             ]),
             html.Nav(links, className="vigie-nav"),
+            html.Div(id=ids.ANNUNCIATOR_SLOT, className="annunciator-slot"),  # filled by the browser while alarms sound
             html.Div(id=ids.SUPERVISORS, className="supervisor-badges", **{"aria-label": t("summary.supervisors", lang)}),
             html.Div(className="header-tools", children=[
                 html.Span(id=ids.CLOCK_TEXT, className="clock"),

@@ -22,7 +22,7 @@ from services.accounts import Passwords
 from services.contract import Alarm, AlarmEvent, LightingReading, State, encode, sup_channel
 from services.contract.messages import AssetDef, Point
 
-from .harness import free_port
+from .harness import free_port, wait_subscribed
 
 PW = "correct horse battery"
 CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -126,4 +126,5 @@ def start_secured(redis_url: str, coalesce_ms: int = 100, **settings_changes) ->
     stops.append(http.shutdown)
     client = redis.Redis.from_url(redis_url)
     stops.append(client.close)
+    wait_subscribed(runtime.engine)
     return Secured(url=f"http://127.0.0.1:{port}", runtime=runtime, client=client, stops=stops)

@@ -90,9 +90,19 @@ def start_stack(redis_url: str | None, settings: Settings | None = None, simulat
         stops.append(http.shutdown)
         client = redis.Redis.from_url(runtime.redis_url)
         stops.append(client.close)
+        wait_subscribed(runtime.engine)
     except Exception:
         for stop in reversed(stops):
             stop()
         raise
     return Stack(url=f"http://127.0.0.1:{port}", reader=runtime.reader, engine=runtime.engine, hub=hub, redis=client,
                  settings=settings, redis_url=runtime.redis_url, _stops=stops)
+
+
+def wait_subscribed(engine: Any, timeout: float = 30.0) -> None:
+    """Wait until the engine listens to the bus: what a test publishes next is not lost (pub/sub keeps nothing)."""
+    end = time.monotonic() + timeout
+    while engine is not None and not engine.bus_up:
+        if time.monotonic() > end:
+            raise TimeoutError("the engine did not subscribe to the bus")
+        time.sleep(0.02)
