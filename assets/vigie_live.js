@@ -22,6 +22,8 @@
     seq: {},
     buffer: [],
     cond: emptyConds(),
+    band: emptyConds(), // speed / pressure band codes (services/core/bands.py), non-zero only
+    prio: new Map(), // asset id -> rank of its worst annunciated active alarm (0 urgent .. 3 diagnostic)
     alarms: new Map(),
     unack: new Map(), // asset id -> unacknowledged alarms
     kpis: {},
@@ -72,6 +74,8 @@
   };
 
   live.unackOf = function (id) { return live.unack.get(id) || 0; };
+  live.bandOf = function (domain, id) { return live.band[domain].get(id) || 0; };
+  live.prioOf = function (id) { var p = live.prio.get(id); return p === undefined ? -1 : p; };
 
   /* --- connection ------------------------------------------------------------------------ */
 
@@ -105,9 +109,12 @@
     live.offset = s.t - Date.now() / 1000;
     live.seq = s.seq || {};
     live.cond = emptyConds();
+    live.band = emptyConds();
     DOMAINS.forEach(function (d) {
       var m = live.cond[d], a = (s.assets || {})[d] || {};
       Object.keys(a).forEach(function (id) { m.set(id, a[id]); });
+      var mb = live.band[d], b = (s.bands || {})[d] || {};
+      Object.keys(b).forEach(function (id) { mb.set(id, b[id]); });
     });
     live.alarms = new Map();
     (s.alarms || []).forEach(function (a) { live.alarms.set(a.id, a); });
@@ -187,7 +194,10 @@
         var c = msg.assets[id];
         if (c === 0) m.delete(id); else m.set(id, c);
       });
-      (msg.removed || []).forEach(function (id) { m.delete(id); });
+      (msg.removed || []).forEach(function (id) { m.delete(id); live.band[ch].delete(id); });
+      var mb = live.band[ch], bids = Object.keys(msg.bands || {});
+      bids.forEach(function (id) { var b = msg.bands[id]; if (b) mb.set(id, b); else mb.delete(id); });
+      if (bids.length) ids = ids.concat(bids);
       if (V.map) V.map.mark(ch, ids);
       if (V.render) V.render.selectedChanged(ids);
       if (msg.kpis) { live.kpis[ch] = msg.kpis; live.touch("kpis"); }
@@ -215,12 +225,19 @@
     notify(ch, msg);
   };
 
+  var RANK = { urgent: 0, high: 1, low: 2, diagnostic: 3 };
+  var HELD = { shelved: 1, shelved_one_shot: 1, suppressed: 1, out_of_service: 1 }; // not annunciated (docs/alarms.md)
+
+  /* Per asset: unacknowledged alarms (map badges) and the worst priority of its active, annunciated alarms (map colour). */
   live.reindexUnack = function () {
-    var u = new Map();
+    var u = new Map(), p = new Map();
     live.alarms.forEach(function (a) {
       if (!a.acknowledged) u.set(a.asset, (u.get(a.asset) || 0) + 1);
+      var r = RANK[a.priority];
+      if (a.active && !HELD[a.state] && r !== undefined) { var was = p.get(a.asset); if (was === undefined || r < was) p.set(a.asset, r); }
     });
     live.unack = u;
+    live.prio = p;
   };
 
   live.maybeReloadGeo = function (domain, rev) {

@@ -1,10 +1,12 @@
 /* Vigie map styling, assigned to dash-leaflet layers as {"variable": "vigie.map.<fn>"}.
  *
- * The features carry only id, type and the condition at load time; the live condition comes
- * from window.vigie.live. Lamps are clustered (supercluster); a cluster shows its worst state,
- * its faults and its unacknowledged alarms. Roads, pipes and water/traffic points are restyled
- * in place when a delta names them, never rebuilt. HTML built here holds constants and numbers
- * only, never text from the feeds.
+ * The features carry only id, type and the condition at load time; the live condition, value band
+ * (speed against free flow, pressure against thresholds) and alarms come from window.vigie.live.
+ * Colour means an active alarm, by its worst priority; a condition without an alarm (fault,
+ * maintenance, unknown) is a neutral shape; the value bands colour only what is out of normal.
+ * Lamps are clustered (supercluster); a cluster shows the worst alarm priority it holds, its faults
+ * and its unacknowledged alarms. Roads, pipes and water/traffic points are restyled in place when a
+ * delta names them, never rebuilt. HTML built here holds constants and numbers only, never feed text.
  */
 (function () {
   "use strict";
@@ -23,6 +25,12 @@
   function pal() { return ((V.live && V.live.cfg) || {}).palette || { neutral: {}, conditions: {} }; }
   function neutral() { return pal().neutral || {}; }
   function condStyle(c) { return (pal().conditions || {})[String(c)] || {}; }
+  var PRIO = ["urgent", "high", "low", "diagnostic"];
+  function prioStyle(p) { return (pal().priorities || {})[PRIO[p]] || {}; }
+  function speedStyle(b) { return (pal().speed_bands || {})[String(b)] || {}; }
+  function pressureStyle(b) { return (pal().pressure_bands || {})[String(b)] || {}; }
+  function prioOf(id) { return V.live && V.live.ready ? V.live.prioOf(id) : -1; }
+  function bandOf(domain, id) { return V.live && V.live.ready ? V.live.bandOf(domain, id) : 0; }
   function condOf(domain, f) { return V.live ? V.live.condOf(domain, f.properties.id, f.properties.c) : f.properties.c; }
   function unackOf(id) { return V.live ? V.live.unackOf(id) : 0; }
   function domainOf(context) { return (context && context.hideout && context.hideout.domain) || "lighting"; }
@@ -34,6 +42,30 @@
     var html = '<span class="vm-shape vm-c' + c + (unack ? " vm-unack" : "") + '">' + (s.shape || "") + "</span>";
     return L.divIcon({ html: html, className: "vm-icon", iconSize: [px, px], iconAnchor: [px / 2, px / 2] });
   }
+
+  /* An asset with an active alarm: the shape and colour of its worst priority. */
+  function prioIcon(p, unack, size) {
+    var s = prioStyle(p), px = size || 20;
+    var html = '<span class="vm-shape vm-p' + p + (unack ? " vm-unack" : "") + '">' + (s.shape || "") + "</span>";
+    return L.divIcon({ html: html, className: "vm-icon", iconSize: [px, px], iconAnchor: [px / 2, px / 2] });
+  }
+
+  /* A water point out of its pressure range (and without an alarm): a coloured dot with - or +. */
+  function pressureIcon(b) {
+    var html = '<span class="vm-pb vm-pb' + b + '">' + (pressureStyle(b).shape || "") + "</span>";
+    return L.divIcon({ html: html, className: "vm-icon", iconSize: [16, 16], iconAnchor: [8, 8] });
+  }
+
+  /* Alarm first (colour by priority), then the pressure band, then the condition's neutral shape. */
+  function pointIcon(domain, f) {
+    var id = f.properties.id, p = prioOf(id), c = condOf(domain, f), u = unackOf(id);
+    var kind = f.properties.k === "TrafficSignal" ? "signal" : "water";
+    if (p >= 0) return prioIcon(p, u, 20);
+    var b = domain === "water" ? bandOf(domain, id) : 0;
+    if (b) return pressureIcon(b);
+    return c >= 2 || u ? shapeIcon(c, u, 20) : neutralIcon(kind);
+  }
+  M.pointIcon = pointIcon;
 
   function neutralIcon(kind) {
     return L.divIcon({ html: '<span class="vm-dot vm-' + kind + '"></span>', className: "vm-icon", iconSize: [10, 10], iconAnchor: [5, 5] });
@@ -53,12 +85,13 @@
     return ids;
   }
 
+  /* What a cluster holds: worst condition, faults, unacknowledged alarms, worst active alarm priority (-1: none). */
   M.aggregate = function (domain, ids) {
     var live = V.live, conds = live && live.ready ? live.cond[domain] : null;
-    var worst = 0, faults = 0, unack = 0;
-    if (!conds) return { worst: 1, faults: 0, unack: 0 };
-    var u = live.unack, checkU = u.size > 0, checkC = conds.size > 0;
-    if (!checkU && !checkC) return { worst: 0, faults: 0, unack: 0 };
+    var worst = 0, faults = 0, unack = 0, prio = -1;
+    if (!conds) return { worst: 1, faults: 0, unack: 0, prio: -1 };
+    var u = live.unack, pr = live.prio, checkU = u.size > 0, checkC = conds.size > 0, checkP = pr.size > 0;
+    if (!checkU && !checkC && !checkP) return { worst: 0, faults: 0, unack: 0, prio: -1 };
     for (var i = 0; i < ids.length; i++) {
       var id = ids[i];
       if (checkC) {
@@ -66,9 +99,11 @@
         if (c !== undefined) { if (c > worst) worst = c; if (c === 4) faults += 1; }
       }
       if (checkU) { var n = u.get(id); if (n) unack += n; }
+      if (checkP) { var p = pr.get(id); if (p !== undefined && (prio < 0 || p < prio)) prio = p; }
     }
-    return { worst: worst, faults: faults, unack: unack };
+    return { worst: worst, faults: faults, unack: unack, prio: prio };
   };
+  function sigOf(agg) { return agg.worst + "/" + agg.faults + "/" + agg.unack + "/" + agg.prio; }
 
   function abbreviate(n) {
     if (n >= 10000) return Math.round(n / 1000) + "k";
@@ -76,17 +111,22 @@
     return String(n);
   }
 
+  /* Ring coloured by the worst active alarm priority (its shape top left); faults (neutral) top right;
+   * unacknowledged alarms bottom right. */
   function lampClusterIcon(count, agg) {
     var size = count < 100 ? 34 : count < 1000 ? 42 : 50;
-    var s = condStyle(agg.worst);
-    var html = '<div class="vc vc-w' + agg.worst + '" data-faults="' + agg.faults + '" data-unack="' + agg.unack + '">' +
+    var s = condStyle(agg.worst), p = agg.prio;
+    var html = '<div class="vc vc-w' + agg.worst + " vc-p" + (p >= 0 ? p : "n") + '" data-faults="' + agg.faults +
+      '" data-unack="' + agg.unack + '" data-prio="' + p + '">' +
       '<span class="vc-n">' + abbreviate(count) + "</span>" +
+      (p >= 0 ? '<span class="vc-a vm-p' + p + '">' + (prioStyle(p).shape || "") + "</span>" : "") +
       (agg.worst >= 2 ? '<span class="vc-f">' + (s.shape || "") + (agg.faults ? agg.faults : "") + "</span>" : "") +
       (agg.unack ? '<span class="vc-u">!' + agg.unack + "</span>" : "") + "</div>";
     return L.divIcon({ html: html, className: "vc-icon", iconSize: L.point(size, size) });
   }
 
-  function lampIcon(c, u) {
+  function lampIcon(c, u, p) {
+    if (p >= 0) return prioIcon(p, u, 20);
     return c >= 1 || u ? shapeIcon(c, u, 20) : neutralIcon("lamp");
   }
 
@@ -100,7 +140,7 @@
     var count = feature.properties.point_count;
     var agg = M.aggregate(domain, leavesOf(index, feature.properties.cluster_id));
     var marker = L.marker(latlng, { icon: lampClusterIcon(count, agg), title: M.clusterTitle(count, agg) });
-    marker.vigie = { index: index, cid: feature.properties.cluster_id, count: count, sig: agg.worst + "/" + agg.faults + "/" + agg.unack };
+    marker.vigie = { index: index, cid: feature.properties.cluster_id, count: count, sig: sigOf(agg) };
     M.lampMarkers.add(marker);
     return marker;
   };
@@ -111,9 +151,9 @@
   };
 
   M.lampPoint = function (feature, latlng, context) {
-    var domain = domainOf(context), id = feature.properties.id, c = condOf(domain, feature), u = unackOf(id);
-    var marker = L.marker(latlng, { icon: lampIcon(c, u), keyboard: false });
-    marker.vigie = { id: id, sig: c + "/" + u };
+    var domain = domainOf(context), id = feature.properties.id, c = condOf(domain, feature), u = unackOf(id), p = prioOf(id);
+    var marker = L.marker(latlng, { icon: lampIcon(c, u, p), keyboard: false });
+    marker.vigie = { id: id, sig: c + "/" + u + "/" + p };
     M.lampMarkers.add(marker);
     return marker;
   };
@@ -125,32 +165,39 @@
       var v = marker.vigie, sig;
       if (v.cid !== undefined) {
         var agg = M.aggregate("lighting", leavesOf(v.index, v.cid));
-        sig = agg.worst + "/" + agg.faults + "/" + agg.unack;
+        sig = sigOf(agg);
         if (sig !== v.sig) { v.sig = sig; marker.setIcon(lampClusterIcon(v.count, agg)); }
       } else {
-        var c = V.live.condOf("lighting", v.id, 0), u = unackOf(v.id);
-        sig = c + "/" + u;
-        if (sig !== v.sig) { v.sig = sig; marker.setIcon(lampIcon(c, u)); }
+        var c = V.live.condOf("lighting", v.id, 0), u = unackOf(v.id), p = prioOf(v.id);
+        sig = c + "/" + u + "/" + p;
+        if (sig !== v.sig) { v.sig = sig; marker.setIcon(lampIcon(c, u, p)); }
       }
     });
   }
 
   /* --- water and traffic: lines and points, restyled in place ---------------------------- */
 
+  /* A road segment: its speed band (grey and thin while it flows, heavier and warmer as it slows,
+   * black and dashed when closed); an unacknowledged alarm on a flowing one dots it. */
+  M.segmentStyle = function (band, unack) {
+    var s = speedStyle(band), n = neutral();
+    if (band) return { color: s.color, weight: s.weight, opacity: 1, dashArray: s.dash || null };
+    return { color: n.asset_line, weight: unack ? 3 : s.weight || 1.5, opacity: 0.9, dashArray: unack ? "1 4" : null };
+  };
+
   M.lineStyle = function (feature, context) {
-    var domain = domainOf(context), c = condOf(domain, feature), n = neutral();
-    var base = feature.properties.k === "Pipe" ? n.pipe : n.asset_line;
-    if (c === 4) return { color: condStyle(4).color, weight: 5, opacity: 1, dashArray: "8 5" };
-    if (c === 3) return { color: condStyle(3).color, weight: 4.5, opacity: 1, dashArray: null };
-    if (c === 2) return { color: condStyle(2).color, weight: 3.5, opacity: 1, dashArray: "2 6" };
-    if (unackOf(feature.properties.id)) return { color: base, weight: 4, opacity: 1, dashArray: "1 3" };
+    var domain = domainOf(context), id = feature.properties.id, c = condOf(domain, feature), n = neutral();
+    if (feature.properties.k === "RoadSegment") return M.segmentStyle(bandOf(domain, id), unackOf(id));
+    var base = feature.properties.k === "Pipe" ? n.pipe : n.asset_line, p = prioOf(id), u = unackOf(id);
+    if (p >= 0) return { color: prioStyle(p).color, weight: 5, opacity: 1, dashArray: u ? "10 4" : null };
+    if (c === 4) return { color: n.ink, weight: 3.5, opacity: 1, dashArray: "8 5" };
+    if (c === 3 || c === 2) return { color: n.ink, weight: 3, opacity: 1, dashArray: "2 5" };
+    if (u) return { color: base, weight: 4, opacity: 1, dashArray: "1 3" };
     return { color: base, weight: c === 1 ? 1.5 : 2, opacity: 0.85, dashArray: c === 1 ? "1 4" : null };
   };
 
   M.assetPoint = function (feature, latlng, context) {
-    var domain = domainOf(context), c = condOf(domain, feature), u = unackOf(feature.properties.id);
-    var kind = feature.properties.k === "TrafficSignal" ? "signal" : "water";
-    return L.marker(latlng, { icon: c >= 2 || u ? shapeIcon(c, u, 20) : neutralIcon(kind), keyboard: false });
+    return L.marker(latlng, { icon: pointIcon(domainOf(context), feature), keyboard: false });
   };
 
   M.register = function (feature, layer, context) {
@@ -164,11 +211,7 @@
     if (!f) return;
     var ctx = { hideout: { domain: domain } };
     if (layer.setStyle) { layer.setStyle(M.lineStyle(f, ctx)); return; }
-    if (layer.setIcon) {
-      var c = condOf(domain, f), u = unackOf(id);
-      var kind = f.properties.k === "TrafficSignal" ? "signal" : "water";
-      layer.setIcon(c >= 2 || u ? shapeIcon(c, u, 20) : neutralIcon(kind));
-    }
+    if (layer.setIcon) layer.setIcon(pointIcon(domain, f));
   }
 
   /* --- applying changes --------------------------------------------------------------------- */

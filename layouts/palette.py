@@ -14,13 +14,30 @@ PRIORITY_STYLE: dict[str, dict[str, str]] = {
 }
 PRIORITIES = tuple(PRIORITY_STYLE)
 
-# Asset conditions by wire code (services.push.CONDITION_CODE): same colours as the priorities they map to.
+# Asset conditions by wire code (services.push.CONDITION_CODE). Shape only, in neutral ink: colour on the map
+# means an active alarm and its priority (a broken lamp with a low alarm is yellow, not urgent red), so a
+# condition without an alarm (fault, maintenance, unknown) is told by its shape, never by a priority colour.
 CONDITION_STYLE: dict[int, dict[str, str]] = {
     0: {"name": "ok", "color": "", "shape": ""},
     1: {"name": "unknown", "color": "", "shape": "?"},
-    2: {"name": "maintenance", "color": PRIORITY_STYLE["diagnostic"]["color"], "shape": "●"},
-    3: {"name": "warning", "color": PRIORITY_STYLE["high"]["color"], "shape": "◆"},
-    4: {"name": "fault", "color": PRIORITY_STYLE["urgent"]["color"], "shape": "▲"},
+    2: {"name": "maintenance", "color": "", "shape": "◐"},
+    3: {"name": "warning", "color": "", "shape": "△"},
+    4: {"name": "fault", "color": "", "shape": "✕"},
+}
+
+# Value bands by wire code (services/core/bands.py). Normal is the neutral line; only slowed traffic and
+# out-of-range pressure get weight and colour, stronger as it gets worse; a closed road is black and dashed.
+SPEED_BAND_STYLE: dict[int, dict] = {
+    0: {"name": "free", "color": "", "weight": 1.5, "dash": ""},
+    1: {"name": "slowed", "color": "#b9a66a", "weight": 3, "dash": ""},
+    2: {"name": "congested", "color": "#e07b00", "weight": 4, "dash": ""},
+    3: {"name": "jammed", "color": "#b3001b", "weight": 5, "dash": ""},
+    4: {"name": "closed", "color": "#111111", "weight": 4, "dash": "6 5"},
+}
+PRESSURE_BAND_STYLE: dict[int, dict] = {
+    0: {"name": "normal", "color": "", "shape": ""},
+    1: {"name": "low", "color": "#7b3fa0", "shape": "−"},
+    2: {"name": "high", "color": "#c2185b", "shape": "+"},
 }
 
 # Supervisor liveness: live is neutral, late is "high", stale is "urgent".
@@ -51,6 +68,8 @@ def map_palette(theme: str) -> dict:
     return {
         "neutral": neutral,
         "conditions": {str(k): v for k, v in CONDITION_STYLE.items()},
+        "speed_bands": {str(k): v for k, v in SPEED_BAND_STYLE.items()},
+        "pressure_bands": {str(k): v for k, v in PRESSURE_BAND_STYLE.items()},
         "priorities": PRIORITY_STYLE,
         "liveness": LIVENESS_STYLE,
     }
@@ -60,4 +79,6 @@ def css_variables(theme: str) -> dict[str, str]:
     """CSS custom properties (`--v-*`) for a theme."""
     out = {f"--v-{k.replace('_', '-')}": v for k, v in THEMES.get(theme, THEMES["light"]).items()}
     out.update({f"--v-{p}": s["color"] for p, s in PRIORITY_STYLE.items()})
+    out.update({f"--v-speed-{s['name']}": s["color"] for s in SPEED_BAND_STYLE.values() if s["color"]})
+    out.update({f"--v-pressure-{s['name']}": s["color"] for s in PRESSURE_BAND_STYLE.values() if s["color"]})
     return out

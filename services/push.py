@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 
 import msgspec
 
+from services.core.assets import Thresholds
+from services.core.bands import BANDED_DOMAINS, bands_of
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, SupervisorChanged
 
 from .push_wire import (  # noqa: F401 - re-exported: the wire format is part of this module's interface
@@ -47,6 +49,8 @@ class PushHub:
         self.geo_rev = {d: 0 for d in DOMAINS}  # +1 each time a domain's set of assets changes
         self.emitted_bytes = 0  # JSON bytes emitted, for the benchmark
         self._codes: dict[str, dict[str, int]] = {d: {} for d in DOMAINS}  # every asset's condition code, as pushed
+        self._bands: dict[str, dict[str, int]] = {d: {} for d in BANDED_DOMAINS}  # speed/pressure band codes, as pushed
+        self.thresholds = Thresholds()
         self._recent: dict[str, deque] = {ch: deque(maxlen=REPLAY_DEPTH) for ch in CHANNELS}
         self.geo_listeners: list[Callable[[str, int], None]] = []  # told when a domain's set of assets changed
         self._cond = threading.Condition()
@@ -162,8 +166,10 @@ class PushHub:
         return self._supervisors_delta()
 
     def _domain_delta(self, domain: str, ids: set[str], removed: set[str], kpis: bool) -> dict | None:
-        current, gone = self._conditions(domain, ids)
+        seen: dict[str, dict] = {}
+        current, gone = self._conditions(domain, ids, seen)
         gone |= removed
+        bands = self._band_changes(domain, set(current), gone, seen)
         codes = self._codes[domain]
         new_ids = any(aid not in codes for aid in current)
         assets = {aid: code for aid, code in current.items() if codes.get(aid) != code}  # only what moved
@@ -174,16 +180,18 @@ class PushHub:
             self.geo_rev[domain] += 1
             for listener in self.geo_listeners:
                 listener(domain, self.geo_rev[domain])
-        if not (assets or gone or kpis):
+        if not (assets or gone or kpis or bands):
             return None
         delta: dict[str, Any] = {"assets": assets, "removed": sorted(gone), "geo_rev": self.geo_rev[domain]}
+        if bands:
+            delta["bands"] = bands
         if kpis:
             delta["kpis"] = self.reader.kpis().get(domain, [])
             delta["history"] = self._new_history(domain)
         return delta
 
-    def _conditions(self, domain: str, ids: set[str]) -> tuple[dict[str, int], set[str]]:
-        """Condition codes of `ids`, and those that no longer exist."""
+    def _conditions(self, domain: str, ids: set[str], seen: dict[str, dict] | None = None) -> tuple[dict[str, int], set[str]]:
+        """Condition codes of `ids`, and those that no longer exist (the assets read one by one go into `seen`)."""
         if len(ids) <= BULK_READ_FROM:
             found, gone = {}, set()
             for aid in ids:
@@ -192,6 +200,8 @@ class PushHub:
                     gone.add(aid)
                 else:
                     found[aid] = CONDITION_CODE.get(str(a.get("condition")), 1)
+                    if seen is not None:
+                        seen[aid] = a
             return found, gone
         # many at once (a supervisor's full state, a busy step): read only the abnormal assets of the
         # domain, the rest are ok; ids never seen are confirmed one by one (rare: new assets)
@@ -203,9 +213,27 @@ class PushHub:
             rows = {r["id"]: r.get("condition") for r in self._remember(self.reader.assets_geo(domain))}
             found.update({aid: CONDITION_CODE.get(str(rows[aid]), 1) for aid in unseen if aid in rows})
             return found, {aid for aid in unseen if aid not in rows}
-        more, gone = self._conditions(domain, unseen) if unseen else ({}, set())
+        more, gone = self._conditions(domain, unseen, seen) if unseen else ({}, set())
         found.update(more)
         return found, gone
+
+    def _band_changes(self, domain: str, ids: set[str], gone: set[str], seen: dict[str, dict]) -> dict[str, int]:
+        """The band codes of `ids` that moved since pushed (speed against free flow, pressure against thresholds)."""
+        held = self._bands.get(domain)
+        if held is None:
+            return {}
+        for aid in gone:
+            held.pop(aid, None)
+        if not ids:
+            return {}
+        if ids <= seen.keys():
+            rows = [seen[aid] for aid in ids]
+        else:  # many at once: one bulk read of the domain (values and props)
+            _total, rows = self.reader.assets(domain=domain, limit=SNAPSHOT_LIMIT)
+        now = bands_of(domain, [r for r in rows if r["id"] in ids], self.thresholds)
+        moved = {aid: b for aid, b in now.items() if held.get(aid, 0) != b}
+        held.update(now)
+        return moved
 
     def _abnormal(self, domain: str) -> dict[str, int]:
         """Every asset of the domain not ok, by id, with its code."""
@@ -280,9 +308,10 @@ class PushHub:
         """The current state and the `seq` of every channel it is consistent with."""
         with self._emit_lock:  # the conditions pushed so far, exactly as of `seq`: no full read of the state
             assets = {d: {aid: c for aid, c in self._codes[d].items() if c} for d in domains}
+            bands = {d: {aid: b for aid, b in self._bands[d].items() if b} for d in domains if d in self._bands}
             return {
                 "v": PROTOCOL, "t": round(self.wall(), 3), "seq": dict(self.seq), "geo_rev": dict(self.geo_rev),
-                "assets": assets, "kpis": self.reader.kpis(),
+                "assets": assets, "bands": bands, "kpis": self.reader.kpis(),
                 "alarms": [compact_alarm(a, self._asset_name(a["asset"])) for a in self.reader.alarms(active_only=False)],
                 "supervisors": [compact_supervisor(s) for s in self.reader.supervisors()], "summary": self.reader.summary(),
             }
@@ -294,6 +323,8 @@ class PushHub:
         for d in DOMAINS:
             rows = self._remember(self.reader.assets_geo(d))
             self._codes[d] = {r["id"]: CONDITION_CODE.get(str(r.get("condition")), 1) for r in rows}
+        for d in BANDED_DOMAINS:
+            self._bands[d] = bands_of(d, self.reader.assets(domain=d, limit=SNAPSHOT_LIMIT)[1], self.thresholds)
         self._thread = threading.Thread(target=self._run, name="vigie-push", daemon=True)
         self._thread.start()
         return self

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
+from services.core.assets import Thresholds
+from services.core.bands import BANDED_DOMAINS, bands_of
+
 PROTOCOL = 1
 DOMAINS = ("lighting", "water", "traffic")
 CHANNELS = (*DOMAINS, "alarms", "supervisors", "summary")
@@ -73,8 +76,9 @@ def geo_columns(rows: Iterable[dict]) -> dict:
 
 def build_snapshot(reader: Any, domains: Iterable[str] = DOMAINS, *, seq: dict | None = None,
                    wall: Callable[[], float] = time.time, names: Callable[[str], str] | None = None) -> dict:
-    """A page's starting point: non-ok assets, KPIs, alarms, supervisors, summary (and `seq`, None when unknown)."""
+    """A page's starting point: non-ok assets and value bands, KPIs, alarms, supervisors, summary (and `seq`, None when unknown)."""
     assets: dict[str, dict[str, int]] = {}
+    bands: dict[str, dict[str, int]] = {}
     known: dict[str, str] = {}
     for d in domains:
         assets[d] = {}
@@ -85,9 +89,11 @@ def build_snapshot(reader: Any, domains: Iterable[str] = DOMAINS, *, seq: dict |
             for r in rows:
                 assets[d][r["id"]] = code
                 known[r["id"]] = r.get("name") or r["id"]
+        if d in BANDED_DOMAINS:
+            bands[d] = {aid: b for aid, b in bands_of(d, reader.assets(domain=d, limit=SNAPSHOT_LIMIT)[1], Thresholds()).items() if b}
     name_of = names or (lambda aid: (reader.asset(aid) or {}).get("name") or aid)
     alarms = [compact_alarm(a, known.get(a["asset"]) or name_of(a["asset"])) for a in reader.alarms(active_only=False)]
     return {
-        "v": PROTOCOL, "t": round(wall(), 3), "seq": seq, "assets": assets, "kpis": reader.kpis(), "alarms": alarms,
+        "v": PROTOCOL, "t": round(wall(), 3), "seq": seq, "assets": assets, "bands": bands, "kpis": reader.kpis(), "alarms": alarms,
         "supervisors": [compact_supervisor(s) for s in reader.supervisors()], "summary": reader.summary(),
     }

@@ -75,12 +75,13 @@ def test_an_unknown_language_falls_back_to_the_default(asked, default, expected)
     assert language(asked, default) == expected
 
 
-def test_priorities_differ_by_shape_and_colour_and_conditions_reuse_them():
+def test_priorities_differ_by_shape_and_colour_and_conditions_have_shape_but_no_colour():
     assert len({s["shape"] for s in PRIORITY_STYLE.values()}) == 4
     assert len({s["color"] for s in PRIORITY_STYLE.values()}) == 4
-    assert CONDITION_STYLE[4]["color"] == PRIORITY_STYLE["urgent"]["color"]
-    assert CONDITION_STYLE[3]["color"] == PRIORITY_STYLE["high"]["color"]
-    assert CONDITION_STYLE[0]["color"] == ""  # normal has no colour
+    # colour on the map is an alarm's priority: a condition without an alarm is a neutral shape of its own
+    assert all(s["color"] == "" for s in CONDITION_STYLE.values())
+    conditions = {s["shape"] for code, s in CONDITION_STYLE.items() if code}
+    assert len(conditions) == 4 and not conditions & {s["shape"] for s in PRIORITY_STYLE.values()}
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -301,3 +301,27 @@ def test_points_travel_as_columns_and_other_geometries_as_features():
     assert cols["id"] == ["a", "b"] and cols["c"] == [4, 0] and cols["lon"][0] == 3.876543
     assert [cols["kinds"][k] for k in cols["k"]] == ["Streetlight", "StreetlightControlCabinet"]
     assert [f["properties"]["id"] for f in cols["features"]] == ["c"]
+
+
+def test_a_segment_slowing_down_pushes_its_speed_band_and_the_snapshot_holds_it(hub, reader, sent, clock):
+    reader.assets_by_id["seg-1"] = {"id": "seg-1", "name": "Avenue", "type": "RoadSegment", "condition": "ok",
+                                    "values": {"averageVehicleSpeed": 50.0}, "props": {"freeFlowSpeed": 50.0}}
+    reader.domains["seg-1"] = "traffic"
+    hub._codes["traffic"]["seg-1"] = 0
+    hub.on_events([AssetsChanged("traffic", "tra", ("seg-1",))])
+    hub.flush()
+    assert sent == []  # flows freely, as before: nothing moved
+
+    reader.assets_by_id["seg-1"]["values"]["averageVehicleSpeed"] = 10.0  # still "ok" to the core, but jammed
+    clock.t += 1
+    hub.on_events([AssetsChanged("traffic", "tra", ("seg-1",))])
+    hub.flush()
+    assert [(ch, p["bands"], p["assets"]) for ch, p in sent] == [("traffic", {"seg-1": 3}, {})]
+    assert hub.snapshot()["bands"]["traffic"] == {"seg-1": 3}
+
+    reader.assets_by_id["seg-1"]["values"]["averageVehicleSpeed"] = 45.0
+    clock.t += 1
+    hub.on_events([AssetsChanged("traffic", "tra", ("seg-1",))])
+    hub.flush()
+    assert sent[-1][1]["bands"] == {"seg-1": 0}  # back to normal: the page drops the colour
+    assert hub.snapshot()["bands"]["traffic"] == {}
