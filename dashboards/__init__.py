@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from callbacks import commands as command_callbacks
 from callbacks import asset_detail, commands_log, details, live
 from callbacks import wall as wall_callbacks
-from callbacks import domain_lighting, domain_lists
+from callbacks import day_charts, domain_lighting, domain_lists
 from callbacks.domain_routes import create_domain_routes
 from callbacks import replay as replay_callbacks
 from callbacks import replay_exercise
@@ -76,6 +76,7 @@ def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any)
     wall_callbacks.register(app)
     domain_lighting.register(app, current_ui)
     domain_lists.register(app, current_ui)
+    day_charts.register(app, current_ui)
     alarm_callbacks.register(app)
     alarm_kpi_callbacks.register(app)
     command_callbacks.register(app)

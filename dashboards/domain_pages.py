@@ -5,7 +5,9 @@ from __future__ import annotations
 import dash
 
 from callbacks.context import current_ui
+from callbacks.day_charts import read_days
 from callbacks.domain_lists import build
+from layouts.day_charts import day_panels
 from layouts.domain_lists import lists_panel
 from layouts.domain_panels import actions_panel
 from layouts.page import control_room
@@ -22,7 +24,7 @@ def domain_layout(domain: str):
         ui = current_ui()
         data = ui.page_data(domain, (domain,), lang, theme, alarm_rows=14)
         page = control_room(data)
-        extra = [lists_panel(domain, build(domain, ui.reader, data.lang))]
+        extra = [*day_panels(domain, read_days(domain), data.lang, data.theme), lists_panel(domain, build(domain, ui.reader, data.lang))]
         if can_command(domain):
             extra.append(actions_panel(domain, data.lang, data.theme, data.default_lang))
         side = page.children[-1].children[1]  # control_room's main -> side column: KPIs, [these], alarms

@@ -7,6 +7,8 @@ import time
 import dash
 
 from callbacks.context import current_ui
+from callbacks.day_charts import read_days
+from layouts.day_charts import day_panels
 from layouts.page import control_room
 from layouts.domain_panels import actions_panel, faults_panel, modes_panel
 from services.domain_views import control_modes, domain_assets
@@ -22,7 +24,8 @@ def layout(lang: str | None = None, theme: str | None = None, **_query: str):
     ui = current_ui()
     data = ui.page_data(DOMAIN, (DOMAIN,), lang, theme, alarm_rows=14)
     page = control_room(data)
-    extra = [faults_panel(read_faults(ui.reader), time.time(), data.lang),
+    extra = [*day_panels(DOMAIN, read_days(DOMAIN), data.lang, data.theme),
+             faults_panel(read_faults(ui.reader), time.time(), data.lang),
              modes_panel(*control_modes(domain_assets(ui.reader, DOMAIN)), data.lang)]
     if can_command(DOMAIN):
         extra.append(actions_panel(DOMAIN, data.lang, data.theme, data.default_lang))

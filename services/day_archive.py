@@ -10,13 +10,13 @@ import json
 import logging
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Iterable
 from zoneinfo import ZoneInfo
 
 from services.bus import ERRORS, bounded_client
-from services.core.day_series import BUCKET_S, Bucket
-from services.core.day_view import day_view, decode_day
+from services.core.day_series import BUCKET_S, Bucket, compared_days
+from services.core.day_view import day_view, decode_day, savings
 
 if TYPE_CHECKING:
     import redis
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "vigie:day:"
+LATEST = "vigie:day-latest"  # hash: domain -> "YYYY-MM-DD slot" of the newest bucket written (the domain's clock)
 RETENTION_S = 15 * 86400
 PENDING_MAX = 5000  # buckets held while Redis is away (a day of the three domains is ~900)
 
@@ -136,6 +137,10 @@ class DayArchive:
                 keys.add(key)
             for key in keys:
                 pipe.expire(key, RETENTION_S)
+            newest: dict[str, tuple[str, int]] = {}
+            for domain, day, slot in batch:
+                newest[domain] = max(newest.get(domain, (day, slot)), (day, slot))
+            pipe.hset(LATEST, mapping={d: f"{day} {slot}" for d, (day, slot) in newest.items()})
             pipe.execute()
         except ERRORS as err:
             self.failures += 1
@@ -145,8 +150,8 @@ class DayArchive:
         self.writes += 1
         return True
 
-    def write_day(self, domain: str, day: str, buckets: dict[int, Bucket], meta: dict | None = None) -> None:
-        """Write a whole day at once (the simulated backfill); raise ArchiveUnavailable if Redis is down."""
+    def write_day(self, domain: str, day: str, buckets: dict[int, Bucket], meta: dict | None = None, *, keep: bool = False) -> None:
+        """Write a whole day at once (the simulated backfill), or with `keep` only the slots not stored yet."""
         mapping = {str(slot): json.dumps(b.to_dict(), separators=(",", ":")) for slot, b in buckets.items()}
         if meta is not None:
             mapping["meta"] = json.dumps({"v": 1, **meta}, separators=(",", ":"))
@@ -154,7 +159,11 @@ class DayArchive:
             return
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.hset(day_key(domain, day), mapping=mapping)
+            if keep:
+                for field, value in mapping.items():
+                    pipe.hsetnx(day_key(domain, day), field, value)
+            else:
+                pipe.hset(day_key(domain, day), mapping=mapping)
             pipe.expire(day_key(domain, day), RETENTION_S)
             pipe.execute()
         except ERRORS as err:
@@ -185,6 +194,50 @@ class DayArchive:
         d = day.isoformat() if isinstance(day, date) else day
         buckets, skipped = self._read(domain, d)
         return day_view(domain, d, buckets, skipped)
+
+    def meta(self, domain: str, day: str) -> dict:
+        """What a day's hash says about itself (how it was made); {} when nothing readable."""
+        try:
+            raw = self.client.hget(day_key(domain, day), "meta")
+        except ERRORS as err:
+            raise ArchiveUnavailable(str(err)) from err
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def latest(self, domain: str) -> tuple[date, int] | None:
+        """The local day and slot of the domain's newest bucket (its own clock, which a fast simulation runs ahead)."""
+        try:
+            raw = self.client.hget(LATEST, domain)
+        except ERRORS as err:
+            raise ArchiveUnavailable(str(err)) from err
+        try:
+            day, slot = raw.decode().split(" ")
+            return date.fromisoformat(day), int(slot)
+        except (AttributeError, ValueError, UnicodeDecodeError):
+            return None
+
+    def compared(self, domain: str, now: float) -> dict:
+        """Today (the domain's newest day, else the wall clock's), yesterday and the same day last week, JSON-ready."""
+        found = self.latest(domain)
+        today, slot = found if found else (datetime.fromtimestamp(now, self.tz).date(), None)
+        yesterday, last_week = compared_days(today)
+        y_buckets, y_skipped = self._read(domain, yesterday.isoformat())
+        doc = {"today": self.view(domain, today), "yesterday": day_view(domain, yesterday.isoformat(), y_buckets, y_skipped),
+               "last_week": self.view(domain, last_week), "now_slot": slot}
+        if domain == "lighting" and slot is not None:
+            doc["yesterday_same_time"] = savings(y_buckets, slot)
+        return doc
+
+    @staticmethod
+    def empty(domain: str, now: float, tz: ZoneInfo) -> dict:
+        """What `compared` gives when nothing can be read: three empty days."""
+        today = datetime.fromtimestamp(now, tz).date()
+        yesterday, last_week = compared_days(today)
+        return {"today": day_view(domain, today.isoformat(), {}), "yesterday": day_view(domain, yesterday.isoformat(), {}),
+                "last_week": day_view(domain, last_week.isoformat(), {}), "now_slot": None}
 
     def present(self, domain: str, days: Iterable[date]) -> set[date]:
         """Which of these days hold anything for the domain."""

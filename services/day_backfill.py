@@ -1,4 +1,5 @@
-"""History for the demo: when the simulators run and the archive lacks yesterday or the same day last week, simulate them.
+"""History for the demo: when the simulators run and the archive lacks yesterday or the same day last week, simulate them
+(and today before Vigie started, once, without touching a bucket the live engine already wrote).
 
 Each deterministic simulator is stepped over the missing day at a coarse step, its readings applied to a private
 territory state whose day metrics are sampled at each step; the day is written to the archive, every bucket marked
@@ -15,7 +16,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from services.core.assets import TerritoryState
-from services.core.day_series import Bucket, DaySeries, compared_days, day_metrics
+from services.core.day_series import Bucket, DaySeries, compared_days, day_metrics, slot_of
 from services.core.kpis import traffic_kpis
 from services.day_archive import ArchiveUnavailable, DayArchive
 from services.settings import DOMAINS, Settings
@@ -31,8 +32,9 @@ def wanted_days(today: date) -> list[date]:
 
 
 def simulate_days(domain: str, first: date, end: date, tz: ZoneInfo, *, seed: int, territory: str,
-                  step_s: float = STEP_S, cancelled: Callable[[], bool] = lambda: False) -> dict[date, dict[int, Bucket]]:
-    """A domain's buckets per day from midnight of `first` to midnight of `end`, simulated at `step_s`.
+                  step_s: float = STEP_S, cancelled: Callable[[], bool] = lambda: False,
+                  until: float | None = None) -> dict[date, dict[int, Bucket]]:
+    """A domain's buckets per day from midnight of `first` to midnight of `end` (or `until`), simulated at `step_s`.
 
     The simulator's readings go straight into a territory state (no bus, no codec); the day metrics and the
     KPIs they reuse are computed from it at each step, as the live core does at each sample.
@@ -41,6 +43,7 @@ def simulate_days(domain: str, first: date, end: date, tz: ZoneInfo, *, seed: in
 
     start = datetime(first.year, first.month, first.day, tzinfo=tz)
     stop = datetime(end.year, end.month, end.day, tzinfo=tz).timestamp()
+    stop = stop if until is None else min(stop, until)
     sim = build(domain, seed=seed, start=start, territory=territory)
     sim.step_s = step_s  # coarse steps: the simulators' models are continuous in time
     state = TerritoryState()
@@ -79,6 +82,19 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
                 written.setdefault(domain, []).append(day.isoformat())
             log.info("day archive: %s %s backfilled from the simulator at %.0f s steps in %.1f s",
                      domain, day, step_s, time.perf_counter() - t0)
+        if not archive.meta(domain, today.isoformat()).get("source"):  # today before Vigie started, once
+            t0 = time.perf_counter()
+            start = time.time() if now is None else now
+            by_day = simulate_days(domain, today, today + timedelta(days=1), tz, seed=settings.simulator_seed, territory=settings.territory,
+                                   step_s=step_s, cancelled=lambda: archive.stopped, until=start - step_s)
+            if archive.stopped:
+                return written
+            slot = slot_of(start, tz)[1]
+            before = {s: b for s, b in by_day.get(today, {}).items() if s < slot}
+            archive.write_day(domain, today.isoformat(), before, meta={"source": "backfill", "step_s": step_s, "until_slot": slot}, keep=True)
+            written.setdefault(domain, []).append(today.isoformat())
+            log.info("day archive: %s today before %s backfilled from the simulator in %.1f s",
+                     domain, datetime.fromtimestamp(start, tz).strftime("%H:%M"), time.perf_counter() - t0)
     return written
 
 

@@ -74,7 +74,10 @@ def source_of(buckets: Mapping[int, Bucket]) -> str | None:
 def day_view(domain: str, day: str, buckets: Mapping[int, Bucket], skipped: Mapping[str, int] | None = None,
              bucket_s: int = BUCKET_S) -> dict:
     """One domain's day, JSON-ready: its metric series by slot, and for lighting kWh per hour and savings."""
-    doc: dict = {"domain": domain, "day": day, "bucket_s": bucket_s, "source": source_of(buckets),
+    source = source_of(buckets)
+    live = [slot for slot, b in buckets.items() if b.source == "live"]
+    doc: dict = {"domain": domain, "day": day, "bucket_s": bucket_s, "source": source,
+                 "live_from_slot": min(live) if source == "mixed" else None,
                  "series": {key: [list(p) for p in series(buckets, key)] for key in METRICS.get(domain, ())},
                  "skipped": dict(skipped or {})}
     if domain == "lighting":

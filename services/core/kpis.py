@@ -25,6 +25,9 @@ class Kpi:
         return {"key": self.key, "domain": self.domain, "value": self.value, "unit": self.unit, "abnormal": self.abnormal}
 
 
+CONGESTION_ABNORMAL_PCT = 15.0  # a congestion index above this is abnormal
+
+
 def _pct(n: float, d: float) -> float | None:
     return round(100.0 * n / d, 2) if d else None
 
@@ -142,7 +145,7 @@ def traffic_kpis(assets: Iterable[AssetRecord], incidents: int) -> list[Kpi]:
     index = _pct(congested_len, length)
     return [
         Kpi("mean_speed_kmh", "traffic", round(w_speed / w, 1) if w else None, "km/h", False),
-        Kpi("congestion_index_pct", "traffic", index, "%", index is not None and index > 15.0),
+        Kpi("congestion_index_pct", "traffic", index, "%", index is not None and index > CONGESTION_ABNORMAL_PCT),
         Kpi("incidents", "traffic", incidents, "", incidents > 0),
         Kpi("segments_closed", "traffic", closed, "", closed > 0),
     ]

@@ -74,10 +74,16 @@ def test_the_backfill_makes_only_the_missing_compared_days_marked_simulated(redi
     for domain in ("lighting", "traffic"):
         for d in (today - timedelta(days=1), today - timedelta(days=7)):
             archive.write_day(domain, d.isoformat(), {0: Bucket(1, {"x": [1.0, 1]})})
+        archive.write_day(domain, today.isoformat(), {}, meta={"source": "backfill"})
+    archive.write_day("water", today.isoformat(), {100: Bucket(1, {"pressure_mean": [9.0, 1]})})  # the live engine was first
     written = backfill(archive, Settings(run_simulators=True), "Europe/Paris", now=now, step_s=3600.0)
-    assert written == {"water": ["2026-11-24", "2026-11-18"]}
+    assert written == {"water": ["2026-11-24", "2026-11-18", "2026-11-25"]}
     view = archive.view("water", "2026-11-24")
     assert view["source"] == "backfill" and len(view["series"]["chlorine_mean"]) == 24
+    today_view = archive.view("water", "2026-11-25")  # midnight to 09:00 simulated, 08:20 left as the engine wrote it
+    assert today_view["source"] == "mixed" and today_view["live_from_slot"] == 100
+    assert [s for s, _ in today_view["series"]["chlorine_mean"]] == [12 * h for h in range(10)]
+    assert dict(today_view["series"]["pressure_mean"])[100] == 9.0
     meta = json.loads(redis.Redis.from_url(redis_url).hget(day_key("water", "2026-11-24"), "meta"))
     assert meta["source"] == "backfill"
     assert backfill(archive, Settings(run_simulators=True), "Europe/Paris", now=now, step_s=3600.0) == {}
