@@ -43,7 +43,14 @@ def alarm_service(app: Flask | None = None) -> AlarmService:
 def init_alarms(server: Flask, runtime: Any) -> AlarmService:
     """Register the alarm API and the service the console uses (the store comes from the runtime when it has one)."""
     store = getattr(runtime, "alarm_store", None)
-    service = AlarmService(AlarmActions(runtime.engine, store), store)
+    client = getattr(runtime, "engine_client", None)
+    if runtime.engine is None and client is not None:  # a web-only worker: the engine's process applies them
+        from services.engine_remote import RemoteAlarmActions
+
+        actions: AlarmActions = RemoteAlarmActions(client, store)
+    else:
+        actions = AlarmActions(runtime.engine, store)
+    service = AlarmService(actions, store)
     server.extensions[EXTENSION] = service
     server.register_blueprint(create_alarm_api())
     return service

@@ -165,7 +165,18 @@ class CommandService:
         return plan_command(request, core.state, names=self.names, rules=self.rules)
 
     def submit(self, request: CommandRequest, actor: Actor, *, cancels: str | None = None) -> tuple[dict[str, Any], bool]:
-        """Check, open and send on the engine thread; return (the command's summary, whether it already existed under this key).
+        """Check, open and send the command, and audit it; return (its summary, whether it already existed under this key)."""
+        try:
+            doc, existed = self.open(request, actor, cancels=cancels)
+        except (CommandInvalid, ConfirmationNeeded, CommandConflict) as err:
+            audit_entry(self.audit, actor, "command.send", Outcome.REFUSED, request.domain, ",".join(request.selection.ids)[:200] or "drawn area", str(err))
+            raise
+        if not existed:
+            audit_entry(self.audit, actor, "command.cancel" if cancels else "command.send", Outcome.OK, request.domain, doc["id"], describe(doc))
+        return doc, existed
+
+    def open(self, request: CommandRequest, actor: Actor, *, cancels: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Check, open and send on the engine thread, without auditing (the worker that took the request audits).
 
         Publishing there, between two batches, records `sent` before any answer can be applied.
         """
@@ -184,14 +195,7 @@ class CommandService:
             events += self._publish(core, rec.id, self._message(plan, rec.id, actor.user, now), now)
             return (rec.to_dict(full=False), False), events
 
-        try:
-            doc, existed = self._run_on_engine(open_)
-        except (CommandInvalid, ConfirmationNeeded, CommandConflict) as err:
-            audit_entry(self.audit, actor, "command.send", Outcome.REFUSED, request.domain, ",".join(request.selection.ids)[:200] or "drawn area", str(err))
-            raise
-        if not existed:
-            audit_entry(self.audit, actor, "command.cancel" if cancels else "command.send", Outcome.OK, request.domain, doc["id"], describe(doc))
-        return doc, existed
+        return self._run_on_engine(open_)
 
     def _message(self, plan: Plan, command_id: str, user: str, now: float) -> tuple[str, bytes]:
         r = plan.request
@@ -213,13 +217,17 @@ class CommandService:
 
     def cancel(self, command_id: str, actor: Actor, key: str | None = None) -> tuple[dict[str, Any], bool]:
         """Hand an override's targets back to automatic control (a new command, linked to the original)."""
+        return self.submit(self.revert_request(command_id, key), actor, cancels=command_id)
+
+    def revert_request(self, command_id: str, key: str | None = None) -> CommandRequest:
+        """The command that hands a command's targets back to automatic control; CommandInvalid says why not."""
         def revert(core: Any, now: float) -> tuple[CommandRequest, list]:
             rec = core.commands.revert_of(command_id)
             action, params = rec.revert
             return CommandRequest(rec.domain, action, params, Selection(rec.targets), reason=f"cancels {command_id}",
                                   key=key or f"cancel:{command_id}"), []
 
-        return self.submit(self._run_on_engine(revert), actor, cancels=command_id)
+        return self._run_on_engine(revert)
 
     def domain_of(self, command_id: str) -> str | None:
         """The domain of a command (to authorise acting on it), or None when unknown."""
@@ -273,8 +281,18 @@ def start_commands(settings: Any, runtime: Any, audit: AuditLog | None = None, p
     from services.bus import CommandPublisher, bounded_client
 
     store = CommandStore(bounded_client(runtime.redis_url))
+    client = getattr(runtime, "engine_client", None)
+    if runtime.engine is None and client is not None and publisher is None:  # a web-only worker: the engine's process sends
+        from services.engine_remote import RemoteCommandService
+
+        return RemoteCommandService(client, store, audit, names=area_names(settings.territory)).start()
     # Simulators running faster than real time live ahead of Vigie's clock: an expiry would look past to them.
     expiry = not (settings.run_simulators and settings.simulator_speed != 1.0)
     service = CommandService(runtime.engine, publisher or CommandPublisher(runtime.redis_url), store, audit,
                              names=area_names(settings.territory), send_expiry=expiry)
+    rpc = getattr(runtime, "engine_rpc", None)
+    if rpc is not None and publisher is None:  # web-only workers' commands, checked and sent by this service
+        from services.engine_remote import serve_commands
+
+        serve_commands(rpc, service)
     return service.start()

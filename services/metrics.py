@@ -65,6 +65,12 @@ class Metrics:
         self.api_bad_requests = Counter(
             "vigie_api_bad_requests", "API requests refused for bad parameters", ["endpoint", "reason"], registry=self.registry
         )
+        self.engine_requests = Counter(  # services/engine_rpc.py: requests forwarded by web-only workers
+            "vigie_engine_requests", "Requests from web-only workers applied by the engine's process", ["op", "outcome"],
+            registry=self.registry)
+        self.engine_requests_rejected = Counter(
+            "vigie_engine_requests_rejected", "Requests from web-only workers refused at the boundary, by reason", ["reason"],
+            registry=self.registry)
         self.registry.register(_EngineCollector(self))
 
     def count_rejection(self, reason: str, domain: str, kind: str) -> None:

@@ -13,6 +13,7 @@ from services.bus import bounded_client
 from services.core import Hypervisor
 from services.day_archive import DayArchive
 from services.engine import Engine, core_config
+from services.engine_rpc import EngineClient, EngineRpcServer
 from services.metrics import Metrics
 from services.ngsi.relay import NgsiRelay
 from services.recorder import Recorder
@@ -99,9 +100,15 @@ class Runtime:
     ngsi_relay: "NgsiRelay | None" = None  # speaks for the NGSI sources (where the engine runs)
     recorder: "Recorder | None" = None  # journals the bus for replays and asset history (where the engine runs)
     day_archive: DayArchive | None = None  # each domain's day in buckets (written where the engine runs, read anywhere)
+    engine_rpc: EngineRpcServer | None = None  # applies web-only workers' alarm actions and commands (where the engine runs)
+    engine_client: EngineClient | None = None  # forwards them to the engine's process (on a web-only worker)
 
     def stop(self) -> None:
         """Stop the simulators, the engine, the alarm store, then the Redis we started (in that order)."""
+        if self.engine_rpc is not None:
+            self.engine_rpc.stop()
+        if self.engine_client is not None:
+            self.engine_client.close()
         if self.simulators is not None:
             self.simulators.stop()
         if self.ngsi_relay is not None:
@@ -126,6 +133,8 @@ def start_services(settings: Settings) -> Runtime:
     engine: Engine | None = None
     relay: NgsiRelay | None = None
     recorder: Recorder | None = None
+    rpc: EngineRpcServer | None = None
+    client: EngineClient | None = None
     alarms = AlarmStore(handle.url)
     archive = DayArchive(handle.url, core_config(settings).timezone)
     try:
@@ -138,15 +147,19 @@ def start_services(settings: Settings) -> Runtime:
             reader: Reader = LocalReader(engine)
             relay = NgsiRelay(handle.url, registry=metrics.registry).start()
             recorder = start_recorder(settings, handle.url)
+            rpc = start_engine_rpc(handle.url, metrics, engine, alarms)
         else:
             log.info("engine not run in this process: reading the snapshots another process writes to Redis")
             reader = RedisReader(bounded_client(handle.url))
+            client = EngineClient(handle.url)  # alarm actions and commands go to the engine's process
         sims = Simulators(settings, handle.url).start() if settings.run_simulators else None
         if sims is not None and engine is not None:
             from services.day_backfill import start_backfill
 
             start_backfill(archive, settings, engine.core.config.timezone)  # yesterday and last week, for the demo
     except Exception:
+        if rpc is not None:
+            rpc.stop()
         if relay is not None:
             relay.stop()
         if recorder is not None:
@@ -157,7 +170,17 @@ def start_services(settings: Settings) -> Runtime:
         archive.stop()
         handle.stop()
         raise
-    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive)
+    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive, rpc, client)
+
+
+def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: AlarmStore) -> EngineRpcServer:
+    """Serve web-only workers' alarm actions here (commands join when their service starts: services/commands.py)."""
+    from services.alarm_actions import AlarmActions
+    from services.engine_remote import serve_alarms
+
+    rpc = EngineRpcServer(redis_url, metrics)
+    serve_alarms(rpc, AlarmActions(engine, alarms))
+    return rpc.start()
 
 
 def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:

@@ -1,0 +1,265 @@
+"""Alarm actions and commands forwarded from a web-only worker to the engine's process (services/engine_rpc.py).
+
+On a web-only worker, `RemoteAlarmActions` and `RemoteCommandService` stand in for the local ones:
+the web worker still authorises and audits, then the engine's process applies the request through
+the same code paths (`AlarmActions.apply`, `CommandService.open`, ...). `serve_alarms` and
+`serve_commands` register those paths on the engine's server, with each op's arguments validated
+again at the boundary.
+"""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Annotated, Any, Callable
+
+import msgspec
+from msgspec import Meta, Struct
+
+from services.alarm_actions import ACTIONS, BULK_MAX, ActionsUnavailable, AlarmActions, AlarmId, BadRequest, UserName, parse_params
+from services.command_progress import Actor
+from services.commands import (
+    CommandConflict, CommandInvalid, CommandRequest, CommandService, CommandsUnavailable, ConfirmationNeeded, Selection,
+)
+from services.core.alarm_record import AlarmPolicy, Outcome
+from services.engine_rpc import EngineClient, EngineRpcServer, EngineUnreachable, Rejected, RemoteRefusal
+
+if TYPE_CHECKING:
+    from services.alarm_store import AlarmStore
+
+Short = Annotated[str, Meta(max_length=120)]
+Ident = Annotated[str, Meta(min_length=1, max_length=128)]
+ParamValue = str | float | int | bool | None
+
+
+# --- the arguments of each op, as the engine's side validates them ----------------------------------
+
+class NoArgs(Struct, forbid_unknown_fields=True):
+    pass
+
+
+class ApplyArgs(Struct, forbid_unknown_fields=True):
+    action: Annotated[str, Meta(max_length=40)]
+    ids: Annotated[list[AlarmId], Meta(min_length=1, max_length=BULK_MAX)]
+    who: UserName
+    params: dict[str, Any] = {}
+    domains: dict[AlarmId, Short | None] | None = None
+
+
+class IdsArgs(Struct, forbid_unknown_fields=True):
+    ids: Annotated[list[AlarmId], Meta(min_length=1, max_length=BULK_MAX)]
+
+
+class AlarmArgs(Struct, forbid_unknown_fields=True):
+    alarm_id: AlarmId
+
+
+class PolicyArgs(Struct, forbid_unknown_fields=True):
+    policy: dict[str, Any]
+
+
+class RequestDoc(Struct, forbid_unknown_fields=True):
+    domain: Annotated[str, Meta(max_length=32)]
+    action: Annotated[str, Meta(max_length=64)]
+    params: Annotated[dict[Annotated[str, Meta(max_length=64)], ParamValue], Meta(max_length=32)] = {}
+    ids: Annotated[list[Ident], Meta(max_length=200_000)] = []
+    polygon: Annotated[list[tuple[float, float]], Meta(max_length=100_000)] = []
+    reason: Annotated[str, Meta(max_length=500)] = ""
+    confirm: bool = False
+    key: Annotated[str, Meta(max_length=120)] | None = None
+
+
+class ActorDoc(Struct, forbid_unknown_fields=True):
+    user: UserName
+    role: Short = ""
+    kind: Short = "user"
+    ip: Short = ""
+
+
+class OpenArgs(Struct, forbid_unknown_fields=True):
+    request: RequestDoc
+    actor: ActorDoc
+    cancels: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class PreviewArgs(Struct, forbid_unknown_fields=True):
+    request: RequestDoc
+    geo: bool = False
+
+
+class RevertArgs(Struct, forbid_unknown_fields=True):
+    command_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    key: Annotated[str, Meta(max_length=120)] | None = None
+
+
+class ChoicesArgs(Struct, forbid_unknown_fields=True):
+    domain: Annotated[str, Meta(max_length=32)]
+    kind: Annotated[str, Meta(max_length=32)]
+
+
+class BoundsArgs(Struct, forbid_unknown_fields=True):
+    domain: Annotated[str, Meta(max_length=32)]
+    ids: Annotated[list[Ident], Meta(max_length=200_000)]
+
+
+def request_doc(r: CommandRequest) -> dict[str, Any]:
+    """A CommandRequest as JSON-ready data."""
+    return {"domain": r.domain, "action": r.action, "params": dict(r.params), "ids": list(r.selection.ids),
+            "polygon": [list(p) for p in r.selection.polygon], "reason": r.reason, "confirm": r.confirm, "key": r.key}
+
+
+def request_of(doc: RequestDoc) -> CommandRequest:
+    """The CommandRequest a validated document describes."""
+    return CommandRequest(doc.domain, doc.action, doc.params, Selection(tuple(doc.ids), tuple(doc.polygon)), reason=doc.reason,
+                          confirm=doc.confirm, key=doc.key)
+
+
+# --- the engine's side -------------------------------------------------------------------------------
+
+def _refusals(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Turn the project's refusals into RemoteRefusal, which travels back to the web worker."""
+    @functools.wraps(fn)
+    def run(args: Any) -> Any:
+        try:
+            return fn(args)
+        except BadRequest as err:
+            raise Rejected("bad_args", str(err)) from None
+        except CommandInvalid as err:
+            raise RemoteRefusal("invalid_command", str(err), {"field": err.field}) from None
+        except ConfirmationNeeded as err:
+            raise RemoteRefusal("confirmation_required", str(err), {"plan": err.plan}) from None
+        except CommandConflict as err:
+            raise RemoteRefusal("conflict", str(err)) from None
+        except (ActionsUnavailable, CommandsUnavailable) as err:
+            raise RemoteRefusal("unavailable", str(err)) from None
+
+    return run
+
+
+def serve_alarms(server: EngineRpcServer, actions: AlarmActions) -> None:
+    """Apply forwarded alarm actions and reads with the engine's AlarmActions."""
+    def apply(a: ApplyArgs) -> list[dict]:
+        if a.action not in ACTIONS:
+            raise Rejected("bad_args", f"unknown action {a.action[:40]!r}")
+        outcomes = actions.apply(a.action, list(dict.fromkeys(a.ids)), a.who, parse_params(a.action, a.params), a.domains)
+        return [o.to_dict() for o in outcomes]
+
+    def set_policy(a: PolicyArgs) -> None:
+        try:
+            policy = AlarmPolicy.from_dict(a.policy)
+        except (ValueError, TypeError) as err:
+            raise Rejected("bad_args", f"policy: {err}") from None
+        actions.set_policy(policy)
+
+    server.serve("alarm.apply", ApplyArgs, _refusals(apply))
+    server.serve("alarm.domains", IdsArgs, _refusals(lambda a: actions.domains(a.ids)))
+    server.serve("alarm.detail", AlarmArgs, _refusals(lambda a: actions.detail(a.alarm_id)))
+    server.serve("alarm.kpis", NoArgs, _refusals(lambda a: actions.kpis()))
+    server.serve("alarm.policy", NoArgs, _refusals(lambda a: actions.policy().to_dict()))
+    server.serve("alarm.set_policy", PolicyArgs, _refusals(set_policy))
+
+
+def serve_commands(server: EngineRpcServer, service: CommandService) -> None:
+    """Open, preview and revert forwarded commands with the engine's CommandService (its engine thread checks and sends)."""
+    def open_(a: OpenArgs) -> list:
+        doc, existed = service.open(request_of(a.request), Actor(a.actor.user, a.actor.role, a.actor.kind, a.actor.ip), cancels=a.cancels)
+        return [doc, existed]
+
+    server.serve("command.open", OpenArgs, _refusals(open_))
+    server.serve("command.preview", PreviewArgs, _refusals(lambda a: service.preview(request_of(a.request), geo=a.geo)))
+    server.serve("command.revert", RevertArgs, _refusals(lambda a: request_doc(service.revert_request(a.command_id, a.key))))
+    server.serve("command.choices", ChoicesArgs, _refusals(lambda a: service.choices(a.domain, a.kind)))
+    server.serve("command.bounds", BoundsArgs, _refusals(lambda a: service.bounds_of(a.domain, a.ids)))
+
+
+# --- the web-only worker's side ----------------------------------------------------------------------
+
+class RemoteAlarmActions(AlarmActions):
+    """AlarmActions whose every engine step is applied by the engine's process."""
+
+    def __init__(self, client: EngineClient, store: "AlarmStore | None" = None) -> None:
+        super().__init__(None, store, timeout_s=client.timeout_s)
+        self.client = client
+
+    def _call(self, op: str, args: dict[str, Any] | None = None) -> Any:
+        try:
+            return self.client.call(op, args)
+        except EngineUnreachable as err:
+            raise ActionsUnavailable(str(err)) from err
+        except RemoteRefusal as err:
+            if err.kind == "bad_request":
+                raise BadRequest(str(err)) from err
+            raise ActionsUnavailable(f"the engine's process could not apply it ({err})") from err
+
+    def apply(self, action: str, ids: list[str], who: str, params: Any, domains: dict[str, str | None] | None = None) -> list[Outcome]:
+        """Apply one action to each alarm in the engine's process; one Outcome per alarm."""
+        doc = {"action": action, "ids": ids, "who": who, "params": msgspec.to_builtins(params), "domains": domains}
+        return [Outcome(**o) for o in self._call("alarm.apply", doc)]
+
+    def domains(self, ids: list[str]) -> dict[str, str | None]:
+        """Each alarm's domain (None: not held), from the engine's process."""
+        return self._call("alarm.domains", {"ids": ids})
+
+    def detail(self, alarm_id: str) -> dict | None:
+        """One alarm, its children and its history, from the engine's process."""
+        return self._call("alarm.detail", {"alarm_id": alarm_id})
+
+    def kpis(self) -> dict:
+        """The alarm-system KPI report, from the engine's process."""
+        return self._call("alarm.kpis")
+
+    def policy(self) -> AlarmPolicy:
+        """The policy in force in the engine's process."""
+        return AlarmPolicy.from_dict(self._call("alarm.policy"))
+
+    def set_policy(self, policy: AlarmPolicy) -> None:
+        """Put a new policy in force in the engine's process (which keeps it)."""
+        self._call("alarm.set_policy", {"policy": policy.to_dict()})
+
+
+class RemoteCommandService(CommandService):
+    """A CommandService whose checks, sends and previews happen in the engine's process; reads come from the log."""
+
+    def __init__(self, client: EngineClient, store: Any, audit: Any = None, **kwargs: Any) -> None:
+        super().__init__(None, None, store, audit, **kwargs)
+        self.client = client
+
+    def _call(self, op: str, args: dict[str, Any]) -> Any:
+        try:
+            return self.client.call(op, args)
+        except EngineUnreachable as err:
+            raise CommandsUnavailable(str(err)) from err
+        except RemoteRefusal as err:
+            if err.kind == "invalid_command":
+                raise CommandInvalid(str(err), str(err.extra.get("field", ""))) from err
+            if err.kind == "confirmation_required":
+                raise ConfirmationNeeded(str(err), err.extra.get("plan") or {}) from err
+            if err.kind == "conflict":
+                raise CommandConflict(str(err)) from err
+            if err.kind == "bad_request":
+                raise CommandInvalid(str(err)) from err
+            raise CommandsUnavailable(f"the engine's process could not apply it ({err})") from err
+
+    def open(self, request: CommandRequest, actor: Actor, *, cancels: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Check, open and send in the engine's process."""
+        actor_doc = {"user": actor.user, "role": actor.role, "kind": actor.kind, "ip": actor.ip}
+        doc, existed = self._call("command.open", {"request": request_doc(request), "actor": actor_doc, "cancels": cancels})
+        return doc, bool(existed)
+
+    def preview(self, request: CommandRequest, *, geo: bool = False) -> dict[str, Any]:
+        """What the command would do, from the engine's process."""
+        return self._call("command.preview", {"request": request_doc(request), "geo": geo})
+
+    def revert_request(self, command_id: str, key: str | None = None) -> CommandRequest:
+        """The command that hands a command's targets back to automatic control, from the engine's process."""
+        return request_of(msgspec.convert(self._call("command.revert", {"command_id": command_id, "key": key}), RequestDoc))
+
+    def choices(self, domain: str, kind: str) -> list[dict[str, str]]:
+        """What an operator may pick by name, from the engine's process."""
+        return self._call("command.choices", {"domain": domain, "kind": kind})
+
+    def bounds_of(self, domain: str, ids: list[str]) -> tuple[float, float, float, float] | None:
+        """The bounds of a selection, from the engine's process (None when unknown or unreachable)."""
+        try:
+            box = self._call("command.bounds", {"domain": domain, "ids": list(ids)})
+        except CommandsUnavailable:
+            return None
+        return tuple(box) if box else None  # type: ignore[return-value]
