@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import time
+
 import pytest
 
 from services.contract import LightingReading, Point, State, Telemetry, TrafficReading, WaterReading
@@ -74,12 +76,21 @@ def today_points(dash_duo, graph: str) -> int:
         "return t ? t.x.length : 0;", graph, "Aujourd'hui")
 
 
+def wait_until(predicate, timeout: float, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
 def test_each_domain_page_shows_todays_charts(dash_duo, stack):
     for domain, graphs in GRAPHS.items():
         dash_duo.driver.get(f"{stack.url}/{domain}")
         for g in graphs:
             dash_duo.wait_for_element(g + " .js-plotly-plot", timeout=15)
-            dash_duo.wait_until(lambda g=g: today_points(dash_duo, g) >= 1, timeout=10)
+            wait_until(lambda g=g: today_points(dash_duo, g) >= 1, timeout=10)
     dash_duo.driver.get(f"{stack.url}/lighting")
     dash_duo.wait_for_contains_text("#day-lighting-savings", "kWh économisés", timeout=10)
     assert "ÉCONOMIES DE GRADATION" in dash_duo.find_element(".side-column").text.upper()
@@ -87,12 +98,12 @@ def test_each_domain_page_shows_todays_charts(dash_duo, stack):
 
 def test_a_push_extends_todays_lines(dash_duo, stack):
     dash_duo.driver.get(f"{stack.url}/traffic")
-    dash_duo.wait_until(lambda: today_points(dash_duo, "#day-traffic-speed") >= 1, timeout=15)
+    wait_until(lambda: today_points(dash_duo, "#day-traffic-speed") >= 1, timeout=15)
     before = today_points(dash_duo, "#day-traffic-speed")
     later(stack, T0 + timedelta(minutes=10))
-    dash_duo.wait_until(lambda: today_points(dash_duo, "#day-traffic-speed") > before, timeout=30)
+    wait_until(lambda: today_points(dash_duo, "#day-traffic-speed") > before, timeout=30)
     dash_duo.driver.get(f"{stack.url}/water")
-    dash_duo.wait_until(lambda: today_points(dash_duo, "#day-water-chlorine") > before, timeout=15)
+    wait_until(lambda: today_points(dash_duo, "#day-water-chlorine") > before, timeout=15)
 
 
 def test_the_url_restores_the_charts_in_its_language(dash_duo, stack):
