@@ -23,6 +23,7 @@ from services.bus import ERRORS, bounded_client
 from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable
+from services.streams import csv_cell, newest_first, stream_id, text
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -43,17 +44,9 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
 
-def _text(v: bytes | str) -> str:
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-
-
 def _entry(raw: dict) -> JournalEntry:
-    f = {_text(k): _text(v) for k, v in raw.items()}
+    f = {text(k): text(v) for k, v in raw.items()}
     return JournalEntry(float(f.get("at", 0) or 0), *(f.get(k, "") for k in JOURNAL_FIELDS[1:]))
-
-
-def _stream_id(ts: float, *, end: bool) -> str:
-    return f"{int(ts * 1000)}-{'18446744073709551615' if end else '0'}"
 
 
 class AlarmStore:
@@ -94,7 +87,7 @@ class AlarmStore:
     def load_records(self) -> list[dict]:
         """Every alarm saved, with its recent history."""
         raw = self._call(lambda: self.client.hgetall(STATE_KEY))
-        ids = [_text(k) for k in raw]
+        ids = [text(k) for k in raw]
 
         def histories():
             pipe = self.client.pipeline(transaction=False)
@@ -139,13 +132,13 @@ class AlarmStore:
     def journal_since(self, since: float) -> list[JournalEntry]:
         """Every entry from `since` on, oldest first (to rebuild the KPI counters)."""
         out: list[JournalEntry] = []
-        low = _stream_id(max(0.0, since), end=False)
+        low = stream_id(max(0.0, since), end=False)
         while True:
             batch = self._call(lambda: self.client.xrange(JOURNAL_KEY, min=low, max="+", count=SCAN_BATCH))
             out.extend(_entry(raw) for _id, raw in batch)
             if len(batch) < SCAN_BATCH:
                 return out
-            low = "(" + _text(batch[-1][0])
+            low = "(" + text(batch[-1][0])
 
     def history(self, alarm_id: str, limit: int = HISTORY_LEN) -> list[dict]:
         """An alarm's recent history, oldest first (kept after the alarm returned to normal)."""
@@ -153,17 +146,11 @@ class AlarmStore:
         return [_decode(h) for h in reversed(raw)]
 
     def _scan(self, since: float | None, until: float | None, scan_max: int) -> Iterator[JournalEntry]:
-        high = _stream_id(until, end=True) if until is not None else "+"
-        low = _stream_id(since, end=False) if since is not None else "-"
-        read = 0
-        while read < scan_max:
-            batch = self._call(lambda: self.client.xrevrange(JOURNAL_KEY, max=high, min=low, count=SCAN_BATCH))
-            for _id, raw in batch:
-                yield _entry(raw)
-            read += len(batch)
-            if len(batch) < SCAN_BATCH:
-                return
-            high = "(" + _text(batch[-1][0])
+        def fetch(high: str, low: str, count: int) -> list:
+            return self._call(lambda: self.client.xrevrange(JOURNAL_KEY, max=high, min=low, count=count))
+
+        for _id, raw in newest_first(fetch, since, until, batch=SCAN_BATCH, scan_max=scan_max):
+            yield _entry(raw)
 
     def _call(self, fn):
         try:
@@ -288,11 +275,6 @@ class AlarmStore:
 CSV_COLUMNS = ("when",) + JOURNAL_FIELDS
 
 
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def journal_csv(entries: Iterable[JournalEntry]) -> str:
     """The entries as CSV (header row, ISO time in UTC, formulas neutralised)."""
     out = io.StringIO()
@@ -300,5 +282,5 @@ def journal_csv(entries: Iterable[JournalEntry]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in entries:
         when = datetime.fromtimestamp(e.at, timezone.utc).isoformat(timespec="milliseconds")
-        writer.writerow([when, f"{e.at:.3f}"] + [_cell(str(getattr(e, k))) for k in JOURNAL_FIELDS[1:]])
+        writer.writerow([when, f"{e.at:.3f}"] + [csv_cell(str(getattr(e, k))) for k in JOURNAL_FIELDS[1:]])
     return out.getvalue()

@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 import redis
 
 from services.redis_conn import BUS_ERRORS, BusUnavailable
+from services.streams import csv_cell, newest_first, text
 
 AUDIT_KEY = "vigie:audit"
 FIELD_MAX = {"actor": 120, "actor_kind": 16, "role": 16, "ip": 64, "action": 64, "domain": 16,
@@ -59,13 +60,8 @@ COLUMNS = ("when",) + tuple(f.name for f in fields(AuditEntry))
 
 
 def _clean(name: str, value: object) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
-    return text[: FIELD_MAX[name]]
-
-
-def _stream_id(ts: float, *, end: bool) -> str:
-    return f"{int(ts * 1000)}-{'18446744073709551615' if end else '0'}"
+    raw = "" if value is None else str(value)
+    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in raw)[: FIELD_MAX[name]]
 
 
 class AuditLog:
@@ -109,33 +105,20 @@ class AuditLog:
         return found
 
     def _scan(self, since: float | None, until: float | None) -> Iterator[AuditEntry]:
-        high = _stream_id(until, end=True) if until is not None else "+"
-        low = _stream_id(since, end=False) if since is not None else "-"
-        read = 0
-        while read < SCAN_MAX:
+        def fetch(high: str, low: str, count: int) -> list:
             try:
-                batch = self.client.xrevrange(self.key, max=high, min=low, count=SCAN_BATCH)
+                return self.client.xrevrange(self.key, max=high, min=low, count=count)
             except BUS_ERRORS as err:
                 raise BusUnavailable(f"audit log unreachable: {err}") from err
-            for raw_id, raw in batch:
-                yield _entry(raw_id, raw)
-            read += len(batch)
-            if len(batch) < SCAN_BATCH:
-                return
-            last = batch[-1][0].decode() if isinstance(batch[-1][0], bytes) else batch[-1][0]
-            high = "(" + last
+
+        for raw_id, raw in newest_first(fetch, since, until, batch=SCAN_BATCH, scan_max=SCAN_MAX):
+            yield _entry(raw_id, raw)
 
 
-def _entry(raw_id: bytes | str, raw: dict) -> AuditEntry:
-    text = {(k.decode() if isinstance(k, bytes) else k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
-            for k, v in raw.items()}
+def _entry(raw_id: str, raw: dict) -> AuditEntry:
+    values = {text(k): text(v) for k, v in raw.items()}
     names = [f.name for f in fields(AuditEntry) if f.name != "id"]
-    return AuditEntry(raw_id.decode() if isinstance(raw_id, bytes) else raw_id, *(text.get(n, "") for n in names))
-
-
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a leading = + - @ tab or CR becomes text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return AuditEntry(raw_id, *(values.get(n, "") for n in names))
 
 
 def to_csv(entries: Iterable[AuditEntry]) -> str:
@@ -145,5 +128,5 @@ def to_csv(entries: Iterable[AuditEntry]) -> str:
     writer.writerow(COLUMNS)
     for entry in entries:
         row = asdict(entry)
-        writer.writerow([entry.when] + [_cell(row[c]) for c in COLUMNS[1:]])
+        writer.writerow([entry.when] + [csv_cell(row[c]) for c in COLUMNS[1:]])
     return out.getvalue()

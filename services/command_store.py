@@ -15,6 +15,7 @@ import msgspec
 import redis
 
 from services.redis_conn import BUS_ERRORS, BusUnavailable
+from services.streams import csv_cell
 
 PREFIX = "vigie:cmd:"
 DOC, SUMMARY, INDEX = PREFIX + "doc:", PREFIX + "sum", PREFIX + "idx"
@@ -141,11 +142,6 @@ class CommandStore:
             raise BusUnavailable(f"command log unreachable: {err}") from err
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def to_csv(summaries: Iterable[dict[str, Any]], iso: Any) -> str:
     """Summaries as CSV (header row, formulas neutralised); `iso(epoch)` formats times."""
     out = io.StringIO()
@@ -157,5 +153,5 @@ def to_csv(summaries: Iterable[dict[str, Any]], iso: Any) -> str:
         row = (s["id"], iso(s["requested_at"]), s["user"], s["domain"], s["supervisor"], s["action"], params, s["label"],
                s["assets_count"], s["status"], s["message"], fb["applied"], fb["failed"], fb["missing"],
                s["actual"]["verification"], ov.get("state", ""), s["reason"])
-        w.writerow([_cell(v) for v in row])
+        w.writerow([csv_cell(v) for v in row])
     return out.getvalue()
