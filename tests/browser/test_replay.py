@@ -46,6 +46,13 @@ def banner(driver) -> str:
     return found[0].text if found else ""
 
 
+def frame_colour(driver) -> str:
+    """The colour of the frame drawn around the whole screen in an exercise ("" without one)."""
+    return driver.execute_script(
+        "const f = document.querySelector('.exercise-frame');"
+        "return f ? getComputedStyle(f, '::after').borderTopColor + ' ' + getComputedStyle(f, '::after').borderTopWidth : '';")
+
+
 def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
     trainer = dash_duo.driver
     trainer.get(stack.url + "/replay")
@@ -63,6 +70,7 @@ def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
         wait(trainee, lambda d: click_button(d, "Rejoindre"), what="the session to join")
         wait(trainee, lambda d: "EXERCICE / REPLAY" in banner(d), what="the exercise banner")
         assert "Exercice" in banner(trainee) and trainee.current_url.rstrip("/") == stack.url
+        assert frame_colour(trainee) == "rgb(142, 36, 170) 6px"  # the exercise's purple, which nothing else in Vigie uses
         assert "trainer" in s.trainees  # no security layer here: everyone is the same anonymous user
         wait(trainee, lambda d: texts(d, ".sup-badge .sup-id") == {"lum-t", "eau-t", "traf-t"},
              what="the recorded supervisors (live has none: nobody publishes)")
@@ -81,7 +89,7 @@ def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
 
         trainer.get(stack.url + "/")  # a browser that did not join: live operations, no banner, no replayed supervisors
         dash_duo.wait_for_element(".vigie-header", timeout=15)
-        assert banner(trainer) == ""
+        assert banner(trainer) == "" and frame_colour(trainer) == ""
         assert not texts(trainer, ".sup-badge .sup-id") & {"eau-t", "lum-t", "traf-t"}
 
         trainee.find_element(By.ID, rid.LEAVE).click()

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 DIM = {"domain": "lighting", "action": "set_dimming", "params": {"level": 20}, "targets": ["d1"], "confirm": True,
        "reason": "exercice"}
+OUTCOMES = ("applied", "partial", "failed", "rejected", "timed_out")
 
 
 @pytest.fixture
@@ -86,6 +87,10 @@ def test_no_command_from_a_session_reaches_a_cmd_channel_of_the_live_bus(stack, 
         with stack.runtime.engine.lock:
             assert not stack.runtime.engine.core.commands.records  # the live command log never saw them
         assert requests.get(f"{stack.url}/api/v1/commands", timeout=30).json()["total"] == 0
+        wait_for(lambda: all(c["status"] in OUTCOMES for c in session.command_log.all()), what="the sandbox's answers")
+        report = requests.get(f"{stack.url}/api/v1/replay/sessions/{sid}/debrief", timeout=30).json()
+        assert len(report["commands"]) == 3 and all(c["status"] in OUTCOMES for c in report["commands"])  # taken, and their outcome
+        assert [i["event"] for i in report["injections"]] == ["supervisor_silent"]
 
         live = requests.post(f"{stack.url}/api/v1/commands", json=DIM, timeout=60)  # a browser that did not join: live
         assert live.status_code == 202, live.text
