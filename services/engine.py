@@ -20,6 +20,7 @@ from services.metrics import Metrics
 from services.reader import SnapshotBuilder
 from services.redis_conn import BusUnavailable
 from services.settings import Settings
+from services.threads import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +110,20 @@ class Engine:
         self._rejections = RejectionLog()
         self._state_requested: dict[str, float] = {}
         self._frozen_at = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread(self._run, "vigie-engine")
+        self._stop = self._loop.stopping
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Engine":
         """Start the snapshot writer and the engine thread (Redis may still be down: it retries)."""
         self._store.start()
-        self._thread = threading.Thread(target=self._run, name="vigie-engine", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the engine thread, write the last snapshot, drop the Redis connections."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         self._bus.close()
         self._commands.close()
         self._store.stop(timeout)
@@ -133,7 +131,7 @@ class Engine:
     @property
     def running(self) -> bool:
         """Is the engine thread alive?"""
-        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+        return self._loop.alive
 
     @property
     def bus_up(self) -> bool:

@@ -10,7 +10,6 @@ away (back-off, then a `b` record saying when the bus was lost and found again).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ from services.bus import ERRORS, FeedSubscriber, bounded_client
 from services.contract import Codec, Rejection
 from services.core import CoreConfig, Hypervisor
 from services.core.events import AlarmsChanged, AssetsRemoved, Event
+from services.threads import LoopThread
 
 from . import core_image
 from .journal import Journal, JournalError
@@ -59,8 +59,8 @@ class Recorder:
         self._changed: dict[str, set[str]] = {}  # assets whose values changed since the last full image
         self._alarms_changed: set[str] = set()  # alarms changed (or gone) since then
         self._next_streams = self._next_flush = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread(self._run, "vigie-recorder")
+        self._stop = self._loop.stopping
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -69,15 +69,12 @@ class Recorder:
         span = self.journal.span()
         since_ms = int((span[1] if span else self.clock()) * 1000)
         self._stream_ids = {JOURNAL_KEY: f"{since_ms}-0", AUDIT_KEY: f"{since_ms}-0"}
-        self._thread = threading.Thread(target=self._run, name="vigie-recorder", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop recording and seal the journal's open segment."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         self._bus.close()
         if self._client is not None:
             self._client.close()

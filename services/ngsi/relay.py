@@ -7,7 +7,6 @@ their heartbeats while the source keeps notifying. Run exactly one, next to the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable, Iterator
@@ -18,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 
 from services.bus import ERRORS, FeedSubscriber, bounded_client
 from services.contract import Codec, Rejection, StateRequest
+from services.threads import LoopThread
 
 from .bridge import Outgoing, SourceSupervisor
 from .entities import NotificationError
@@ -91,22 +91,19 @@ class NgsiRelay:
         self._started = clock()
         self._next_heartbeat = 0.0
         self._log_budget = (0.0, 0)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread(self._run, "vigie-ngsi-relay")
+        self._stop = self._loop.stopping
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> "NgsiRelay":
         """Start the relay's thread (Redis may be down: it retries)."""
-        self._thread = threading.Thread(target=self._run, name="vigie-ngsi-relay", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and drop the connections."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         self._feed.close()
         self._commands.close()
         try:
