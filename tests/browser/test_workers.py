@@ -1,5 +1,6 @@
 """Several web workers (README "Several web workers"): the engine's worker pushes through Flask-SocketIO's Redis
-message queue, and a page served by a web-only worker (no engine) loads and follows the live state."""
+message queue, and a page served by a web-only worker (no engine) loads and follows the live state; an operator
+signed in on the web-only worker acknowledges an alarm, which the engine's process applies (services/engine_rpc.py)."""
 from __future__ import annotations
 
 import threading
@@ -38,7 +39,7 @@ def start_web_worker(settings: Settings):
     return f"http://127.0.0.1:{port}", stop
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def workers(redis_server):
     url = f"redis://{redis_server.host}:{redis_server.port}/0"
     settings = Settings(coalesce_ms=250, redis_url=url, socketio_message_queue=url, snapshot_interval_s=0.5)
@@ -64,3 +65,61 @@ def test_a_page_served_by_a_web_only_worker_follows_the_engine_workers_pushes(da
                                                      readings=[LightingReading(asset="lamp-2", status="brokenLantern")]))
     dash_duo.wait_for_text_to_equal(faulty, "1", timeout=10)  # the delta, relayed by the message queue
     assert dash_duo.driver.execute_script("return window.vigie.live.connected") is True
+
+
+def start_secured_web_worker(redis_url: str, **settings_changes):
+    """A web-only worker with security on (as alarm_stack.start_secured, without the engine), served in a thread."""
+    import redis
+
+    from dashboards import create_dash_app
+    from services.api import create_api
+    from services.api_alarms import init_alarms
+    from services.runtime import start_services
+    from services.web_auth import init_security
+
+    from .alarm_stack import CHEAP, Secured
+
+    settings = Settings(redis_url=redis_url, run_simulators=False, run_engine=False, coalesce_ms=100).with_(**settings_changes)
+    runtime = start_services(settings)
+    server = Flask("vigie-web-only-secured")
+    security = init_security(server, settings, redis.Redis.from_url(redis_url), passwords=CHEAP)
+    server.register_blueprint(create_api(runtime.reader, runtime.engine, settings, security=security))
+    init_alarms(server, runtime)
+    dash_app, _socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
+    security.register_dash(dash_app)
+    port = free_port()
+    http = make_server("127.0.0.1", port, server, threaded=True)
+    threading.Thread(target=http.serve_forever, name="vigie-web-only", daemon=True).start()
+    client = redis.Redis.from_url(redis_url)
+    hub = server.extensions["vigie.ui"].hub  # None without an engine; the message queue brings the pushes
+    stops = [runtime.stop, *([hub.stop] if hub is not None else []), http.shutdown, client.close]
+    return Secured(url=f"http://127.0.0.1:{port}", runtime=runtime, client=client, stops=stops)
+
+
+@pytest.fixture
+def secured_workers(redis_url):
+    from .alarm_stack import start_secured
+
+    engine_worker = start_secured(redis_url, socketio_message_queue=redis_url)
+    engine_worker.lamps(10)
+    engine_worker.wait_for(lambda: len(engine_worker.runtime.reader.assets_geo("lighting")) == 10, what="lamps")
+    web_worker = start_secured_web_worker(redis_url, socketio_message_queue=redis_url)
+    yield engine_worker, web_worker
+    web_worker.stop()
+    engine_worker.stop()
+
+
+def test_an_operator_on_a_web_only_worker_acknowledges_an_alarm_the_engine_applies(secured_workers):
+    engine_worker, web_worker = secured_workers
+    driver = web_worker.browser("alice")  # signed in on the web-only worker, the console served by it
+    engine_worker.alarms(("lamp_fault:lamp-3", "lamp-3", "critical"))
+    aid = "lum/lamp_fault:lamp-3"
+    cell = lambda css: f"document.querySelector('.ag-row[row-id=\"{aid}\"] {css}')"  # pinned columns: several rows share an id
+    web_worker.wait_for(lambda: driver.execute_script(f"return !!{cell('.alarm-quickack')}"), 15, "the alarm in the web-only worker's grid")
+    driver.execute_script(f"{cell('.alarm-quickack')}.click()")
+    acked = lambda: next((a for a in engine_worker.runtime.reader.alarms() if a["id"] == aid), {}).get("acked_by")
+    engine_worker.wait_for(lambda: acked() == "alice", 15, "the engine's process applying the ack")
+    web_worker.wait_for(lambda: "alice" in driver.execute_script(f"return {cell('[col-id=state]')}.textContent"),
+                        10, "the ack pushed back to the page")
+    row = "document.querySelector('.ag-row[row-id=\"' + arguments[0] + '\"]')"
+    assert "alarm-row-unack" not in driver.execute_script(f"return {row}.className", aid)
