@@ -125,17 +125,27 @@ def request_id_of(raw: bytes) -> str | None:
     return rid if isinstance(rid, str) and _ID.match(rid) else None
 
 
-class EngineClient:
-    """Sends requests to the engine's process and waits for the replies (one per web-only worker)."""
+def _client(url: str, socket_timeout_s: float) -> redis.Redis:
+    """A client whose calls (blocking ones included) fail after `socket_timeout_s` rather than hang."""
+    client = connect(url, timeout_s=2.0)
+    client.get_connection_kwargs().update(socket_timeout=socket_timeout_s)
+    return client
 
-    def __init__(self, url: str, timeout_s: float = 10.0, *, client: redis.Redis | None = None) -> None:
+
+class EngineClient:
+    """Sends requests to the engine's process and waits for the replies (one per web-only worker).
+
+    It waits a little longer than the engine waits for its own thread (10 s), so a busy engine says so itself.
+    """
+
+    def __init__(self, url: str, timeout_s: float = 12.0, *, client: redis.Redis | None = None) -> None:
         self.url = url
         self.timeout_s = timeout_s
-        self.redis = client if client is not None else connect(url, timeout_s=2.0)
+        self.redis = client if client is not None else _client(url, socket_timeout_s=timeout_s + 5.0)
 
     def call(self, op: str, args: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
         """Apply `op` in the engine's process; return its result, or raise EngineUnreachable / RemoteRefusal."""
-        wait = self.timeout_s if timeout_s is None else timeout_s
+        wait = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)  # the socket waits no longer
         rid, raw = encode_request(op, args or {}, time.time() + wait)
         try:
             pipe = self.redis.pipeline(transaction=False)
@@ -211,7 +221,7 @@ class EngineRpcServer:
         while not self._stop.is_set():
             try:
                 if self._redis is None:
-                    self._redis = connect(self.url, timeout_s=2.0)
+                    self._redis = _client(self.url, socket_timeout_s=5.0)  # longer than a BRPOP, shorter than a hang
                 if time.monotonic() >= beat_at:
                     self._redis.set(HEARTBEAT, self.identity, ex=HEARTBEAT_TTL_S)
                     beat_at = time.monotonic() + 1.0

@@ -194,3 +194,61 @@ def _answers(actions):
         return actions.domains(["lum/lamp_fault:lamp-1"])
     except Exception:  # noqa: BLE001 - not yet back
         return None
+
+
+def test_the_channel_survives_a_redis_server_restart(tmp_path):
+    import socket
+    import subprocess
+
+    from msgspec import Struct
+
+    from services.engine_rpc import EngineRpcServer, EngineUnreachable
+
+    class Ping(Struct):
+        n: int
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+
+    def up() -> subprocess.Popen:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        wait_until(lambda: _pings(port), what="redis-server up")
+        return proc
+
+    proc = up()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = EngineRpcServer(url, backoff_max_s=0.5)
+    server.serve("ping", Ping, lambda a: a.n + 1)
+    server.start()
+    client = EngineClient(url, timeout_s=2)
+    try:
+        assert wait_until(lambda: _call(client, 1), what="first answer") == 2
+        proc.terminate()
+        proc.wait(10)
+        with pytest.raises(EngineUnreachable, match="Redis cannot be reached"):
+            client.call("ping", {"n": 1})
+        proc = up()
+        assert wait_until(lambda: _call(client, 41), timeout=15, what="an answer after the restart") == 42
+    finally:
+        server.stop()
+        client.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+def _pings(port: int) -> bool:
+    try:
+        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+    except redis.RedisError:
+        return False
+
+
+def _call(client: EngineClient, n: int):
+    from services.engine_rpc import EngineUnreachable
+
+    try:
+        return client.call("ping", {"n": n})
+    except EngineUnreachable:
+        return None
