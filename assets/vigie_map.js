@@ -116,7 +116,7 @@
   function lampClusterIcon(count, agg) {
     var size = count < 100 ? 34 : count < 1000 ? 42 : 50;
     var s = condStyle(agg.worst), p = agg.prio;
-    var html = '<div class="vc vc-w' + agg.worst + " vc-p" + (p >= 0 ? p : "n") + '" data-faults="' + agg.faults +
+    var html = '<div class="vc vc-p' + (p >= 0 ? p : "n") + " vc-w" + agg.worst + '" data-faults="' + agg.faults +
       '" data-unack="' + agg.unack + '" data-prio="' + p + '">' +
       '<span class="vc-n">' + abbreviate(count) + "</span>" +
       (p >= 0 ? '<span class="vc-a vm-p' + p + '">' + (prioStyle(p).shape || "") + "</span>" : "") +

@@ -209,6 +209,14 @@
     if (!V.live || !V.live.ready) return;
     R.supervisors();
     R.alarms();
+    R.ages(V.live.now());
+  };
+
+  /* Ages of what a Dash-rendered list dates (incidents): `data-vigie-since` holds the epoch seconds. */
+  R.ages = function (now) {
+    document.querySelectorAll("[data-vigie-since]").forEach(function (e) {
+      setText(e, R.age(now - Number(e.getAttribute("data-vigie-since"))));
+    });
   };
   setInterval(R.tick, 1000); // the clock and the ages (never data)
 

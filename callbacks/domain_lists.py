@@ -1,9 +1,12 @@
-"""The water and traffic pages' lists follow their domain: a delta of the domain re-reads them (at most every 5 s)."""
+"""The water and traffic pages' lists follow their domain: a delta of the domain, or of one of its alarms, re-reads
+them (at most every 5 s)."""
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Callable
 
 from dash import Dash, Input, Output, State
+from flask import current_app, has_app_context
 
 from layouts import ids
 from layouts.domain_lists import bump_id, lists_id, traffic_lists, water_lists
@@ -11,11 +14,15 @@ from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
 from services import domain_views as dv
 
+from .context import EXTENSION
+
 THROTTLE_MS = 5000
 CHANGED = """
 function (msg) {
   var nu = window.dash_clientside.no_update, deltas = (msg && msg.deltas) || [];
-  if (!deltas.some(function (d) { return d.ch === '%(domain)s'; })) return nu;
+  var mine = function (d) { return d.ch === '%(domain)s' ||
+    (d.ch === 'alarms' && (d.alarms || []).some(function (a) { return a.domain === '%(domain)s'; })); };
+  if (!deltas.some(mine)) return nu;
   var now = Date.now(), w = (window.vigieLists = window.vigieLists || {});
   var s = (w['%(domain)s'] = w['%(domain)s'] || {});
   if (s.last && now - s.last < %(ms)d) {
@@ -29,12 +36,18 @@ function (msg) {
 """
 
 
-def build(domain: str, reader, lang: str) -> list:
-    """A domain's lists, read now."""
+def _territory_tz() -> tzinfo | None:
+    ui = current_app.extensions.get(EXTENSION) if has_app_context() else None
+    return ui.tz if ui is not None else None
+
+
+def build(domain: str, reader, lang: str, tz: tzinfo | None = None) -> list:
+    """A domain's lists, read now (times in the territory's timezone)."""
     assets = dv.domain_assets(reader, domain)
     if domain == "water":
         return water_lists(dv.reservoirs(assets), dv.pumps(assets), lang, dv.suspected_leaks(reader.alarms(active_only=True), assets))
-    return traffic_lists(dv.most_congested(assets), dv.signal_plans(assets), lang)
+    incidents = dv.incidents(reader.alarms(active_only=True), assets)
+    return traffic_lists(dv.most_congested(assets), dv.signal_plans(assets), lang, incidents, tz or _territory_tz())
 
 
 def register(app: Dash, get_ui: Callable) -> None:
