@@ -24,7 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title.lighting": "Puissance et énergie par heure", "title.savings": "Économies de gradation",
         "title.chlorine": "Chlore libre sur la journée", "title.turbidity": "Turbidité sur la journée",
         "title.speed": "Vitesse moyenne sur la journée", "title.congestion": "Indice de congestion sur la journée",
-        "today": "Aujourd'hui", "yesterday": "Hier", "last_week": "J-7", "simulated": "simulé", "simulated_before": "simulé avant {t}",
+        "today": "Aujourd'hui", "yesterday": "Hier", "last_week": "J-7", "simulated": "simulé", "simulated_before": "simulé < {t}",
         "power": "Puissance (kW)", "energy": "Énergie par heure (kWh)", "band": "min – max capteurs", "mean": "moyenne",
         "max": "max", "limit_min": "seuil min {v} mg/L", "limit_max": "seuil max {v} mg/L", "limit_ntu": "seuil {v} NTU",
         "limit_pct": "seuil {v} %", "none": "Pas encore de mesure aujourd'hui.",
@@ -35,7 +35,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title.lighting": "Power and energy by hour", "title.savings": "Savings from dimming",
         "title.chlorine": "Free chlorine over the day", "title.turbidity": "Turbidity over the day",
         "title.speed": "Mean speed over the day", "title.congestion": "Congestion index over the day",
-        "today": "Today", "yesterday": "Yesterday", "last_week": "D-7", "simulated": "simulated", "simulated_before": "simulated before {t}",
+        "today": "Today", "yesterday": "Yesterday", "last_week": "D-7", "simulated": "simulated", "simulated_before": "simulated < {t}",
         "power": "Power (kW)", "energy": "Energy per hour (kWh)", "band": "sensors min – max", "mean": "mean",
         "max": "max", "limit_min": "min limit {v} mg/L", "limit_max": "max limit {v} mg/L", "limit_ntu": "limit {v} NTU",
         "limit_pct": "limit {v} %", "none": "No reading yet today.",
@@ -101,7 +101,16 @@ def _line(which: str, view: dict, key: str, axis_day: str, lang: str, theme: str
 
 def _limit(value: float, label: str, axis_day: str, yaxis: str = "y") -> dict:
     return {"type": "scatter", "mode": "lines", "x": [f"{axis_day} 00:00", f"{axis_day} 23:59"], "y": [value, value], "yaxis": yaxis,
-            "name": label, "line": {"color": LIMIT_COLOR, "width": 1.5, "dash": "dash"}, "hoverinfo": "name"}
+            "name": label, "showlegend": False, "line": {"color": LIMIT_COLOR, "width": 1.5, "dash": "dash"}, "hoverinfo": "name"}
+
+
+def _limit_notes(fig: dict) -> dict:
+    """Name each limit line at its right end (in the chart, not the legend)."""
+    notes = [{"text": t["name"], "x": 1, "xref": "paper", "xanchor": "right", "y": t["y"][0], "yref": t.get("yaxis", "y"),
+              "yanchor": "bottom", "showarrow": False, "font": {"color": LIMIT_COLOR, "size": 11}}
+             for t in fig["data"] if t.get("line", {}).get("color") == LIMIT_COLOR]
+    fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + notes
+    return fig
 
 
 def _layout(theme: str, axis_day: str, height: int = CHART_HEIGHT, **extra: object) -> dict:
@@ -147,7 +156,7 @@ def chlorine_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | 
             _limit(t.max_chlorine_mgl, dw("limit_max", lang, v=_num(t.max_chlorine_mgl, lang, 1)), axis_day)]
     layout = _layout(theme, axis_day)
     layout["yaxis"]["range"] = [0, max(t.max_chlorine_mgl * 1.15, *_values(today, "chlorine_max"))]
-    return {"data": data, "layout": layout}
+    return _limit_notes({"data": data, "layout": layout})
 
 
 def turbidity_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | None = None) -> dict:
@@ -161,14 +170,15 @@ def turbidity_figure(days: dict, lang: str, theme: str, thresholds: Thresholds |
             _limit(t.max_turbidity_ntu, dw("limit_ntu", lang, v=_num(t.max_turbidity_ntu, lang, 1)), axis_day)]
     layout = _layout(theme, axis_day)
     layout["yaxis"]["range"] = [0, max(t.max_turbidity_ntu * 1.3, *_values(days["today"], "turbidity_max"))]
-    return {"data": data, "layout": layout}
+    return _limit_notes({"data": data, "layout": layout})
 
 
 def speed_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | None = None) -> dict:
     """Mean speed over the day: today, yesterday, last week."""
     axis_day = days["today"]["day"]
-    return {"data": [_line(w, days[w], "mean_speed_kmh", axis_day, lang, theme) for w in reversed(DAYS)],
-            "layout": _layout(theme, axis_day)}
+    layout = _layout(theme, axis_day)
+    layout["yaxis"]["rangemode"] = "normal"  # the dips matter more than the distance to zero
+    return {"data": [_line(w, days[w], "mean_speed_kmh", axis_day, lang, theme) for w in reversed(DAYS)], "layout": layout}
 
 
 def congestion_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | None = None) -> dict:
@@ -178,7 +188,7 @@ def congestion_figure(days: dict, lang: str, theme: str, thresholds: Thresholds 
     data.append(_limit(CONGESTION_ABNORMAL_PCT, dw("limit_pct", lang, v=_num(CONGESTION_ABNORMAL_PCT, lang)), axis_day))
     layout = _layout(theme, axis_day)
     layout["yaxis"]["range"] = [0, max(CONGESTION_ABNORMAL_PCT * 1.5, *_values(days["today"], "congestion_index_pct"))]
-    return {"data": data, "layout": layout}
+    return _limit_notes({"data": data, "layout": layout})
 
 
 def _values(view: dict, key: str) -> list[float]:
@@ -196,6 +206,8 @@ def savings_lines(days: dict, lang: str) -> list:
     out = [html.Div([html.Span(dw("saved", lang, kwh=_num(today.get("saved_kwh"), lang)), className="day-saved"),
                      html.Span(dw("saved_pct", lang, pct=_num(today.get("saved_pct"), lang)), className="day-saved-pct")],
                     className="day-savings-now")]
+    if days["today"].get("source") in ("backfill", "mixed"):
+        out.append(html.Div(_name("today", days["today"], lang), className="day-savings-ref"))
     same = days.get("yesterday_same_time")
     if same and same.get("rated_kwh"):
         out.append(html.Div(dw("same_time", lang, day=_name("yesterday", y, lang), kwh=_num(same.get("saved_kwh"), lang),
@@ -212,7 +224,7 @@ def figures(domain: str, days: dict, lang: str, theme: str, thresholds: Threshol
     out = [FIGURES[c](days, lang, theme, thresholds) for c in CHARTS[domain]]
     if not any(days["today"].get("series", {}).values()):
         for fig in out:
-            fig["layout"]["annotations"] = [{"text": dw("none", lang), "showarrow": False, "xref": "paper", "yref": "paper",
+            fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + [{"text": dw("none", lang), "showarrow": False, "xref": "paper", "yref": "paper",
                                              "x": 0.5, "y": 0.6, "font": {"size": 13}}]
     return out
 
@@ -225,7 +237,8 @@ def day_panels(domain: str, days: dict, lang: str, theme: str, thresholds: Thres
     for chart, fig in zip(CHARTS[domain], figures(domain, days, lang, theme, thresholds)):
         out.append(html.Section(className="domain-panel day-panel", children=[
             html.H2(dw(titles[chart], lang), className="panel-title"),
-            dcc.Graph(id=graph_id(domain, chart), figure=fig, config=GRAPH_CONFIG, className="day-chart"),
+            dcc.Graph(id=graph_id(domain, chart), figure=fig, config=GRAPH_CONFIG, className="day-chart",
+                      style={"height": f"{fig['layout']['height']}px"}),
         ]))
     if domain == "lighting":
         out.append(html.Section(className="domain-panel day-panel", children=[

@@ -58,7 +58,7 @@ def test_a_day_made_by_the_backfill_says_it_is_simulated():
 
 def test_an_empty_today_says_there_is_no_reading_yet_in_the_language():
     fig = figures("water", days("water", WATER, today=False), "en", "dark")[1]
-    assert fig["layout"]["annotations"][0]["text"] == "No reading yet today."
+    assert fig["layout"]["annotations"][-1]["text"] == "No reading yet today."
 
 
 def test_savings_say_kwh_today_and_against_yesterday():
