@@ -142,10 +142,10 @@ def test_a_domain_page_shows_that_domain_only(dash_duo, stack):
 
 
 @pytest.fixture
-def quick_stale_stack():
+def quick_stale_stack(tmp_path):
     """A stack of its own on a private Redis: the module's stack never hears its silent supervisor (it would raise a
     "supervisor stale" alarm there a minute later) and it hears nothing of the module's supervisors (stale by then)."""
-    s = start_stack(None, Settings(late_after_s=1.0, stale_after_s=2.0))
+    s = start_stack(None, Settings(late_after_s=1.0, stale_after_s=2.0, state_dir=tmp_path))  # its Redis keeps nothing after
     yield s
     s.stop()
 
