@@ -79,25 +79,8 @@
     if ((shown || names) && document.getElementById("details-frame")) set("details-refresh", { data: Date.now() });
   };
 
-  C.tap = function () {
-    var stores = window.dash_stores || [];
-    if (C.tapped || !stores.length) return;
-    var store = stores[0], path = null, last = null;
-    C.tapped = true;
-    store.subscribe(function () {
-      try {
-        var st = store.getState();
-        if (!path) path = st.paths && st.paths.strs && st.paths.strs["push-socket"];
-        if (!path) return;
-        var node = st.layout;
-        for (var i = 0; i < path.length && node; i++) node = node[path[i]];
-        if (!node || !node.props) { path = null; return; }
-        var msg = node.props["data-push"];
-        if (msg && msg !== last) { last = msg; C.onPush(msg); }
-      } catch (err) {
-        console.warn("vigie commands: push tap: " + err.message);
-      }
-    });
+  C.tap = function () { // every push, as the live module reads them (assets/vigie_live.js)
+    if (!C.tapped && V.tapPush) C.tapped = V.tapPush(function (msg) { C.onPush(msg); }, "vigie commands");
   };
 
   var dc = (window.dash_clientside = window.dash_clientside || {});

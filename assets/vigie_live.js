@@ -271,11 +271,12 @@
    * module also watches Dash's store (window.dash_stores, the one dash_clientside.set_props uses) and
    * takes every value as it lands. The callbacks remain as a fallback; `seq` drops duplicates. */
 
-  live.tap = function () {
+  /* Call onMessage(msg) with every value of the push socket's `data-push` prop as it lands in Dash's store;
+   * false while Dash has no store yet (call again later). assets/commands.js taps the same way. */
+  V.tapPush = function (onMessage, who) {
     var stores = window.dash_stores || [];
-    if (live.tapped || !stores.length) return;
-    var store = stores[0], path = null, seen = { push: null };
-    live.tapped = true;
+    if (!stores.length) return false;
+    var store = stores[0], path = null, last = null;
     store.subscribe(function () {
       try {
         var st = store.getState();
@@ -285,11 +286,16 @@
         for (var i = 0; i < path.length && node; i++) node = node[path[i]];
         if (!node || !node.props) { path = null; return; }
         var msg = node.props["data-push"];
-        if (msg && msg !== seen.push) { seen.push = msg; live.onPush(msg); }
+        if (msg && msg !== last) { last = msg; onMessage(msg); }
       } catch (err) {
-        console.warn("vigie: push tap: " + err.message);
+        console.warn(who + ": push tap: " + err.message);
       }
     });
+    return true;
+  };
+
+  live.tap = function () {
+    if (!live.tapped) live.tapped = V.tapPush(function (msg) { live.onPush(msg); }, "vigie");
   };
 
   /* --- Dash clientside callbacks ------------------------------------------------------------ */
