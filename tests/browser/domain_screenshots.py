@@ -4,7 +4,6 @@ Usage: .venv/bin/python tests/browser/domain_screenshots.py [--out docs/screensh
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -14,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from services.settings import Settings  # noqa: E402
-from tests.browser.chrome import chromium, console_errors  # noqa: E402
+from tests.browser.chrome import shoot, shot_options  # noqa: E402
 from tests.browser.domain_stack import start_domain_stack  # noqa: E402
 
 
@@ -30,12 +29,7 @@ def shots(stack) -> list[tuple[str, str]]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    p.add_argument("--warm", type=float, default=60.0, help="seconds of simulation before the shots")
-    p.add_argument("--speed", type=float, default=30.0)
-    p.add_argument("--only", default="", help="shoot only files containing this")
-    args = p.parse_args()
+    args = shot_options(__doc__, ROOT / "docs" / "screenshots", warm=60.0, speed=30.0).parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stack = start_domain_stack(None, Path(tempfile.mkdtemp(prefix="vigie-shots-")), Settings(simulator_speed=args.speed), simulators=True)
@@ -43,18 +37,8 @@ def main() -> int:
         stack.wait_for(lambda: len(stack.reader.assets_geo("lighting")) > 29000, 120, "the lamps")
         time.sleep(args.warm)
         for name, path in shots(stack):
-            if args.only not in name:
-                continue
-            d = chromium(1920, 1080, still=True)
-            try:
-                d.get(stack.url + path)
-                stack.wait_for(lambda: d.execute_script("return !!(window.vigie && vigie.live.ready)"), 30, "the page")
-                time.sleep(6)
-                d.save_screenshot(str(out / name))
-                errors = console_errors(d)
-                print(f"{name} {path}: {len(errors)} console errors", *[e['message'][:200] for e in errors], sep="\n  ")
-            finally:
-                d.quit()
+            if args.only in name:
+                shoot(stack.url + path, out / name, 1920, 1080)
     finally:
         stack.stop()
     return 0

@@ -5,7 +5,6 @@ headless Chromium. Usage: .venv/bin/python tests/browser/screenshots.py [--out d
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from services.settings import Settings  # noqa: E402
-from tests.browser.chrome import chromium, console_errors  # noqa: E402
+from tests.browser.chrome import shoot, shot_options  # noqa: E402
 from tests.browser.harness import start_stack  # noqa: E402
 
 SHOTS = (
@@ -26,11 +25,7 @@ SHOTS = (
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    p.add_argument("--warm", type=float, default=40.0, help="seconds of simulation before the shots")
-    p.add_argument("--speed", type=float, default=30.0)
-    args = p.parse_args()
+    args = shot_options(__doc__, ROOT / "docs" / "screenshots", warm=40.0, speed=30.0).parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stack = start_stack(None, Settings(simulator_speed=args.speed), simulators=True)
@@ -38,16 +33,8 @@ def main() -> int:
         stack.wait_for(lambda: len(stack.reader.assets_geo("lighting")) > 29000, 120, "the lamps")
         time.sleep(args.warm)
         for name, path, w, h in SHOTS:
-            d = chromium(w, h, still=True)
-            try:
-                d.get(stack.url + path)
-                stack.wait_for(lambda: d.execute_script("return !!(window.vigie && vigie.live.ready)"), 30, "the page")
-                time.sleep(6)  # deferred layers, trend charts
-                d.save_screenshot(str(out / name))
-                errors = console_errors(d)
-                print(f"{name}: {len(errors)} console errors", *[e['message'][:200] for e in errors], sep="\n  ")
-            finally:
-                d.quit()
+            if args.only in name:
+                shoot(stack.url + path, out / name, w, h)
     finally:
         stack.stop()
     return 0
