@@ -1,6 +1,7 @@
 """Server-rendered security pages: sign-in, sign-out, wall-screen sign-in, accounts, tokens and the audit log."""
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,11 +11,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
-from services.accounts import AccountError, Action, Role, SigninResult
+from services.accounts import AccountError, Action, Principal, PrincipalKind, Role, SigninResult
 from services.accounts.http import safe_next
 from services.audit import Outcome, to_csv
 from services.settings import DOMAINS
 from services.web_auth import DEVICE_COOKIE, Security, client_ip, cookie_secure, current_principal, ensure_csrf
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "web_templates"
 AUDIT_PAGE_ROWS = 500
@@ -224,3 +227,22 @@ def _local_ts(raw: str | None, tz: ZoneInfo) -> float | None:
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).timestamp()
+
+
+def bootstrap_admin(security: Security) -> None:
+    """Create the first admin from VIGIE_ADMIN_USER / VIGIE_ADMIN_PASSWORD when there is none yet."""
+    options = security.options
+    if security.store.active_admins():
+        return
+    if not (options.admin_user and options.admin_password):
+        log.warning("no admin account yet: set VIGIE_ADMIN_USER and VIGIE_ADMIN_PASSWORD, or run "
+                    "`python app.py user create --name NAME --role admin`")
+        return
+    try:
+        account = security.store.create_user(options.admin_user, "admin", None, options.admin_password, now=security.clock())
+    except AccountError as err:
+        log.error("cannot create the first admin from VIGIE_ADMIN_USER: %s", err)
+        return
+    cli = Principal("environment", account.role, kind=PrincipalKind.CLI)
+    security.record(cli, "account.create", Outcome.OK, target=account.name, detail="first admin, from the environment")
+    log.info("created the first admin account %r from the environment", account.name)

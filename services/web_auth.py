@@ -10,13 +10,12 @@ from functools import wraps
 from typing import Any, Callable, TypeVar
 
 import redis
-from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, current_user, logout_user
+from flask_login import LoginManager, logout_user
 
 from services.accounts import (
     PERMISSIONS,
-    AccountError,
     AccountStore,
     Action,
     Decision,
@@ -33,19 +32,29 @@ from services.accounts import (
 )
 from services.accounts.http import (
     DASH_RENDERER,
-    content_security_policy,
     host_of,
     is_passive_dash_update,
     is_public,
     origin_of,
     script_hash,
-    wants_json,
+    security_headers,
 )
 from services.audit import AuditLog, Outcome
 from services.redis_conn import BUS_ERRORS, BusUnavailable
+from services.web_request import (  # noqa: F401 - the request helpers are also imported from here
+    EXTENSION,
+    authorize,
+    client_ip,
+    current_principal,
+    ensure_csrf,
+    plain_error,
+    record,
+    refusal_response,
+    security_of,
+    unauthenticated_response,
+)
 
 log = logging.getLogger(__name__)
-EXTENSION = "vigie.security"
 SESSION_COOKIE = "vigie_session"
 CSRF_COOKIE = "_csrf_token"  # the cookie Dash's renderer echoes in the X-CSRFToken header
 CSRF_HEADER = "X-CSRFToken"
@@ -195,7 +204,7 @@ class Security:
             principal = current_principal()
         except BusUnavailable as err:
             log.warning("security store unreachable: %s", err)
-            return _plain_error(503, "unavailable", "Vigie cannot reach its account store; try again in a moment.")
+            return plain_error(503, "unavailable", "Vigie cannot reach its account store; try again in a moment.")
         if principal is None:
             if session.get("_user_id"):  # the account was disabled or its password reset meanwhile
                 self.record(None, "session.ended", Outcome.REFUSED, detail="account disabled or password reset",
@@ -206,7 +215,7 @@ class Security:
             csrf = ensure_csrf()
             if request.method not in SAFE_METHODS and not self._csrf_ok(csrf):
                 self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="missing or wrong CSRF token, or foreign origin")
-                return _plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
+                return plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
         if principal.kind == PrincipalKind.USER and now - float(session.get("seen", 0.0)) > SEEN_RESOLUTION_S \
                 and not is_passive_dash_update(path, request.get_data):
             session["seen"] = now
@@ -246,16 +255,8 @@ class Security:
         """Run after every request: security headers, the CSRF cookie Dash echoes, a forgotten device cookie."""
         headers = response.headers
         host = request.host if all(c.isalnum() or c in ".-:[]" for c in request.host) else ""
-        headers["Content-Security-Policy"] = content_security_policy(
-            script_hashes=self.script_hashes(), host=host, secure=request.is_secure,
-            tile_origin=self.options.tile_origin, frame_ancestors=self.options.frame_ancestors)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY" if self.options.frame_ancestors == "'none'" else "SAMEORIGIN"
-        headers["Referrer-Policy"] = "same-origin"
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-        if request.is_secure:
-            headers["Strict-Transport-Security"] = "max-age=31536000"
+        headers.update(security_headers(script_hashes=self.script_hashes(), host=host, secure=request.is_secure,
+                                        tile_origin=self.options.tile_origin, frame_ancestors=self.options.frame_ancestors))
         if request.path.startswith(("/auth/", "/admin")) and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         secure = cookie_secure(self.options.cookie_secure)
@@ -267,77 +268,10 @@ class Security:
         return response
 
 
-# --- helpers usable anywhere in a request (views, Dash callbacks, Socket.IO handlers) --------
-
-
-def security_of(app: Flask | None = None) -> Security:
-    """Return the Security bound to `app` (default: the current app)."""
-    return (app or current_app).extensions[EXTENSION]
-
-
-def current_principal() -> Principal | None:
-    """Return who is making the current request, or None (not signed in, or no request)."""
-    if not has_request_context():
-        return None
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
-    return user if isinstance(user, Principal) else None
-
-
-def authorize(action: str, domain: str | None = None, *, target: str = "") -> Decision:
-    """Authorise `action` for the current principal (for Dash callbacks): refusals are recorded."""
-    return security_of().authorize(current_principal(), action, domain, target=target)
-
-
-def record(action: str, outcome: str, *, domain: str | None = None, target: str = "", detail: str = "") -> str:
-    """Record in the audit log what the current principal did and how it ended."""
-    return security_of().record(current_principal(), action, outcome, domain=domain, target=target, detail=detail)
-
-
-def client_ip() -> str:
-    """Return the client's address (behind a proxy, configure werkzeug's ProxyFix)."""
-    return (request.remote_addr or "") if has_request_context() else ""
-
-
-def ensure_csrf() -> str:
-    """Return this session's CSRF token, creating it if needed."""
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return token
-
-
-def _plain_error(status: int, error: str, message: str) -> Response:
-    if wants_json(request.path, request.method, request.accept_mimetypes.accept_html):
-        response = jsonify(error=error, message=message)
-    else:
-        response = Response(render_template("security/message.html", title=error, message=message), mimetype="text/html")
-    response.status_code = status
-    return response
-
-
-def refusal_response(decision: Decision) -> Response:
-    """Return the HTTP answer for a refused decision (JSON for API and Dash, a page otherwise)."""
-    response = _plain_error(decision.http_status, str(decision.reason), decision.message)
-    if decision.retry_after_s:
-        response.headers["Retry-After"] = str(math.ceil(decision.retry_after_s))
-    return response
-
-
-def unauthenticated_response(*, expired: bool = False) -> Response:
-    """Return 401 JSON for API and Dash requests, a redirect to the sign-in page otherwise."""
-    message = "Your session expired; sign in again." if expired else "Sign in first."
-    if wants_json(request.path, request.method, request.accept_mimetypes.accept_html):
-        response = jsonify(error="not_signed_in", message=message, signin=url_for("vigie_auth.signin"))
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="vigie"'
-        return response
-    return redirect(url_for("vigie_auth.signin", next=request.full_path.rstrip("?"), expired=1 if expired else None))
-
-
 def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock: Callable[[], float] = time.time,
                   passwords: Passwords | None = None) -> Security:
     """Register sign-in, sessions, tokens, CSRF, headers, admin pages and the audit log on `app`."""
-    from services.web_admin import create_admin_blueprint, create_auth_blueprint  # the pages import this module
+    from services.web_admin import bootstrap_admin, create_admin_blueprint, create_auth_blueprint  # they import this module
 
     options = SecurityOptions.from_settings(settings, env=dict(os.environ))
     passwords = passwords or Passwords()
@@ -362,7 +296,7 @@ def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock
     app.register_blueprint(create_auth_blueprint(security))
     app.register_blueprint(create_admin_blueprint(security))
     app.extensions[EXTENSION] = security
-    _bootstrap_admin(security)
+    bootstrap_admin(security)
     return security
 
 
@@ -370,22 +304,3 @@ def _shared_secret(client: redis.Redis) -> bytes:
     """Return the session-signing key shared by every worker and kept across restarts (made once)."""
     client.set("vigie:secret_key", secrets.token_bytes(32), nx=True)
     return client.get("vigie:secret_key")  # type: ignore[return-value]
-
-
-def _bootstrap_admin(security: Security) -> None:
-    """Create the first admin from VIGIE_ADMIN_USER / VIGIE_ADMIN_PASSWORD when there is none yet."""
-    options = security.options
-    if security.store.active_admins():
-        return
-    if not (options.admin_user and options.admin_password):
-        log.warning("no admin account yet: set VIGIE_ADMIN_USER and VIGIE_ADMIN_PASSWORD, or run "
-                    "`python app.py user create --name NAME --role admin`")
-        return
-    try:
-        account = security.store.create_user(options.admin_user, "admin", None, options.admin_password, now=security.clock())
-    except AccountError as err:
-        log.error("cannot create the first admin from VIGIE_ADMIN_USER: %s", err)
-        return
-    cli = Principal("environment", account.role, kind=PrincipalKind.CLI)
-    security.record(cli, "account.create", Outcome.OK, target=account.name, detail="first admin, from the environment")
-    log.info("created the first admin account %r from the environment", account.name)
