@@ -1,4 +1,4 @@
-"""The Redis side of the engine: the `sup.*` feed subscriber, the `cmd.` publisher, the snapshot writer.
+"""The Redis side of the engine: the `sup.*` feed subscriber and the `cmd.` publisher (snapshots: services/snapshots.py).
 
 The subscriber follows python-socketio's Redis manager: one subscription, capped exponential
 back-off while Redis is away, and a callback on every reconnect so its owner can re-sync
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 Message = tuple[bytes, bytes]  # (channel, payload)
 ERRORS = (*BUS_ERRORS, redis.RedisError)
-SNAP = "vigie:snap:"  # prefix of every snapshot key (see SnapshotStore)
 
 
 def bounded_client(url: str, timeout_s: float = 2.0) -> redis.Redis:
@@ -43,11 +42,6 @@ def _buffered_replies(conn: object) -> Callable[[], object] | None:
     reader = getattr(getattr(conn, "_parser", None), "_reader", None)
     gets = getattr(reader, "gets", None)
     return gets if callable(gets) and hasattr(reader, "has_data") else None
-
-
-def snap_key(*parts: str) -> str:
-    """A snapshot key: `vigie:snap:assets:lighting`, `vigie:snap:alarms`, ... (see SnapshotStore)."""
-    return SNAP + ":".join(parts)
 
 
 def where(url: str) -> str:
@@ -241,119 +235,3 @@ class CommandPublisher:
             except Exception:  # noqa: BLE001
                 pass
             self._client = None
-
-
-class SnapshotBatch:
-    """What to write: hash fields (None deletes one), whole strings, version counters to bump."""
-
-    __slots__ = ("full", "hashes", "strings", "bump")
-
-    def __init__(self, full: bool = False) -> None:
-        self.full = full  # True: every hash named here replaces what Redis holds
-        self.hashes: dict[str, dict[str, bytes | None]] = {}
-        self.strings: dict[str, bytes] = {}
-        self.bump: set[str] = set()
-
-    def merge(self, newer: "SnapshotBatch") -> "SnapshotBatch":
-        """Fold a newer batch into this one (the writer fell behind)."""
-        if newer.full:
-            return newer
-        for key, fields in newer.hashes.items():
-            self.hashes.setdefault(key, {}).update(fields)
-        self.strings.update(newer.strings)
-        self.bump |= newer.bump
-        return self
-
-
-def write_batch(client: redis.Redis, batch: SnapshotBatch) -> None:
-    """Write a batch in one transaction (readers never see a half-written snapshot)."""
-    pipe = client.pipeline(transaction=True)
-    for key, fields in batch.hashes.items():
-        if batch.full:
-            pipe.delete(key)
-        sets = {f: v for f, v in fields.items() if v is not None}
-        if sets:
-            pipe.hset(key, mapping=sets)
-        drops = [f for f, v in fields.items() if v is None]
-        if drops and not batch.full:
-            pipe.hdel(key, *drops)
-    for key, value in batch.strings.items():
-        pipe.set(key, value)
-    for key in batch.bump:
-        pipe.incr(key)
-    pipe.execute()
-
-
-class SnapshotStore:
-    """Writes the engine's snapshots to Redis from its own thread, so a slow Redis never stalls ingestion."""
-
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
-        self.needs_full = True  # the engine sends everything until a full write succeeded
-        self.writes = 0
-        self.failures = 0
-        self._pending: SnapshotBatch | None = None
-        self._cv = threading.Condition()
-        self._stop = False
-        self._thread: threading.Thread | None = None
-        self._client: redis.Redis | None = None
-        self._failing = False
-
-    def submit(self, batch: SnapshotBatch) -> None:
-        """Queue a batch for writing (merged with any batch not yet written)."""
-        with self._cv:
-            if batch.full:
-                self.needs_full = False  # set again if writing it fails
-            self._pending = batch if self._pending is None else self._pending.merge(batch)
-            self._cv.notify()
-
-    def start(self) -> "SnapshotStore":
-        """Run the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="vigie-snapshots", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Write what is pending, then stop."""
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while self._pending is None and not self._stop:
-                    self._cv.wait()
-                batch, self._pending = self._pending, None
-                stopping = self._stop
-            if batch is not None:
-                self.write(batch)
-            if stopping:
-                break
-        if self._client is not None:
-            self._client.close()
-
-    def write(self, batch: SnapshotBatch) -> bool:
-        """Write one batch; on failure ask the engine for a full one next time."""
-        try:
-            if self._client is None:
-                self._client = bounded_client(self.url, self.timeout_s)
-            write_batch(self._client, batch)
-        except ERRORS as err:
-            self.failures += 1
-            self.needs_full = True
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-            if not self._failing:
-                log.warning("cannot write the snapshot to Redis (%s); will write it whole when Redis answers", err)
-            self._failing = True
-            return False
-        if self._failing:
-            log.info("snapshot written to Redis again")
-        self._failing = False
-        self.writes += 1
-        return True

@@ -11,15 +11,15 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from services.bus import CommandPublisher, FeedSubscriber, Message, SnapshotStore
+from services.bus import CommandPublisher, FeedSubscriber, Message
 from services.contract import Codec, Rejection, StateRequest, cmd_channel, encode
 from services.contract.channels import ADAPTED_KINDS
 from services.core import CoreConfig, Hypervisor
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, StateNeeded
 from services.metrics import Metrics
-from services.reader import SnapshotBuilder
 from services.redis_conn import BusUnavailable
 from services.settings import Settings
+from services.snapshots import SnapshotBuilder, SnapshotStore
 from services.threads import LoopThread
 
 log = logging.getLogger(__name__)

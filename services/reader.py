@@ -1,18 +1,18 @@
 """Reading the live state: from the engine in this process, or from the snapshots it writes to Redis.
 
-Both readers answer the same JSON-ready shapes (a test runs both on the same data). The
-snapshot format lives here too: `SnapshotBuilder` (run by the engine) writes what `RedisReader` reads.
+Both readers answer the same JSON-ready shapes (a test runs both on the same data). `RedisReader` reads what
+services/snapshots.py's `SnapshotBuilder` (run by the engine) writes.
 """
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 import msgspec
 import redis
 
-from services.bus import ERRORS, SnapshotBatch, snap_key
+from services.bus import ERRORS
+from services.snapshots import snap_key
 from services.core.alarms import PRIORITY_RANK
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ KEY_VALUES = {  # the values a map feature carries, per domain
     "traffic": ("intensity", "averageVehicleSpeed", "congested", "closed", "signalPlan", "status"),
 }
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
-ALARM_RECONCILE_S = 30.0
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -285,88 +284,3 @@ class RedisReader:
             return _health(True, "stopped", sups, None)
         age = round(max(0.0, self.clock() - meta["written_at"]), 1)
         return _health(True, "running" if age < 30.0 else "stopped", sups, age)
-
-
-# --- the snapshot writer's side ------------------------------------------------------------
-
-
-class SnapshotBuilder:
-    """Turns what changed in the core into a SnapshotBatch; lives on the engine thread."""
-
-    def __init__(self, core: "Hypervisor") -> None:
-        self.core = core
-        self._assets: dict[str, set[str]] = {d: set() for d in DOMAINS}  # values to write
-        self._defined: dict[str, set[str]] = {d: set() for d in DOMAINS}  # identities to write too
-        self._alarms: set[str] = set()
-        self._written_alarms: set[str] = set()
-        self._last: dict[str, bytes] = {}
-        self._next_reconcile = 0.0
-
-    def assets_changed(self, domain: str, ids: Iterable[str]) -> None:
-        """Note assets whose values changed (or that were removed) for the next snapshot."""
-        self._assets[domain].update(ids)
-
-    def assets_defined(self, domain: str, ids: Iterable[str]) -> None:
-        """Note assets whose identity, place or relations may have changed (from a `state`)."""
-        self._defined[domain].update(ids)
-        self._assets[domain].update(ids)
-
-    def alarms_changed(self, ids: Iterable[str]) -> None:
-        """Note alarms to rewrite (or delete) at the next snapshot."""
-        self._alarms.update(ids)
-
-    def build(self, now: float, lock: threading.RLock, *, full: bool, bus_up: bool) -> SnapshotBatch:
-        """Everything that changed since the last batch (or everything when `full`); small documents when they differ."""
-        batch = SnapshotBatch(full)
-        core = self.core
-        with lock:
-            for d in DOMAINS:
-                by_id = core.state.domain(d)
-                ids, self._assets[d] = (by_id.keys() if full else self._assets[d]), set()
-                defined, self._defined[d] = (ids if full else self._defined[d]), set()
-                if not ids and not full:
-                    continue
-                static = batch.hashes[snap_key("assets", d)] = {}
-                dynamic = batch.hashes[snap_key("values", d)] = {}
-                for aid in ids:
-                    a = by_id.get(aid)
-                    if a is None:
-                        static[aid] = dynamic[aid] = None
-                        continue
-                    if aid in defined:
-                        static[aid] = _encode({"id": a.id, "domain": a.domain, "supervisor": a.supervisor, "type": a.type, "name": a.name,
-                                               "geometry": a.geometry, "refs": a.refs, "props": a.props})
-                    dynamic[aid] = _encode((a.values, a.condition, a.updated))  # the condition is a StrEnum: its value
-                batch.bump.add(snap_key("version", d))
-            self._alarm_fields(batch, full, now)
-            docs = {
-                snap_key("kpis"): core.kpis(),
-                snap_key("supervisors"): core.supervisors(now),
-                snap_key("summary"): core.summary(now),
-                **{snap_key("kpi_history", d): {k["key"]: core.kpi_history.series(d, k["key"]) for k in core.kpis()[d]} for d in DOMAINS},
-            }
-            counts = {d: len(core.state.domain(d)) for d in DOMAINS}
-        for key, doc in docs.items():
-            raw = _encode(doc)
-            if full or self._last.get(key) != raw or key == snap_key("supervisors"):
-                batch.strings[key] = self._last[key] = raw
-        batch.strings[snap_key("meta")] = _encode({"written_at": now, "bus_up": bus_up, "assets": counts, "format": 1})
-        return batch
-
-    def _alarm_fields(self, batch: SnapshotBatch, full: bool, now: float) -> None:
-        alarms = self.core.alarms
-        if full or now >= self._next_reconcile:  # also catches alarms the book trimmed silently
-            self._next_reconcile = now + ALARM_RECONCILE_S
-            held = {a.id: a for a in alarms.all()}
-            fields: dict[str, bytes | None] = {aid: None for aid in self._written_alarms - held.keys()}
-            fields.update((aid, _encode(a.to_dict())) for aid, a in held.items() if full or aid in self._alarms)
-            self._written_alarms = set(held)
-        else:
-            fields = {}
-            for aid in self._alarms:
-                a = alarms.get(aid)
-                fields[aid] = None if a is None else _encode(a.to_dict())
-                (self._written_alarms.add if a is not None else self._written_alarms.discard)(aid)
-        self._alarms = set()
-        if fields or full:
-            batch.hashes[snap_key("alarms")] = fields

@@ -9,15 +9,15 @@ import fakeredis
 import pytest
 import redis
 
-from services.bus import SnapshotBatch, snap_key, write_batch
 from services.contract import AssetDef, LightingReading, Point, Rejection, State, Telemetry, encode, sup_channel
 from services.core import Hypervisor
 from services.core.events import AssetsChanged, StateNeeded
 from services.engine import Engine, EngineUnavailable, RejectionLog
 from services.metrics import Metrics
-from services.reader import LocalReader, RedisReader, SnapshotBuilder
+from services.reader import LocalReader, RedisReader
 from services.redis_launcher import resolve_redis
 from services.settings import Settings
+from services.snapshots import SnapshotBatch, SnapshotBuilder, snap_key, write_batch
 
 NOW = 1_782_064_800.0  # 2026-06-21 18:00 UTC
 TS = datetime.fromtimestamp(NOW, timezone.utc)
