@@ -112,6 +112,7 @@ _EN: dict[str, str] = {
     "kpi.status.ok": "on target", "kpi.status.warning": "to watch", "kpi.status.bad": "off target",
     "kpi.diagnostic": "{n} diagnostic alarm(s) (not counted)",
     "kpi.short.flood": "flood", "kpi.short.mtta": "MTTA", "kpi.short.chattering": "chattering", "kpi.short.stale": "stale",
+    "kpi.none": "—", "kpi.short": "EEMUA 191", "kpi.short.per_10min": "10 min", "kpi.short.per_hour": "1 h",
 }
 
 _CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}

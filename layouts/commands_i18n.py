@@ -80,6 +80,7 @@ _EN: dict[str, str] = {
     "status.requested": "requested", "status.sent": "sent", "status.accepted": "accepted", "status.rejected": "rejected",
     "status.applied": "applied", "status.partial": "partial", "status.failed": "failed", "status.timed_out": "no answer",
     "verif.pending": "awaiting telemetry", "verif.confirmed": "confirmed by telemetry", "verif.mismatch": "telemetry differs",
+    "verif.not_applicable": "", "verif.waiting": "",
     "override.active": "override until {until}", "override.ended": "override over: back to schedule",
     "override.cancelled": "override cancelled: back to schedule", "override.left": "left", "override.cancel": "Cancel the override",
     "revert": "Hand back to automatic control",

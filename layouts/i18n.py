@@ -112,6 +112,8 @@ _EN: dict[str, str] = {
     "value.setpoint": "Setpoint (bar)", "value.intensity": "Flow (veh/h)", "value.averageVehicleSpeed": "Mean speed (km/h)",
     "value.occupancy": "Occupancy", "value.congested": "Congested", "value.closed": "Closed",
     "value.signalPlan": "Signal plan", "bool.true": "yes", "bool.false": "no",
+    "app.title": "Vigie", "age.s": "{n} s", "age.min": "{n} min", "age.h": "{n} h", "kpi.none": "—",
+    "details.supervisor": "Supervisor", "details.type": "Type", "ref.zone": "Zone", "value.status": "Status",
 }
 
 _CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}
