@@ -9,6 +9,7 @@ again at the boundary.
 from __future__ import annotations
 
 import functools
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Callable
 
 import msgspec
@@ -28,6 +29,22 @@ if TYPE_CHECKING:
 Short = Annotated[str, Meta(max_length=120)]
 Ident = Annotated[str, Meta(min_length=1, max_length=128)]
 ParamValue = str | float | int | bool | None
+
+
+class Op(StrEnum):
+    """The operations a web-only worker may ask of the engine's process."""
+
+    ALARM_APPLY = "alarm.apply"
+    ALARM_DOMAINS = "alarm.domains"
+    ALARM_DETAIL = "alarm.detail"
+    ALARM_KPIS = "alarm.kpis"
+    ALARM_POLICY = "alarm.policy"
+    ALARM_SET_POLICY = "alarm.set_policy"
+    COMMAND_OPEN = "command.open"
+    COMMAND_PREVIEW = "command.preview"
+    COMMAND_REVERT = "command.revert"
+    COMMAND_CHOICES = "command.choices"
+    COMMAND_BOUNDS = "command.bounds"
 
 
 # --- the arguments of each op, as the engine's side validates them ----------------------------------
@@ -149,12 +166,12 @@ def serve_alarms(server: EngineRpcServer, actions: AlarmActions) -> None:
             raise Rejected("bad_args", f"policy: {err}") from None
         actions.set_policy(policy)
 
-    server.serve("alarm.apply", ApplyArgs, _refusals(apply))
-    server.serve("alarm.domains", IdsArgs, _refusals(lambda a: actions.domains(a.ids)))
-    server.serve("alarm.detail", AlarmArgs, _refusals(lambda a: actions.detail(a.alarm_id)))
-    server.serve("alarm.kpis", NoArgs, _refusals(lambda a: actions.kpis()))
-    server.serve("alarm.policy", NoArgs, _refusals(lambda a: actions.policy().to_dict()))
-    server.serve("alarm.set_policy", PolicyArgs, _refusals(set_policy))
+    server.serve(Op.ALARM_APPLY, ApplyArgs, _refusals(apply))
+    server.serve(Op.ALARM_DOMAINS, IdsArgs, _refusals(lambda a: actions.domains(a.ids)))
+    server.serve(Op.ALARM_DETAIL, AlarmArgs, _refusals(lambda a: actions.detail(a.alarm_id)))
+    server.serve(Op.ALARM_KPIS, NoArgs, _refusals(lambda a: actions.kpis()))
+    server.serve(Op.ALARM_POLICY, NoArgs, _refusals(lambda a: actions.policy().to_dict()))
+    server.serve(Op.ALARM_SET_POLICY, PolicyArgs, _refusals(set_policy))
 
 
 def serve_commands(server: EngineRpcServer, service: CommandService) -> None:
@@ -163,11 +180,11 @@ def serve_commands(server: EngineRpcServer, service: CommandService) -> None:
         doc, existed = service.open(request_of(a.request), Actor(a.actor.user, a.actor.role, a.actor.kind, a.actor.ip), cancels=a.cancels)
         return [doc, existed]
 
-    server.serve("command.open", OpenArgs, _refusals(open_))
-    server.serve("command.preview", PreviewArgs, _refusals(lambda a: service.preview(request_of(a.request), geo=a.geo)))
-    server.serve("command.revert", RevertArgs, _refusals(lambda a: request_doc(service.revert_request(a.command_id, a.key))))
-    server.serve("command.choices", ChoicesArgs, _refusals(lambda a: service.choices(a.domain, a.kind)))
-    server.serve("command.bounds", BoundsArgs, _refusals(lambda a: service.bounds_of(a.domain, a.ids)))
+    server.serve(Op.COMMAND_OPEN, OpenArgs, _refusals(open_))
+    server.serve(Op.COMMAND_PREVIEW, PreviewArgs, _refusals(lambda a: service.preview(request_of(a.request), geo=a.geo)))
+    server.serve(Op.COMMAND_REVERT, RevertArgs, _refusals(lambda a: request_doc(service.revert_request(a.command_id, a.key))))
+    server.serve(Op.COMMAND_CHOICES, ChoicesArgs, _refusals(lambda a: service.choices(a.domain, a.kind)))
+    server.serve(Op.COMMAND_BOUNDS, BoundsArgs, _refusals(lambda a: service.bounds_of(a.domain, a.ids)))
 
 
 # --- the web-only worker's side ----------------------------------------------------------------------
@@ -192,27 +209,27 @@ class RemoteAlarmActions(AlarmActions):
     def apply(self, action: str, ids: list[str], who: str, params: Any, domains: dict[str, str | None] | None = None) -> list[Outcome]:
         """Apply one action to each alarm in the engine's process; one Outcome per alarm."""
         doc = {"action": action, "ids": ids, "who": who, "params": msgspec.to_builtins(params), "domains": domains}
-        return [Outcome(**o) for o in self._call("alarm.apply", doc)]
+        return [Outcome(**o) for o in self._call(Op.ALARM_APPLY, doc)]
 
     def domains(self, ids: list[str]) -> dict[str, str | None]:
         """Each alarm's domain (None: not held), from the engine's process."""
-        return self._call("alarm.domains", {"ids": ids})
+        return self._call(Op.ALARM_DOMAINS, {"ids": ids})
 
     def detail(self, alarm_id: str) -> dict | None:
         """One alarm, its children and its history, from the engine's process."""
-        return self._call("alarm.detail", {"alarm_id": alarm_id})
+        return self._call(Op.ALARM_DETAIL, {"alarm_id": alarm_id})
 
     def kpis(self) -> dict:
         """The alarm-system KPI report, from the engine's process."""
-        return self._call("alarm.kpis")
+        return self._call(Op.ALARM_KPIS)
 
     def policy(self) -> AlarmPolicy:
         """The policy in force in the engine's process."""
-        return AlarmPolicy.from_dict(self._call("alarm.policy"))
+        return AlarmPolicy.from_dict(self._call(Op.ALARM_POLICY))
 
     def set_policy(self, policy: AlarmPolicy) -> None:
         """Put a new policy in force in the engine's process (which keeps it)."""
-        self._call("alarm.set_policy", {"policy": policy.to_dict()})
+        self._call(Op.ALARM_SET_POLICY, {"policy": policy.to_dict()})
 
 
 class RemoteCommandService(CommandService):
@@ -241,25 +258,25 @@ class RemoteCommandService(CommandService):
     def open(self, request: CommandRequest, actor: Actor, *, cancels: str | None = None) -> tuple[dict[str, Any], bool]:
         """Check, open and send in the engine's process."""
         actor_doc = {"user": actor.user, "role": actor.role, "kind": actor.kind, "ip": actor.ip}
-        doc, existed = self._call("command.open", {"request": request_doc(request), "actor": actor_doc, "cancels": cancels})
+        doc, existed = self._call(Op.COMMAND_OPEN, {"request": request_doc(request), "actor": actor_doc, "cancels": cancels})
         return doc, bool(existed)
 
     def preview(self, request: CommandRequest, *, geo: bool = False) -> dict[str, Any]:
         """What the command would do, from the engine's process."""
-        return self._call("command.preview", {"request": request_doc(request), "geo": geo})
+        return self._call(Op.COMMAND_PREVIEW, {"request": request_doc(request), "geo": geo})
 
     def revert_request(self, command_id: str, key: str | None = None) -> CommandRequest:
         """The command that hands a command's targets back to automatic control, from the engine's process."""
-        return request_of(msgspec.convert(self._call("command.revert", {"command_id": command_id, "key": key}), RequestDoc))
+        return request_of(msgspec.convert(self._call(Op.COMMAND_REVERT, {"command_id": command_id, "key": key}), RequestDoc))
 
     def choices(self, domain: str, kind: str) -> list[dict[str, str]]:
         """What an operator may pick by name, from the engine's process."""
-        return self._call("command.choices", {"domain": domain, "kind": kind})
+        return self._call(Op.COMMAND_CHOICES, {"domain": domain, "kind": kind})
 
     def bounds_of(self, domain: str, ids: list[str]) -> tuple[float, float, float, float] | None:
         """The bounds of a selection, from the engine's process (None when unknown or unreachable)."""
         try:
-            box = self._call("command.bounds", {"domain": domain, "ids": list(ids)})
+            box = self._call(Op.COMMAND_BOUNDS, {"domain": domain, "ids": list(ids)})
         except CommandsUnavailable:
             return None
         return tuple(box) if box else None  # type: ignore[return-value]
