@@ -41,4 +41,4 @@ def register(app: Dash, get_ui: Callable) -> None:
         if asset is None:
             return no_update, no_update, no_update
         lang = language((config or {}).get("lang"))
-        return value_rows(asset, lang), condition_badge(asset, lang), format_time(asset.get("updated"), ui.tz, lang)
+        return value_rows(asset, lang, ui.tz), condition_badge(asset, lang), format_time(asset.get("updated"), ui.tz, lang)

@@ -10,7 +10,7 @@ from dash import dcc, html
 from . import asset_ids as aid
 from . import ids
 from .asset_i18n import at
-from .details import CONDITION_CODES, format_time, format_value
+from .details import CONDITION_CODES, format_reading, format_time
 from .palette import CONDITION_STYLE, PRIORITY_STYLE, THEMES, css_variables
 from .shell import banner, header, href
 
@@ -58,10 +58,10 @@ def condition_badge(asset: dict, lang: str) -> html.Span:
                       html.Span(at(f"condition.{cond}", lang))], className=f"details-condition cond-{cond}")
 
 
-def value_rows(asset: dict | None, lang: str) -> list:
-    """The latest values as label/value rows (text only)."""
+def value_rows(asset: dict | None, lang: str, tz) -> list:
+    """The latest values as label/value rows (text only; instants in the territory's time)."""
     values = (asset or {}).get("values") or {}
-    return [_row(at(f"value.{k}", lang), format_value(v, lang)) for k, v in values.items()] or [html.Div(at("asset.none", lang))]
+    return [_row(at(f"value.{k}", lang), format_reading(k, v, lang, tz)) for k, v in values.items()] or [html.Div(at("asset.none", lang))]
 
 
 def local(epoch: float, tz) -> str:
@@ -154,7 +154,7 @@ def asset_page(detail, d: AssetPageData) -> html.Div:
             html.H3(at("asset.relations", d.lang), className="details-section"),
             html.Div(relation_rows(detail, d), id=aid.RELATIONS),
             html.H3(at("details.values", d.lang), className="details-section"),
-            html.Div(value_rows(a, d.lang), id=aid.VALUES),
+            html.Div(value_rows(a, d.lang, d.tz), id=aid.VALUES),
         ])
         body = [
             identity,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
 from urllib.parse import quote
 
 from dash import dcc, html
@@ -12,6 +11,7 @@ from .i18n import t
 from .palette import CONDITION_STYLE, PRIORITY_STYLE
 
 CONDITION_CODES = {s["name"]: code for code, s in CONDITION_STYLE.items()}
+TIME_VALUES = frozenset({"overrideUntil"})  # readings that are instants (ISO 8601 on the wire)
 
 
 def format_value(value: object, lang: str) -> str:
@@ -29,6 +29,19 @@ def format_time(epoch: float | None, tz, lang: str) -> str:
     if epoch is None:
         return t("age.never", lang)
     return datetime.fromtimestamp(epoch, timezone.utc).astimezone(tz).strftime("%d/%m %H:%M:%S" if lang == "fr" else "%Y-%m-%d %H:%M:%S")
+
+
+def format_reading(key: str, value: object, lang: str, tz) -> str:
+    """A reading as the operator reads it; an instant (an override's end) in the territory's local time."""
+    if key in TIME_VALUES and isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=timezone.utc)
+        return format_time(instant.timestamp(), tz, lang)
+    return format_value(value, lang)
 
 
 def _row(label: str, value: str, cls: str = "") -> html.Div:
@@ -59,7 +72,7 @@ def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_i
         rows += [_row(t(f"ref.{k}", lang), str(v)) for k, v in sorted(refs.items())]
     values = asset.get("values") or {}
     rows.append(html.H4(t("details.values", lang), className="details-section"))
-    rows += [_row(t(f"value.{k}", lang), format_value(v, lang)) for k, v in values.items()] or [html.Div(t("details.none", lang))]
+    rows += [_row(t(f"value.{k}", lang), format_reading(k, v, lang, tz)) for k, v in values.items()] or [html.Div(t("details.none", lang))]
     rows.append(html.H4(t("details.alarms", lang), className="details-section"))
     if not alarms:
         rows.append(html.Div(t("details.none", lang), className="details-none"))
