@@ -90,8 +90,9 @@ def test_an_alarm_row_leads_to_its_asset_page_with_the_alarm_in_its_history(dash
         AlarmEvent(id="lamp_off:lamp-2", asset="lamp-2", action="raise", severity="major", code="lamp_off", message="Lampe éteinte")]))
     dash_duo.driver.get(stack.url + "/lighting")
     dash_duo.wait_for_element("#alarm-list .alarm-row", timeout=10)
-    link = dash_duo.wait_for_element("#alarm-list a.alarm-asset[href^='/asset/lamp-2']", timeout=10)
-    dash_duo.driver.execute_script("arguments[0].click()", link)  # the annunciator button may cover the row
+    link = "#alarm-list a.alarm-asset[href^='/asset/lamp-2']"
+    dash_duo.wait_for_element(link, timeout=10)
+    dash_duo.driver.execute_script("document.querySelector(arguments[0]).click()", link)  # redrawn as ages tick: find and click at once
     dash_duo.wait_for_text_to_equal(".asset-name", "Lanterne 2, Rue de la Loge", timeout=10)
     assert dash_duo.driver.current_url.endswith("/asset/lamp-2")
     assert dash_duo.find_elements("#asset-alarms .asset-alarm.held")
