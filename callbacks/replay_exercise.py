@@ -160,14 +160,15 @@ def install(server: Flask, app: Dash, socketio: SocketIO) -> ExerciseRouter:
         return True
 
     @app.callback(Output(rid.BANNER_CLOCK, "children"), Output(rid.BANNER_POSITION, "data"), Input(rid.BANNER_TICK, "n_intervals"))
-    def banner_clock(_n: int) -> tuple[str, float | None]:
+    def banner_clock(n: int) -> tuple[str, dict | None]:
         session = exercise_of_request()
         if session is None:
             return "", None
-        return clock_text(session.status(), session.timezone, language(request.args.get("lang"))), session.position
+        # the tick's number changes the value every second: paused, the position does not, and the browser must hear it again
+        return clock_text(session.status(), session.timezone, language(request.args.get("lang"))), {"t": session.position, "n": n}
 
     app.clientside_callback(  # the browser's clock (header clock, supervisors' ages) is the session's, even while paused
-        "function (t) { var V = window.vigie; if (t && V && V.live) { V.live.offset = t - Date.now() / 1000; }"
+        "function (d) { var V = window.vigie; if (d && d.t && V && V.live) { V.live.offset = d.t - Date.now() / 1000; }"
         " return window.dash_clientside.no_update; }",
         Output(f"{rid.BANNER}-sink", "data"), Input(rid.BANNER_POSITION, "data"), prevent_initial_call=True)
 

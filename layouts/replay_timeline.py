@@ -53,14 +53,15 @@ def timeline_figure(data: dict, position: float | None, tz: ZoneInfo, lang: str,
     return {
         "data": traces,
         "layout": {
-            "height": 230, "margin": {"l": 90, "r": 40, "t": 8, "b": 28}, "showlegend": False, "bargap": 0,
+            "height": 230, "margin": {"l": 90, "r": 58, "t": 8, "b": 28}, "showlegend": False, "bargap": 0,
             "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": ink, "size": 12},
             "xaxis": {"type": "date", "range": [_dt(data["since"], tz), _dt(data["until"], tz)], "gridcolor": grid,
                       "tickformat": "%H:%M", "fixedrange": True},
             "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": lanes[::-1], "range": [-0.5, len(lanes) - 0.5],
                       "gridcolor": grid, "fixedrange": True, "color": muted},
             "yaxis2": {"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero", "fixedrange": True,
-                       "color": muted},
+                       "color": muted, "tickformat": "d", "nticks": 4,
+                       "title": {"text": rt("timeline.counts", lang), "font": {"size": 11}, "standoff": 4}},
             "shapes": shapes, "clickmode": "event", "hovermode": "closest",
         },
     }

@@ -6,10 +6,14 @@ that did not join stays on live operations.
 """
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from selenium.webdriver.common.by import By
 
-from layouts import replay_ids as rid
+from layouts import ids, replay_ids as rid
 from tests.browser.chrome import chromium, console_errors
 from tests.browser.replay_stack import start_replay_stack
 
@@ -44,6 +48,14 @@ def click_button(driver, label: str) -> bool:
 def banner(driver) -> str:
     found = driver.find_elements(By.ID, rid.BANNER)
     return found[0].text if found else ""
+
+
+def clock_drift(driver, position: float) -> float:
+    """Seconds between the page's header clock and the session's clock."""
+    shown = datetime.strptime(driver.find_element(By.ID, ids.CLOCK_TEXT).text.strip(), "%H:%M:%S")
+    at = datetime.fromtimestamp(position, ZoneInfo("Europe/Paris"))
+    diff = abs((shown.hour * 3600 + shown.minute * 60 + shown.second) - (at.hour * 3600 + at.minute * 60 + at.second))
+    return min(diff, 86400 - diff)
 
 
 def frame_colour(driver) -> str:
@@ -86,6 +98,11 @@ def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
         wait(trainee, lambda d: d.find_elements(By.CSS_SELECTOR, ".sup-badge.live-stale"), timeout=30,
              what="the silenced supervisor to go stale on the trainee's page")
         wait(trainee, lambda d: d.find_element(By.ID, rid.BANNER_CLOCK).text != clock, what="the banner's clock to move")
+
+        trainer.find_element(By.ID, rid.PAUSE).click()  # paused, the trainee's header clock stays on the session's clock
+        wait(trainer, lambda d: str(s.state) == "paused", what="the session to pause")
+        time.sleep(12)
+        assert clock_drift(trainee, s.position) < 6, "the page's clock ran on while the session was paused"
 
         trainer.get(stack.url + "/")  # a browser that did not join: live operations, no banner, no replayed supervisors
         dash_duo.wait_for_element(".vigie-header", timeout=15)
