@@ -139,7 +139,8 @@
     }
     var count = feature.properties.point_count;
     var agg = M.aggregate(domain, leavesOf(index, feature.properties.cluster_id));
-    var marker = L.marker(latlng, { icon: lampClusterIcon(count, agg), title: M.clusterTitle(count, agg) });
+    // above the water and traffic points of the overview (same marker pane): a cluster's counts stay readable
+    var marker = L.marker(latlng, { icon: lampClusterIcon(count, agg), title: M.clusterTitle(count, agg), zIndexOffset: 1000 });
     marker.vigie = { index: index, cid: feature.properties.cluster_id, count: count, sig: sigOf(agg) };
     M.lampMarkers.add(marker);
     return marker;

@@ -53,7 +53,11 @@
     if (c.lang) root.lang = c.lang; // the page's language (the HTML template says fr)
   };
 
-  R.setScope = function (scope) { if (scope) R.scope = scope; };
+  R.setScope = function (scope) {
+    if (scope) R.scope = scope;
+    var legend = byId("map-legend"); // folded on small screens (it would hide a third of the map); one click opens it
+    if (legend && !legend.__vigieSized) { legend.__vigieSized = true; if (window.innerHeight < 820) legend.open = false; }
+  };
 
   /* --- numbers and ages ------------------------------------------------------------------ */
 

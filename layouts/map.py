@@ -68,7 +68,7 @@ def legend(lang: str, domains: tuple[str, ...] = DOMAINS) -> html.Div:
                "congested": {"lo": _pct(JAMMED_BELOW), "hi": _pct(CONGESTED_BELOW)}, "jammed": {"pct": _pct(JAMMED_BELOW)}, "closed": {}}
         speed = [_row(html.Span(className=f"legend-line speed-{s['name']}"), t(f"band.{s['name']}", lang, **pct[s["name"]]))
                  for s in SPEED_BAND_STYLE.values()]
-        sections += [html.Div(t("legend.speed", lang), className="legend-sub"), html.Div(speed, className="legend-col")]
+        sections += [html.Div(t("legend.speed", lang), className="legend-sub"), html.Div(speed, className="legend-grid")]
     if "water" in domains:
         th = Thresholds()
         bounds = {"low": {"low": f"{th.low_pressure_bar:g}"}, "high": {"high": f"{th.high_pressure_bar:g}"}}
@@ -76,7 +76,8 @@ def legend(lang: str, domains: tuple[str, ...] = DOMAINS) -> html.Div:
                     for code, s in PRESSURE_BAND_STYLE.items() if code]
         sections += [html.Div(t("legend.pressure", lang), className="legend-sub"), html.Div(pressure, className="legend-grid")]
     sections.append(_row(html.Span("!n", className="vc-u legend-unack"), t("map.cluster_unack", lang)))
-    return html.Div([html.Div(t("legend.title", lang), className="legend-title"), *sections], className="map-legend", id="map-legend")
+    return html.Details([html.Summary(t("legend.title", lang), className="legend-title"), *sections], open=True,
+                        className="map-legend", id="map-legend")
 
 
 def territory_map(
