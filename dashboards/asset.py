@@ -7,26 +7,40 @@ from __future__ import annotations
 import time
 
 import dash
-from flask import current_app
+from flask import current_app, has_request_context
 
 from callbacks.commands_log import asset_section
 from callbacks.context import current_ui
 from layouts.asset_page import AssetPageData, asset_page
 from layouts.i18n import language
 from layouts.page import page_config
+from services.api_replay import exercise_of_request
 from services.asset_detail import gather
 
 MAX_ID = 128
 
 
 def page_services() -> dict:
-    """The journal, alarm store and command service of this app, those that run here."""
+    """The journal, alarm store and command service of this app, those that run here.
+
+    A trainee's page (a browser in a replay session) reads the journal up to the session's clock and no alarm
+    store: live operations' alarm history has no place in the exercise.
+    """
     ext = current_app.extensions
     runtime = ext.get("vigie.runtime")
+    session = exercise_of_request() if has_request_context() else None
+    if session is not None:
+        return {"journal": session.journal, "alarm_store": None, "commands": ext.get("vigie.commands")}
     recorder = getattr(runtime, "recorder", None)
     alarms = ext.get("vigie.alarms")
     return {"journal": getattr(recorder, "journal", None), "alarm_store": getattr(alarms, "store", None) or getattr(runtime, "alarm_store", None),
             "commands": ext.get("vigie.commands")}
+
+
+def page_clock() -> float:
+    """Now, for this page: the session's clock in a replay session, else the wall clock."""
+    session = exercise_of_request() if has_request_context() else None
+    return session.position if session is not None else time.time()
 
 
 def can_command(domain: str) -> bool:
@@ -43,7 +57,7 @@ def layout(asset_id: str = "", lang: str | None = None, theme: str | None = None
     """The asset's page in the request's language and theme."""
     ui = current_ui()
     asset_id = (asset_id or "")[:MAX_ID]
-    detail = gather(ui.reader, asset_id, time.time(), **page_services())
+    detail = gather(ui.reader, asset_id, page_clock(), **page_services())
     base = ui.page_data("asset", (), lang, theme)
     domain = (detail.asset or {}).get("domain", "")
     commands = asset_section(asset_id, detail.asset, base.lang, ui.tz) if detail.asset else []

@@ -47,3 +47,20 @@ def test_each_request_reads_the_world_its_browser_is_in(app, cookie, ui, actions
             with pytest.raises(actions):
                 acts.name
     assert reads.name == acts.name == "live"  # outside a request (threads): live
+
+
+def test_an_asset_page_in_an_exercise_reads_the_journal_at_the_session_s_clock_and_no_live_alarm_history(app):
+    from types import SimpleNamespace
+
+    from dashboards.asset import page_clock, page_services
+
+    live_journal, store = object(), object()
+    app.extensions["vigie.runtime"] = SimpleNamespace(recorder=SimpleNamespace(journal=live_journal), alarm_store=store)
+    session = SimpleNamespace(journal=object(), position=1_700_000_000.0)  # November 2023
+    app.extensions[EXTENSION] = Manager({"s1": session})
+    with app.test_request_context("/asset/lamp-1", headers={"Cookie": f"{COOKIE}=s1"}):
+        assert page_clock() == session.position
+        assert (page_services()["journal"], page_services()["alarm_store"]) == (session.journal, None)
+    with app.test_request_context("/asset/lamp-1"):
+        assert page_clock() > session.position + 86400  # live: the wall clock
+        assert (page_services()["journal"], page_services()["alarm_store"]) == (live_journal, store)
