@@ -24,7 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title.lighting": "Puissance et énergie par heure", "title.savings": "Économies de gradation",
         "title.chlorine": "Chlore libre sur la journée", "title.turbidity": "Turbidité sur la journée",
         "title.speed": "Vitesse moyenne sur la journée", "title.congestion": "Indice de congestion sur la journée",
-        "today": "Aujourd'hui", "yesterday": "Hier", "last_week": "J-7", "simulated": "simulé", "simulated_before": "simulé < {t}",
+        "today": "Aujourd'hui", "yesterday": "Hier", "last_week": "J-7", "simulated": "simulé", "simulated_before": "simulé < {t}", "simulated_note": "Simulé : {days}",
         "power": "Puissance (kW)", "energy": "Énergie par heure (kWh)", "band": "min – max capteurs", "mean": "moyenne",
         "max": "max", "limit_min": "seuil min {v} mg/L", "limit_max": "seuil max {v} mg/L", "limit_ntu": "seuil {v} NTU",
         "limit_pct": "seuil {v} %", "none": "Pas encore de mesure aujourd'hui.",
@@ -35,7 +35,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title.lighting": "Power and energy by hour", "title.savings": "Savings from dimming",
         "title.chlorine": "Free chlorine over the day", "title.turbidity": "Turbidity over the day",
         "title.speed": "Mean speed over the day", "title.congestion": "Congestion index over the day",
-        "today": "Today", "yesterday": "Yesterday", "last_week": "D-7", "simulated": "simulated", "simulated_before": "simulated < {t}",
+        "today": "Today", "yesterday": "Yesterday", "last_week": "D-7", "simulated": "simulated", "simulated_before": "simulated < {t}", "simulated_note": "Simulated: {days}",
         "power": "Power (kW)", "energy": "Energy per hour (kWh)", "band": "sensors min – max", "mean": "mean",
         "max": "max", "limit_min": "min limit {v} mg/L", "limit_max": "max limit {v} mg/L", "limit_ntu": "limit {v} NTU",
         "limit_pct": "limit {v} %", "none": "No reading yet today.",
@@ -95,7 +95,7 @@ def _name(which: str, view: dict, lang: str) -> str:
 def _line(which: str, view: dict, key: str, axis_day: str, lang: str, theme: str, **extra: object) -> dict:
     pts = view.get("series", {}).get(key, [])
     return {"type": "scatter", "mode": "lines", "x": [_clock(axis_day, s) for s, _ in pts], "y": [v for _, v in pts],
-            "name": _name(which, view, lang), "line": _styles(theme)[which], "hovertemplate": "%{x|%H:%M} %{y:.2f}<extra></extra>",
+            "name": dw(which, lang), "line": _styles(theme)[which], "hovertemplate": "%{x|%H:%M} %{y:.2f}<extra></extra>",
             **extra}
 
 
@@ -131,13 +131,14 @@ def lighting_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | 
     for k, w in enumerate(reversed(DAYS)):  # three bars an hour, side by side: last week, yesterday, today
         hours = days[w].get("energy_by_hour") or []
         data.append({"type": "bar", "x": [f"{axis_day} {h:02d}:{14 + 18 * k:02d}" for h, v in enumerate(hours) if v is not None],
-                     "y": [v for v in hours if v is not None], "width": 17 * 60_000, "yaxis": "y2", "name": _name(w, days[w], lang),
+                     "y": [v for v in hours if v is not None], "width": 17 * 60_000, "yaxis": "y2", "name": dw(w, lang),
                      "legendgroup": w, "showlegend": False, "marker": {"color": styles[w]["color"], "line": {"width": 0}},
-                     "hovertemplate": f"{_name(w, days[w], lang)} %{{x|%Hh}} %{{y:.0f}} kWh<extra></extra>"})
+                     "hovertemplate": f"{dw(w, lang)} %{{x|%Hh}} %{{y:.0f}} kWh<extra></extra>"})
     layout = _layout(theme, axis_day, height=250, barmode="overlay")
     layout["yaxis"] = {**layout["yaxis"], "domain": [0.45, 1.0], "title": {"text": "kW", "font": {"size": 12}, "standoff": 2}}
     layout["yaxis2"] = {**layout["yaxis"], "domain": [0.0, 0.36], "title": {"text": "kWh", "font": {"size": 12}, "standoff": 2}}
     layout["margin"] = {**layout["margin"], "l": 56}
+    layout["xaxis"]["anchor"] = "y2"  # the hours under the bars, not between the two charts
     return {"data": data, "layout": layout}
 
 
@@ -219,9 +220,30 @@ def savings_lines(days: dict, lang: str) -> list:
     return out
 
 
+def simulated_note(days: dict, lang: str) -> str | None:
+    """Which of the days shown the backfill simulated, in a few words (None: all measured)."""
+    parts = []
+    for w in ("last_week", "yesterday", "today"):
+        v = days[w]
+        if v.get("source") == "backfill":
+            parts.append(dw(w, lang).lower() if w != "last_week" else dw(w, lang))
+        elif v.get("source") == "mixed" and v.get("live_from_slot") is not None:
+            parts.append(f"{dw(w, lang).lower()} < {_clock('', v['live_from_slot']).strip()}")
+    return dw("simulated_note", lang, days=", ".join(parts)) if parts else None
+
+
 def figures(domain: str, days: dict, lang: str, theme: str, thresholds: Thresholds | None = None) -> list[dict]:
-    """The domain's day figures, in the order of CHARTS (saying so when today has no reading yet)."""
+    """The domain's day figures, in the order of CHARTS (saying which days are simulated, or that today has no reading yet)."""
     out = [FIGURES[c](days, lang, theme, thresholds) for c in CHARTS[domain]]
+    note = simulated_note(days, lang)
+    muted = THEMES.get(theme, THEMES["light"])["muted"]
+    for fig in out:  # room for the note under the hours, whether or not there is one (the height stays put)
+        fig["layout"]["margin"] = {**fig["layout"]["margin"], "b": 40}
+        fig["layout"]["height"] += 16
+        if note:
+            fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + [{
+                "text": note, "showarrow": False, "xref": "paper", "yref": "paper", "x": 1, "xanchor": "right", "y": 0,
+                "yshift": -26, "yanchor": "top", "font": {"size": 11, "color": muted}}]
     if not any(days["today"].get("series", {}).values()):
         for fig in out:
             fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + [{"text": dw("none", lang), "showarrow": False, "xref": "paper", "yref": "paper",

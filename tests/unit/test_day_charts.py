@@ -52,8 +52,13 @@ def test_the_limit_stays_in_view_when_values_are_far_below():
 
 
 def test_a_day_made_by_the_backfill_says_it_is_simulated():
-    fig = figures("traffic", days("traffic", TRAFFIC, past_source="backfill"), "fr", "light")[0]
-    assert [t["name"] for t in fig["data"]] == ["J-7 (simulé)", "Hier (simulé)", "Aujourd'hui"]
+    d = days("traffic", TRAFFIC, past_source="backfill")
+    fig = figures("traffic", d, "fr", "light")[0]
+    assert [t["name"] for t in fig["data"]] == ["J-7", "Hier", "Aujourd'hui"]
+    assert fig["layout"]["annotations"][-1]["text"] == "Simulé : J-7, hier"
+    d["today"] = {**d["today"], "source": "mixed", "live_from_slot": 282}
+    assert figures("traffic", d, "en", "light")[1]["layout"]["annotations"][-1]["text"] == "Simulated: D-7, yesterday, today < 23:30"
+    assert "annotations" not in figures("traffic", days("traffic", TRAFFIC), "fr", "light")[0]["layout"]
 
 
 def test_an_empty_today_says_there_is_no_reading_yet_in_the_language():
