@@ -192,6 +192,7 @@ class DaySeries:
             mine = sorted(d for (dom, d) in self._days if dom == domain)
             for old in mine[:-self.keep_days]:
                 del self._days[(domain, old)]
+                self._changed = {k for k in self._changed if k[:2] != (domain, old)}  # nobody took them: a core without archive
         b = buckets.get(slot)
         if b is None:
             b = buckets[slot] = Bucket(source=self.source)

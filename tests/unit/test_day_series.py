@@ -125,6 +125,7 @@ def test_only_the_last_two_days_stay_in_memory():
     for d in (23, 24, 25):
         s.add("water", at(2026, 11, d, 12, 0), {"pressure_mean": 3.0})
     assert not s.buckets("water", "2026-11-23") and s.buckets("water", "2026-11-25")
+    assert [day for _, day, _, _ in s.take_changed()] == ["2026-11-24", "2026-11-25"]  # what nobody took is dropped with its day
 
 
 # --- stored form --------------------------------------------------------------------------------
