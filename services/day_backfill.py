@@ -63,8 +63,8 @@ def simulate_days(domain: str, first: date, end: date, tz: ZoneInfo, *, seed: in
 
 
 def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float | None = None,
-             step_s: float = STEP_S) -> dict[str, list[str]]:
-    """Simulate and store the compared days each domain lacks; return what was written per domain."""
+             step_s: float = STEP_S, today_too: bool = True) -> dict[str, list[str]]:
+    """Simulate and store the compared days each domain lacks (and today before now); return what was written per domain."""
     tz = ZoneInfo(timezone)
     today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
     written: dict[str, list[str]] = {}
@@ -82,7 +82,7 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
                 written.setdefault(domain, []).append(day.isoformat())
             log.info("day archive: %s %s backfilled from the simulator at %.0f s steps in %.1f s",
                      domain, day, step_s, time.perf_counter() - t0)
-        if not archive.meta(domain, today.isoformat()).get("source"):  # today before Vigie started, once
+        if today_too and not archive.meta(domain, today.isoformat()).get("source"):  # today before Vigie started, once
             t0 = time.perf_counter()
             start = time.time() if now is None else now
             by_day = simulate_days(domain, today, today + timedelta(days=1), tz, seed=settings.simulator_seed, territory=settings.territory,
@@ -98,23 +98,36 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
     return written
 
 
+def until_next_day(now: float, tz: ZoneInfo, after_s: float = 60.0) -> float:
+    """Seconds from `now` to a minute past the next local midnight."""
+    d = datetime.fromtimestamp(now, tz).date() + timedelta(days=1)
+    return datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() + after_s - now
+
+
 def start_backfill(archive: DayArchive, settings: Settings, timezone: str) -> threading.Thread | None:
-    """Backfill in a background thread when the simulators run (never for real supervisors)."""
+    """Backfill in a background thread when the simulators run (never for real supervisors), then again each new day
+    (the new day's "same day last week" is missing)."""
     if not settings.run_simulators:
         return None
 
     def run() -> None:
-        t0 = time.perf_counter()
-        try:
-            written = backfill(archive, settings, timezone)
-        except ArchiveUnavailable as err:
-            log.warning("day archive backfill skipped: Redis unavailable (%s)", err)
-            return
-        except Exception:  # noqa: BLE001 - a demo nicety must never take the control room down
-            log.exception("day archive backfill failed")
-            return
-        if written:
-            log.info("day archive backfill done in %.1f s: %s", time.perf_counter() - t0, written)
+        first = True
+        while not archive.stopped:
+            t0 = time.perf_counter()
+            try:
+                written = backfill(archive, settings, timezone, today_too=first)
+            except ArchiveUnavailable as err:
+                log.warning("day archive backfill skipped: Redis unavailable (%s)", err)
+                written = {}
+            except Exception:  # noqa: BLE001 - a demo nicety must never take the control room down
+                log.exception("day archive backfill failed")
+                return
+            if written:
+                log.info("day archive backfill done in %.1f s: %s", time.perf_counter() - t0, written)
+            first = False
+            end = time.time() + until_next_day(time.time(), ZoneInfo(timezone))
+            while not archive.stopped and time.time() < end:
+                time.sleep(5.0)
 
     thread = threading.Thread(target=run, name="vigie-day-backfill", daemon=True)
     thread.start()

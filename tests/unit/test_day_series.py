@@ -202,3 +202,15 @@ def test_the_hypervisor_samples_its_day_when_it_recomputes_kpis():
     taken = hv.day_series.take_changed()
     assert [d for d, *_ in taken] == ["lighting"]
     assert taken[0][3]["m"]["power_kw"] == [0.3, 1] and taken[0][3]["m"]["rated_on_kw"] == [0.3, 1]
+
+
+@pytest.mark.parametrize("now, wait_s", [
+    (at(2026, 11, 25, 23, 59), 120.0),
+    (at(2026, 11, 25, 0, 0), 86400.0 + 60.0),
+    (at(2026, 3, 28, 23, 0), 3600.0 + 60.0),  # the night the clocks go forward: midnight is still an hour away
+    (at(2026, 10, 25, 1, 0), 24 * 3600.0 + 60.0),  # the 25-hour day: 01:00 to midnight is 24 h
+])
+def test_the_backfill_wakes_a_minute_after_the_next_local_midnight(now, wait_s):
+    from services.day_backfill import until_next_day
+
+    assert until_next_day(now, PARIS) == pytest.approx(wait_s)
