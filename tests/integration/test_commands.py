@@ -71,9 +71,11 @@ class Vigie:
             return {k["key"]: k["value"] for k in self.engine.core.kpis()["lighting"]}[key]
 
     def lamps(self, **refs: str) -> list:
+        """This module's lamps (the session's bus may carry another test's lamps, without cabinet or district)."""
         with self.engine.lock:
             return [a for a in self.engine.core.state.domain("lighting").values()
-                    if a.type == "Streetlight" and all(a.refs.get(k) == v for k, v in refs.items())]
+                    if a.type == "Streetlight" and a.supervisor == self.lum.sim.supervisor_id
+                    and all(a.refs.get(k) == v for k, v in refs.items())]
 
 
 @pytest.fixture(scope="module")
