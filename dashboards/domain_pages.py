@@ -24,7 +24,8 @@ def domain_layout(domain: str):
         ui = current_ui()
         data = ui.page_data(domain, (domain,), lang, theme, alarm_rows=14)
         page = control_room(data)
-        extra = [*day_panels(domain, read_days(domain), data.lang, data.theme), lists_panel(domain, build(domain, ui.reader, data.lang))]
+        # what needs acting on now (incidents, leaks, the slowest roads) before the day's curves
+        extra = [lists_panel(domain, build(domain, ui.reader, data.lang)), *day_panels(domain, read_days(domain), data.lang, data.theme)]
         if can_command(domain):
             extra.append(actions_panel(domain, data.lang, data.theme, data.default_lang))
         side = page.children[-1].children[1]  # control_room's main -> side column: KPIs, [these], alarms
