@@ -32,7 +32,7 @@ _WORDS = {
            "no_congestion": "Aucune congestion : tout tronçon ouvert roule à plus de {pct} % de sa vitesse libre",
            "incidents": "Incidents", "no_incident": "Aucun incident en cours", "since": "depuis {hm}",
            "kind.incident": "Incident, voie bloquée", "kind.signal_fault": "Panne de feux, orange clignotant",
-           "affected": "{n} tronçon(s) voisin(s) ralenti(s) ou fermé(s) : {names}", "no_affected": "voisins fluides",
+           "affected": "{n} voisin(s) ralenti(s) ou fermé(s) : {names}", "no_affected": "voisins fluides",
            "priority.urgent": "Urgente", "priority.high": "Haute", "priority.low": "Basse", "priority.diagnostic": "Diagnostic"},
     "en": {"reservoirs": "Reservoirs", "autonomy": "{h} h autonomy", "no_autonomy": "autonomy unknown",
            "pumps": "Pumps", "running": "running", "stopped": "stopped", "unknown": "unknown",
@@ -41,7 +41,7 @@ _WORDS = {
            "no_congestion": "No congestion: every open segment runs above {pct} % of its free-flow speed",
            "incidents": "Incidents", "no_incident": "No incident under way", "since": "since {hm}",
            "kind.incident": "Incident, road blocked", "kind.signal_fault": "Signal fault, flashing amber",
-           "affected": "{n} neighbouring segment(s) slowed or closed: {names}", "no_affected": "neighbours flowing",
+           "affected": "{n} neighbour(s) slowed or closed: {names}", "no_affected": "neighbours flowing",
            "priority.urgent": "Urgent", "priority.high": "High", "priority.low": "Low", "priority.diagnostic": "Diagnostic"},
 }
 
@@ -87,7 +87,8 @@ def incident_row(i: Incident, lang: str, tz: tzinfo | None) -> html.Div:
     """One incident: priority (shape, colour, word), kind, where (the asset's page), since when, what it slows."""
     shape = PRIORITY_STYLE.get(i.priority, PRIORITY_STYLE["low"])["shape"]
     hm = datetime.fromtimestamp(i.raised_at, tz).strftime("%H:%M")
-    names = ", ".join(name for _id, name in i.affected[:3]) + (" …" if len(i.affected) > 3 else "")
+    streets = list(dict.fromkeys(name for _id, name in i.affected))  # a street cut into segments is named once
+    names = ", ".join(streets[:3]) + (" …" if len(streets) > 3 else "")
     around = w("affected", lang, n=len(i.affected), names=names) if i.affected else w("no_affected", lang)
     return html.Div(className=f"incident-row prio-{i.priority}" + ("" if i.acknowledged else " unack"), id=f"incident-{i.alarm_id}",
                     **{"data-asset": i.asset, "data-kind": i.kind}, children=[
