@@ -182,7 +182,7 @@
    * black and dashed when closed); an unacknowledged alarm on a flowing one dots it. */
   M.segmentStyle = function (band, unack) {
     var s = speedStyle(band), n = neutral();
-    if (band) return { color: s.color, weight: s.weight, opacity: 1, dashArray: s.dash || null };
+    if (band) return { color: s.color || n.ink, weight: s.weight, opacity: 1, dashArray: s.dash || null };
     return { color: n.asset_line, weight: unack ? 3 : s.weight || 1.5, opacity: 0.9, dashArray: unack ? "1 4" : null };
   };
 

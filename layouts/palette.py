@@ -32,7 +32,7 @@ SPEED_BAND_STYLE: dict[int, dict] = {
     1: {"name": "slowed", "color": "#b9a66a", "weight": 3, "dash": ""},
     2: {"name": "congested", "color": "#e07b00", "weight": 4, "dash": ""},
     3: {"name": "jammed", "color": "#b3001b", "weight": 5, "dash": ""},
-    4: {"name": "closed", "color": "#111111", "weight": 4, "dash": "6 5"},
+    4: {"name": "closed", "color": "", "weight": 4, "dash": "6 5"},  # the theme's ink: black, or white on the wall
 }
 PRESSURE_BAND_STYLE: dict[int, dict] = {
     0: {"name": "normal", "color": "", "shape": ""},

@@ -89,7 +89,7 @@ def test_road_segments_are_drawn_above_the_base_map_and_coloured_by_speed_band(d
     assert style(dash_duo, "seg-free") == [pal["neutral"]["asset_line"], bands["0"]["weight"], ""]  # normal: grey and thin
     assert style(dash_duo, "seg-slow")[0] == bands["1"]["color"]
     assert style(dash_duo, "seg-cong")[0] == bands["2"]["color"]
-    assert style(dash_duo, "seg-shut") == [bands["4"]["color"], bands["4"]["weight"], bands["4"]["dash"]]  # closed: black, dashed
+    assert style(dash_duo, "seg-shut") == [pal["neutral"]["ink"], bands["4"]["weight"], bands["4"]["dash"]]  # closed: ink, dashed
     weights = [style(dash_duo, s)[1] for s in list(SPEEDS)[:4]]
     assert weights == sorted(weights)  # heavier as it gets worse
     # the base map has a pane (and a canvas) of its own, under the domain layers: it can never cover them
