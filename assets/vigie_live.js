@@ -30,6 +30,7 @@
     sups: [],
     summary: null,
     offset: 0, // server clock - browser clock (s)
+    frozen: null, // a paused replay session's clock (s): time stands still (callbacks/replay_exercise.py)
     geoRev: {},
     fetching: null,
     replaying: {}, // channel -> deltas held while its missing ones are fetched
@@ -39,7 +40,7 @@
     countBytes: false, // the benchmark turns it on
   });
 
-  live.now = function () { return Date.now() / 1000 + live.offset; };
+  live.now = function () { return live.frozen !== null ? live.frozen : Date.now() / 1000 + live.offset; };
 
   /* Other modules (the alarm console, the annunciator) follow what is applied: fn(kind, payload) with
    * kind "snapshot" or a channel name. A follower's error never stops the live module. */

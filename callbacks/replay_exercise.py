@@ -164,12 +164,14 @@ def install(server: Flask, app: Dash, socketio: SocketIO) -> ExerciseRouter:
         session = exercise_of_request()
         if session is None:
             return "", None
+        status = session.status()
         # the tick's number changes the value every second: paused, the position does not, and the browser must hear it again
-        return clock_text(session.status(), session.timezone, language(request.args.get("lang"))), {"t": session.position, "n": n}
+        return clock_text(status, session.timezone, language(request.args.get("lang"))), {
+            "t": session.position, "n": n, "paused": status["state"] != "playing"}
 
-    app.clientside_callback(  # the browser's clock (header clock, supervisors' ages) is the session's, even while paused
-        "function (d) { var V = window.vigie; if (d && d.t && V && V.live) { V.live.offset = d.t - Date.now() / 1000; }"
-        " return window.dash_clientside.no_update; }",
+    app.clientside_callback(  # the browser's clock (header clock, supervisors' ages) is the session's, and stands still while paused
+        "function (d) { var V = window.vigie; if (d && d.t && V && V.live) { V.live.offset = d.t - Date.now() / 1000;"
+        " V.live.frozen = d.paused ? d.t : null; } return window.dash_clientside.no_update; }",
         Output(f"{rid.BANNER}-sink", "data"), Input(rid.BANNER_POSITION, "data"), prevent_initial_call=True)
 
     @app.callback(Output(f"{rid.BANNER}-url", "href"), Input(rid.LEAVE, "n_clicks"), prevent_initial_call=True)
