@@ -100,8 +100,8 @@
     A.render();
   };
 
-  /* A small control on every page while something sounds (or the browser blocks sound): in the header's slot
-   * (layouts/shell.py), where it covers no alarm row; floating bottom right on a page without header. */
+  /* A small control on every page while something sounds (or the browser blocks sound): in the alarm summary strip
+   * or the header (layouts/shell.py), where it covers no alarm row; floating bottom right on a page with neither. */
   A.render = function () {
     var own = document.getElementById("alarms-silence"); // the console has its own Silence button
     if (own) {
@@ -119,8 +119,8 @@
         if (A.blocked) { A.blocked = false; A.sound(); } else A.silence();
       });
     }
-    var slot = document.getElementById("annunciator-slot"); // the header's place; a page without header: floating
-    var home = slot || document.body;
+    // the summary strip's place, else the header's (layouts/shell.py); a page with neither: floating
+    var home = document.querySelector(".summary-strip .annunciator-slot") || document.querySelector(".annunciator-slot") || document.body;
     if (box.parentNode !== home) home.appendChild(box);
     box.hidden = false;
     box.className = "annunciator " + (A.blocked ? "blocked" : "sounding prio-" + (A.loudest() || "high"));

@@ -66,7 +66,7 @@ def header(lang: str, theme: str, current: str, territory_name: str, default_lan
                 html.Span(territory_name, className="brand-territory"),
             ]),
             html.Nav(links, className="vigie-nav"),
-            html.Div(id=ids.ANNUNCIATOR_SLOT, className="annunciator-slot"),  # filled by the browser while alarms sound
+            html.Div(className=ids.ANNUNCIATOR_SLOT + " in-header"),  # the Silence button, on pages without the summary strip
             html.Div(id=ids.SUPERVISORS, className="supervisor-badges", **{"aria-label": t("summary.supervisors", lang)}),
             html.Div(className="header-tools", children=[
                 html.Span(id=ids.CLOCK_TEXT, className="clock"),
@@ -101,6 +101,7 @@ def summary_strip(lang: str) -> html.Div:
         html.Span(id=ids.summary_count("unack"), className="summary-count"),
         html.Span(t("summary.unack", lang), className="summary-label"),
     ]))
+    items.append(html.Div(className=ids.ANNUNCIATOR_SLOT))  # the Silence button while something sounds (alarms_annunciate.js)
     items.append(html.Div(id="summary-item-stale", className="summary-item stale zero", children=[
         html.Span("▲", className="prio-shape"),
         html.Span(id=ids.summary_count("stale"), className="summary-count"),
