@@ -80,6 +80,7 @@ def test_no_command_from_a_session_reaches_a_cmd_channel_of_the_live_bus(stack, 
                 Actor("trainee", "operator"))
         assert trainee.post(f"{stack.url}/api/v1/replay/sessions/{sid}/inject", json={"event": "supervisor_silent", "target": "eau-t"},
                             timeout=30).ok
+        wait_for(lambda: len(session.command_log.all()) == 3, what="the session's log to hold the 3 commands")  # written by its writer thread
         assert trainee.get(f"{stack.url}/api/v1/commands", timeout=30).json()["total"] == 3  # the session's log, for this browser
 
         assert heard(monitor, 3.0) == []  # while the session plays at 60x, its sandbox answers them: nothing on the bus
