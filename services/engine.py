@@ -84,7 +84,8 @@ def core_config(settings: Settings) -> CoreConfig:
         tz = load_territory(settings.territory).timezone
     except Exception as err:  # noqa: BLE001 - a missing territory file must not stop the engine
         log.warning("territory %r not readable (%s); using %s", settings.territory, err, tz)
-    return CoreConfig(late_after_s=settings.late_after_s, stale_after_s=settings.stale_after_s, timezone=tz, kpi_window_s=settings.kpi_history_s)
+    return CoreConfig(late_after_s=settings.late_after_s, stale_after_s=settings.stale_after_s, timezone=tz, kpi_window_s=settings.kpi_history_s,
+                      language=settings.language)
 
 
 class Engine:

@@ -17,6 +17,12 @@ from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, wat
 DOMAINS = ("lighting", "water", "traffic")
 
 
+STALE_TEXT = {  # the alarm Vigie raises when a supervisor goes silent, in the site's language
+    "fr": "Superviseur {supervisor} muet depuis plus de {seconds:.0f} s",
+    "en": "Supervisor {supervisor} silent for more than {seconds:.0f} s",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CoreConfig:
     """The core's settings (from Settings, or a test's own)."""
@@ -27,6 +33,7 @@ class CoreConfig:
     kpi_window_s: float = 6 * 3600.0
     kpi_sample_s: float = 60.0
     day_sample_s: float = 30.0  # the "over the day" buckets' sampling (services/core/day_series.py)
+    language: str = "fr"  # the site's language: the texts of the alarms Vigie raises itself (as a SCADA's alarm texts)
     thresholds: Thresholds = field(default_factory=Thresholds)
     commands: CommandConfig = field(default_factory=CommandConfig)
 
@@ -143,7 +150,8 @@ class Hypervisor:
         if stale:
             self.alarms.raise_(aid, source="vigie", domain=domain, supervisor=supervisor, asset=supervisor,
                                code="supervisor_stale", severity="major",
-                               message=f"Supervisor {supervisor} silent for more than {self.config.stale_after_s:.0f} s", at=now)
+                               message=STALE_TEXT.get(self.config.language, STALE_TEXT["en"]).format(
+                                   supervisor=supervisor, seconds=self.config.stale_after_s), at=now)
         else:
             self.alarms.clear(aid, now, who="vigie")
         return self._alarm_changes()

@@ -244,3 +244,10 @@ def test_a_supervisor_cannot_take_over_another_supervisors_asset(hv):
     intruder = State[LightingReading](**env("state", 1, sup="intruder"), snapshot="x", assets=[lamp(0)])
     hv.handle(intruder, NOW)
     assert hv.state.get("lamp-0").supervisor == "lum"
+
+
+def test_the_alarm_vigie_raises_for_a_silent_supervisor_speaks_the_sites_language() -> None:
+    from services.core.hypervisor import STALE_TEXT
+
+    assert STALE_TEXT["fr"].format(supervisor="eau-mtp", seconds=60.0) == "Superviseur eau-mtp muet depuis plus de 60 s"
+    assert STALE_TEXT["en"].format(supervisor="eau-mtp", seconds=60.0) == "Supervisor eau-mtp silent for more than 60 s"
