@@ -17,10 +17,12 @@ _SHAPE = {s["name"]: s["shape"] for s in CONDITION_STYLE.values()}
 _WORDS = {
     "fr": {"faults": "Pannes à traiter", "csv": "Export CSV (GMAO)", "cabinet": "Armoire", "none": "Aucune panne.",
            "more": "+ {n} autres dans l'export", "actions": "Actions", "command": "Commander l'éclairage",
-           "age": "depuis {h}", "no_cabinet": "sans armoire"},
+           "age": "depuis {h}", "no_cabinet": "sans armoire",
+           "defectiveLamp": "Lampe défectueuse", "brokenLantern": "Lanterne cassée", "columnIssue": "Problème de mât"},
     "en": {"faults": "Faults to fix", "csv": "CSV export (CMMS)", "cabinet": "Cabinet", "none": "No fault.",
            "more": "+ {n} more in the export", "actions": "Actions", "command": "Command the lighting",
-           "age": "for {h}", "no_cabinet": "no cabinet"},
+           "age": "for {h}", "no_cabinet": "no cabinet",
+           "defectiveLamp": "Defective lamp", "brokenLantern": "Broken lantern", "columnIssue": "Column issue"},
 }
 
 
@@ -45,14 +47,14 @@ def faults_rows(rows: list, now: float, lang: str) -> list:
     shown = rows[:FAULT_ROWS]
     for cabinet, group in groupby(shown, key=lambda r: r.cabinet):
         lamps = list(group)
-        out.append(html.Div([html.Span(f"{w('cabinet', lang)} {cabinet or w('no_cabinet', lang)}", className="fault-cabinet-name"),
+        title = lamps[0].cabinet_name or f"{w('cabinet', lang)} {cabinet or w('no_cabinet', lang)}"  # its name says where it is
+        out.append(html.Div([html.Span(title, className="fault-cabinet-name", title=cabinet),
                              html.Span(str(len(lamps)), className="fault-count")], className="fault-cabinet"))
         for r in lamps:
             out.append(html.Div(className=f"fault-row cond-{r.condition}", children=[
                 html.Span(_SHAPE.get(r.condition, "?"), className="prio-shape"),
                 dcc.Link(r.name or r.lamp, href="/asset/" + quote(r.lamp, safe=""), className="fault-lamp"),
-                html.Span(r.street, className="fault-street"),
-                html.Span(r.status, className="fault-status"),
+                html.Span(_WORDS.get(lang, _WORDS["fr"]).get(r.status, r.status), className="fault-status", title=r.street),
                 html.Span(age_text(r.age_h(now)), className="fault-age"),
             ]))
     if len(rows) > len(shown):

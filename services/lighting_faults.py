@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 FAULTY = ("fault", "warning")
 CSV_COLUMNS = ("cabinet", "street", "district", "lamp", "name", "condition", "status", "since", "age_h")
@@ -23,14 +23,16 @@ class FaultRow:
     condition: str
     status: str
     since: float  # when the fault began: its alarm's raise time, else the reading that showed it
+    cabinet_name: str = ""  # the cabinet's own name ("Armoire 012, Rue de la Loge"), when the supervisor gave one
 
     def age_h(self, now: float) -> float:
         """Hours since the fault began."""
         return max(0.0, now - self.since) / 3600
 
 
-def fault_rows(assets: Iterable[dict], alarms: Iterable[dict]) -> list[FaultRow]:
-    """Faulty lamps sorted by cabinet, street, then oldest first."""
+def fault_rows(assets: Iterable[dict], alarms: Iterable[dict], names: Mapping[str, str] | None = None) -> list[FaultRow]:
+    """Faulty lamps sorted by cabinet, street, then oldest first (`names`: cabinet id -> its name)."""
+    names = names or {}
     raised: dict[str, float] = {}
     for a in alarms:
         if a.get("domain") == "lighting" and a.get("active") and a.get("asset"):
@@ -43,7 +45,8 @@ def fault_rows(assets: Iterable[dict], alarms: Iterable[dict]) -> list[FaultRow]
         rows.append(FaultRow(cabinet=str(refs.get("cabinet", "")), street=str(refs.get("street", "")),
                              district=str(refs.get("district", "")), lamp=a["id"], name=a.get("name") or "",
                              condition=a["condition"], status=str((a.get("values") or {}).get("status", "")),
-                             since=raised.get(a["id"]) or a.get("updated") or 0.0))
+                             since=raised.get(a["id"]) or a.get("updated") or 0.0,
+                             cabinet_name=names.get(str(refs.get("cabinet", "")), "")))
     rows.sort(key=lambda r: (r.cabinet, r.street, r.since))
     return rows
 
@@ -54,7 +57,12 @@ def read_faults(reader: Any) -> list[FaultRow]:
     for condition in FAULTY:
         _total, items = reader.assets(domain="lighting", condition=condition, limit=MAX_ROWS)
         assets.extend(items)
-    return fault_rows(assets, reader.alarms(active_only=True))
+    names: dict[str, str] = {}
+    for cabinet in {str((a.get("refs") or {}).get("cabinet", "")) for a in assets} - {""}:
+        found = reader.asset(cabinet)
+        if found and found.get("name"):
+            names[cabinet] = str(found["name"])
+    return fault_rows(assets, reader.alarms(active_only=True), names)
 
 
 def _cell(value: str) -> str:

@@ -63,7 +63,7 @@ def test_lighting_lists_its_faults_by_cabinet_and_only_its_alarms(dash_duo, stac
     dash_duo.driver.get(stack.url + "/lighting")
     dash_duo.wait_for_contains_text("#lighting-faults", "Lanterne 0", timeout=10)
     text = dash_duo.find_element("#lighting-faults").text
-    assert "Armoire cab-0" in text and "street-loge" in text and "Lanterne 1" not in text
+    assert "Armoire cab-0" in text and "Lampe défectueuse" in text and "Lanterne 1" not in text
     dash_duo.wait_for_contains_text("#alarm-list", "Lampe HS", timeout=5)
     assert "Niveau bas" not in dash_duo.find_element("#alarm-list").text  # the domain's alarms only
     modes = dash_duo.find_element("#lighting-modes").text
