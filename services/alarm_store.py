@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable, Iterator
@@ -24,6 +23,7 @@ from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable
 from services.streams import csv_cell, newest_first, stream_id, text
+from services.threads import QueuedWriter
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -49,7 +49,7 @@ def _entry(raw: dict) -> JournalEntry:
     return JournalEntry(float(f.get("at", 0) or 0), *(f.get(k, "") for k in JOURNAL_FIELDS[1:]))
 
 
-class AlarmStore:
+class AlarmStore(QueuedWriter):
     """Reads and writes the alarm keys; `start()` runs the writer thread fed by `on_events`."""
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
@@ -61,10 +61,8 @@ class AlarmStore:
         self.dropped = 0
         self._records: dict[str, bytes | None] = {}
         self._entries: list[JournalEntry] = []
-        self._cv = threading.Condition()
-        self._stop = False
+        self._init_writer("vigie-alarm-store")
         self._busy = False  # a batch is being written
-        self._thread: threading.Thread | None = None
         self._writer: redis.Redis | None = None
         self._core: "Hypervisor | None" = None
 
@@ -190,20 +188,9 @@ class AlarmStore:
                 del self._entries[: len(self._entries) - PENDING_MAX]
             self._cv.notify()
 
-    def start(self) -> "AlarmStore":
-        """Run the writer thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="vigie-alarm-store", daemon=True)
-            self._thread.start()
-        return self
-
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is pending (if Redis answers), then stop."""
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         self.client.close()
 
     def flush(self, timeout: float = 5.0) -> bool:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Iterable
 from zoneinfo import ZoneInfo
 
 from services.bus import ERRORS, bounded_client
+from services.threads import QueuedWriter
 from services.core.day_series import BUCKET_S, Bucket, compared_days
 from services.core.day_view import day_view, decode_day, savings
 
@@ -40,7 +40,7 @@ def day_key(domain: str, day: str) -> str:
     return f"{PREFIX}{domain}:{day}"
 
 
-class DayArchive:
+class DayArchive(QueuedWriter):
     """Writes the day buckets (its own thread) and reads days back, counting what it had to skip."""
 
     def __init__(self, redis_url: str, timezone: str = "Europe/Paris", client: "redis.Redis | None" = None,
@@ -55,9 +55,7 @@ class DayArchive:
         self._logged: set[tuple[str, str]] = set()
         self._core = None
         self._pending: dict[tuple[str, str, int], dict] = {}
-        self._cv = threading.Condition()
-        self._stop = False
-        self._thread: threading.Thread | None = None
+        self._init_writer("vigie-day-archive")
 
     @property
     def client(self) -> "redis.Redis":
@@ -87,20 +85,6 @@ class DayArchive:
             while len(self._pending) > PENDING_MAX:
                 self._pending.pop(next(iter(self._pending)))
             self._cv.notify()
-
-    def start(self) -> "DayArchive":
-        """Run the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="vigie-day-archive", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Write what is pending, then stop."""
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     @property
     def stopped(self) -> bool:

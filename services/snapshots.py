@@ -13,6 +13,7 @@ import msgspec
 import redis
 
 from services.bus import ERRORS, bounded_client
+from services.threads import QueuedWriter
 from services.settings import DOMAINS
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def write_batch(client: redis.Redis, batch: SnapshotBatch) -> None:
     pipe.execute()
 
 
-class SnapshotStore:
+class SnapshotStore(QueuedWriter):
     """Writes the engine's snapshots to Redis from its own thread, so a slow Redis never stalls ingestion."""
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
@@ -81,9 +82,7 @@ class SnapshotStore:
         self.writes = 0
         self.failures = 0
         self._pending: SnapshotBatch | None = None
-        self._cv = threading.Condition()
-        self._stop = False
-        self._thread: threading.Thread | None = None
+        self._init_writer("vigie-snapshots")
         self._client: redis.Redis | None = None
         self._failing = False
 
@@ -94,20 +93,6 @@ class SnapshotStore:
                 self.needs_full = False  # set again if writing it fails
             self._pending = batch if self._pending is None else self._pending.merge(batch)
             self._cv.notify()
-
-    def start(self) -> "SnapshotStore":
-        """Run the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="vigie-snapshots", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Write what is pending, then stop."""
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:

@@ -29,3 +29,37 @@ class LoopThread:
     def alive(self) -> bool:
         """Is the thread running and not asked to stop?"""
         return self._thread is not None and self._thread.is_alive() and not self.stopping.is_set()
+
+
+class QueuedWriter:
+    """A writer thread fed under a condition: producers add work and `notify`; `_run` writes until `stop()`.
+
+    Subclasses call `_init_writer(name)` in `__init__` and implement `_run`, which waits on `self._cv`
+    while nothing is pending and `self._stop` is false, and writes what is pending before it returns.
+    """
+
+    _thread_name = "vigie-writer"
+
+    def _init_writer(self, name: str) -> None:
+        self._thread_name = name
+        self._cv = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:  # pragma: no cover - each writer has its own
+        raise NotImplementedError
+
+    def start(self):
+        """Run the writer thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is pending, then stop."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
