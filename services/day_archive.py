@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from services.bus import ERRORS, bounded_client
 from services.threads import QueuedWriter
-from services.core.day_series import BUCKET_S, Bucket, compared_days
+from services.core.day_series import BUCKET_S, Bucket, compared_days, energy_before
 from services.core.day_view import day_view, decode_day, savings
 
 if TYPE_CHECKING:
     import redis
 
+    from services.core import Hypervisor
     from services.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,23 @@ class DayArchive(QueuedWriter):
             pipe.execute()
         except ERRORS as err:
             raise ArchiveUnavailable(str(err)) from err
+
+    def energy_before(self, started_at: float) -> tuple[date, float]:
+        """The lighting energy stored for `started_at`'s local day before that instant: (day, kWh)."""
+        day = datetime.fromtimestamp(started_at, self.tz).date()
+        return day, energy_before(self.read("lighting", day), started_at, self.tz)
+
+    def restore_energy(self, core: "Hypervisor", started_at: float) -> float:
+        """Before the engine starts: carry today's energy drawn before `started_at` into the core's "energy today"."""
+        try:
+            day, kwh = self.energy_before(started_at)
+        except ArchiveUnavailable as err:
+            log.warning("day archive unreadable (%s): energy today counts from now", err)
+            return 0.0
+        core.energy_before(day, kwh)
+        if kwh:
+            log.info("energy today: %.0f kWh drawn before this start, from the day archive", kwh)
+        return kwh
 
     # --- reading (any worker) ----------------------------------------------------------------
 

@@ -63,7 +63,7 @@ def simulate_days(domain: str, first: date, end: date, tz: ZoneInfo, *, seed: in
 
 
 def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float | None = None,
-             step_s: float = STEP_S, today_too: bool = True) -> dict[str, list[str]]:
+             step_s: float = STEP_S, today_too: bool = True, on_today: Callable[[], None] | None = None) -> dict[str, list[str]]:
     """Simulate and store the compared days each domain lacks (and today before now); return what was written per domain."""
     tz = ZoneInfo(timezone)
     today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
@@ -93,6 +93,8 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
             before = {s: b for s, b in by_day.get(today, {}).items() if s < slot}
             archive.write_day(domain, today.isoformat(), before, meta={"source": "backfill", "step_s": step_s, "until_slot": slot}, keep=True)
             written.setdefault(domain, []).append(today.isoformat())
+            if domain == "lighting" and on_today is not None:
+                on_today()  # the engine's "energy today" now counts the simulated hours before it started
             log.info("day archive: %s today before %s backfilled from the simulator in %.1f s",
                      domain, datetime.fromtimestamp(start, tz).strftime("%H:%M"), time.perf_counter() - t0)
     return written
@@ -104,7 +106,8 @@ def until_next_day(now: float, tz: ZoneInfo, after_s: float = 60.0) -> float:
     return datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() + after_s - now
 
 
-def start_backfill(archive: DayArchive, settings: Settings, timezone: str) -> threading.Thread | None:
+def start_backfill(archive: DayArchive, settings: Settings, timezone: str,
+                   on_today: Callable[[], None] | None = None) -> threading.Thread | None:
     """Backfill in a background thread when the simulators run (never for real supervisors), then again each new day
     (the new day's "same day last week" is missing)."""
     if not settings.run_simulators:
@@ -115,7 +118,7 @@ def start_backfill(archive: DayArchive, settings: Settings, timezone: str) -> th
         while not archive.stopped:
             t0 = time.perf_counter()
             try:
-                written = backfill(archive, settings, timezone, today_too=first)
+                written = backfill(archive, settings, timezone, today_too=first, on_today=on_today)
             except ArchiveUnavailable as err:
                 log.warning("day archive backfill skipped: Redis unavailable (%s)", err)
                 written = {}

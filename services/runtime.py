@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from services.alarm_store import AlarmStore
 from services.bus import bounded_client
 from services.core import Hypervisor
-from services.day_archive import DayArchive
-from services.engine import Engine, core_config
+from services.day_archive import ArchiveUnavailable, DayArchive
+from services.engine import Engine, EngineUnavailable, core_config
 from services.engine_rpc import EngineClient, EngineRpcServer
 from services.metrics import Metrics
 from services.ngsi.relay import NgsiRelay
@@ -140,7 +140,9 @@ def start_services(settings: Settings) -> Runtime:
     try:
         if settings.run_engine:
             core = Hypervisor(core_config(settings))
-            alarms.restore(core, time.time())  # the alarm list and its journal survive a restart
+            started_at = time.time()
+            alarms.restore(core, started_at)  # the alarm list and its journal survive a restart
+            archive.restore_energy(core, started_at)  # "energy today" survives a restart too
             engine = Engine(settings, handle.url, core, metrics=metrics).start()
             alarms.attach(engine)
             archive.attach(engine)
@@ -156,7 +158,15 @@ def start_services(settings: Settings) -> Runtime:
         if sims is not None and engine is not None:
             from services.day_backfill import start_backfill
 
-            start_backfill(archive, settings, engine.core.config.timezone)  # yesterday and last week, for the demo
+            def carry_backfilled_energy(eng: Engine = engine, at: float = started_at) -> None:
+                try:
+                    day, kwh = archive.energy_before(at)  # today before start, now simulated: "energy today" includes it
+                    eng.execute(lambda core, _now: (None, core.energy_before(day, kwh)))
+                except (ArchiveUnavailable, EngineUnavailable) as err:
+                    log.warning("energy today not carried over from the backfill: %s", err)
+
+            start_backfill(archive, settings, engine.core.config.timezone,  # yesterday and last week, for the demo
+                           on_today=carry_backfilled_energy)
     except Exception:
         if rpc is not None:
             rpc.stop()

@@ -156,6 +156,16 @@ class Bucket:
         return cls(n, metrics, float(kwh), float(rated), src)
 
 
+def energy_before(buckets: dict[int, Bucket], ts: float, tz: ZoneInfo, bucket_s: int = BUCKET_S) -> float:
+    """kWh the buckets of `ts`'s local day hold before `ts`: whole slots before its slot, and its own slot pro rata."""
+    local = datetime.fromtimestamp(ts, tz)
+    into = local.hour * 3600 + local.minute * 60 + local.second
+    slot, part = divmod(into, bucket_s)
+    total = sum(b.kwh for s, b in buckets.items() if s < slot)
+    current = buckets.get(slot)
+    return total + (current.kwh * part / bucket_s if current is not None else 0.0)
+
+
 class DaySeries:
     """The buckets of each domain's current days, fed samples on the domain's clock; the engine owns it."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date
 
 from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State, SupervisorMessage, Telemetry
 
@@ -179,7 +180,7 @@ class Hypervisor:
             assets = self.state.domain(domain).values()
             if domain == "lighting":
                 kpis, power_kw = lighting_kpis(assets)
-                energy = self._energy.add(ts, power_kw) if ts is not None else self._energy.kwh
+                energy = self._energy.add(ts, power_kw) if ts is not None else self._energy.today()
                 kpis.insert(4, Kpi("energy_today_kwh", "lighting", round(energy, 1), "kWh"))
             elif domain == "water":
                 kpis = water_kpis(assets, self.state.thresholds, self._count_alarms("water", "leak_suspected"))
@@ -194,6 +195,14 @@ class Hypervisor:
                 if self.day_series.due(domain, ts):
                     self.day_series.add(domain, ts, day_metrics(domain, assets, kpis))
         return events
+
+    def energy_before(self, day: date, kwh: float) -> list[Event]:
+        """Carry the lighting energy drawn on `day` before this core started (from the day archive) into "energy today"."""
+        self._energy.set_before(day, kwh)
+        if self._energy._day is None:
+            self._energy._day = day
+        self._dirty_domains.add("lighting")
+        return []
 
     def _count_alarms(self, domain: str, code: str) -> int:
         return sum(1 for a in self.alarms.active() if a.domain == domain and a.code == code)

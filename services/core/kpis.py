@@ -159,6 +159,16 @@ class EnergyMeter:
         self.kwh = 0.0
         self._last: tuple[float, float] | None = None  # (ts, kW)
         self._day: object = None
+        self.before: tuple[object, float] | None = None  # (local day, kWh drawn that day before this meter started)
+
+    def set_before(self, day: object, kwh: float) -> None:
+        """Say how much was drawn on `day` before this meter started (a restart mid-day, the archive's record)."""
+        self.before = (day, max(0.0, kwh))
+
+    def today(self) -> float:
+        """Energy of the current day: what was drawn before the meter started, plus what it integrated."""
+        carried = self.before[1] if self.before is not None and self.before[0] == self._day else 0.0
+        return self.kwh + carried
 
     def add(self, ts: float, power_kw: float) -> float:
         """Account for power since the last sample (trapezoid); return energy today."""
@@ -172,7 +182,7 @@ class EnergyMeter:
             self.kwh += (self._last[1] + power_kw) / 2 * dt_h
         if self._last is None or ts >= self._last[0]:
             self._last = (ts, power_kw)
-        return self.kwh
+        return self.today()
 
 
 class KpiHistory:

@@ -135,3 +135,24 @@ def test_the_api_says_when_the_archive_is_down(engine):
     app.register_blueprint(create_api(LocalReader(engine), engine, Settings(), day_archive=DayArchive("redis://127.0.0.1:1/0")))
     r = app.test_client().get("/api/v1/kpis/day?domain=water")
     assert r.status_code == 503 and r.get_json()["error"] == "unavailable"
+
+
+def test_a_restart_mid_day_keeps_energy_today_from_the_archive(redis_url):
+    from services.core import Hypervisor
+
+    archive = DayArchive(redis_url)
+    restart = datetime(2026, 11, 25, 15, 0, tzinfo=PARIS).timestamp()
+    archive.write_day("lighting", "2026-11-25", {10: Bucket(kwh=100.0), 170: Bucket(kwh=50.0), 200: Bucket(kwh=9.0)})
+    core = Hypervisor()
+    assert archive.restore_energy(core, restart) == pytest.approx(150.0)  # slot 200 is 16:40: after the restart
+    msg = lighting_state(1)  # 21:00 in Paris, the same day
+    core.handle(msg, msg.ts.timestamp())
+    core.tick(msg.ts.timestamp())
+    assert {k["key"]: k["value"] for k in core.kpis()["lighting"]}["energy_today_kwh"] == pytest.approx(150.0)
+
+
+def test_an_unreadable_archive_leaves_energy_today_counting_from_the_start():
+    from services.core import Hypervisor
+
+    archive = DayArchive("redis://127.0.0.1:1/0", timeout_s=0.2)  # nothing listens there
+    assert archive.restore_energy(Hypervisor(), time.time()) == 0.0

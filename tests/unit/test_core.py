@@ -1,7 +1,7 @@
 """The pure core: state, sequence tracking, health, alarms, KPIs. Fixed clock, no I/O."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -16,6 +16,7 @@ from services.core.kpis import EnergyMeter
 
 T0 = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
 NOW = T0.timestamp()
+NOW_DAY = date(2026, 11, 25)  # T0's day in Paris
 
 
 def env(kind: str, seq: int, domain: str = "lighting", sup: str = "lum", at: datetime = T0) -> dict:
@@ -201,6 +202,24 @@ def test_energy_integrates_power_over_the_domain_clock_and_resets_at_local_midni
     m.add(t, 100.0)
     assert m.add(t + 3600, 100.0) == pytest.approx(100.0)  # 1 h at 100 kW
     assert m.add(t + 7200 + 60, 100.0) < 5.0  # past 00:00 Paris: a new day
+
+
+def test_energy_today_carries_what_was_drawn_before_the_meter_started_that_day_only():
+    m = EnergyMeter("Europe/Paris")
+    t = datetime(2026, 11, 25, 14, 0, tzinfo=timezone.utc).timestamp()  # 15:00 in Paris: a restart mid-day
+    m.set_before(date(2026, 11, 25), 800.0)
+    m.add(t, 100.0)
+    assert m.add(t + 3600, 100.0) == pytest.approx(900.0)  # 800 kWh before the restart + 1 h at 100 kW
+    assert m.add(t + 10 * 3600, 100.0) < 5.0  # the next day starts from nothing: the carry was that day's
+
+
+def test_a_core_told_the_energy_before_its_start_shows_it_in_energy_today():
+    hv = Hypervisor()
+    hv.energy_before(NOW_DAY, 1234.5)
+    hv.handle(lighting_state(3), NOW)
+    hv.tick(NOW)
+    k = {x["key"]: x["value"] for x in hv.kpis()["lighting"]}
+    assert k["energy_today_kwh"] == pytest.approx(1234.5)
 
 
 def test_water_and_traffic_kpis():

@@ -214,3 +214,15 @@ def test_the_backfill_wakes_a_minute_after_the_next_local_midnight(now, wait_s):
     from services.day_backfill import until_next_day
 
     assert until_next_day(now, PARIS) == pytest.approx(wait_s)
+
+
+def test_the_energy_stored_before_an_instant_counts_whole_slots_before_it_and_its_own_slot_pro_rata():
+    from zoneinfo import ZoneInfo
+
+    from services.core.day_series import Bucket, energy_before
+
+    tz = ZoneInfo("Europe/Paris")
+    at = datetime(2026, 11, 25, 10, 2, 30, tzinfo=tz).timestamp()  # 2 min 30 s into the 10:00 slot (slot 120)
+    buckets = {119: Bucket(kwh=5.0), 120: Bucket(kwh=10.0), 121: Bucket(kwh=7.0), 3: Bucket(kwh=1.0)}
+    assert energy_before(buckets, at, tz) == pytest.approx(1.0 + 5.0 + 10.0 * 150 / 300)
+    assert energy_before({}, at, tz) == 0.0
