@@ -15,24 +15,11 @@ from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
 from services.day_archive import ArchiveUnavailable, DayArchive
 
+from .push_bump import KPIS_OF, throttled_bump
+
 log = logging.getLogger(__name__)
 
 THROTTLE_MS = 10000
-CHANGED = """
-function (msg) {
-  var nu = window.dash_clientside.no_update, deltas = (msg && msg.deltas) || [];
-  if (!deltas.some(function (d) { return d.ch === '%(domain)s' && d.kpis; })) return nu;
-  var now = Date.now(), w = (window.vigieDay = window.vigieDay || {});
-  var s = (w['%(domain)s'] = w['%(domain)s'] || {});
-  if (s.last && now - s.last < %(ms)d) {
-    if (!s.timer) s.timer = setTimeout(function () { s.timer = null; s.last = Date.now();
-      window.dash_clientside.set_props('%(store)s', {data: s.last}); }, %(ms)d - (now - s.last));
-    return nu;
-  }
-  s.last = now;
-  return now;
-}
-"""
 
 
 def read_days(domain: str, now: float | None = None) -> dict:
@@ -53,7 +40,7 @@ def read_days(domain: str, now: float | None = None) -> dict:
 def register(app: Dash, get_ui: Callable) -> None:
     """Register the day charts' callbacks for the three domain pages on `app`."""
     for domain, charts in CHARTS.items():
-        app.clientside_callback(CHANGED % {"domain": domain, "ms": THROTTLE_MS, "store": bump_id(domain)},
+        app.clientside_callback(throttled_bump(KPIS_OF, "vigieDay", domain, bump_id(domain), THROTTLE_MS),
                                 Output(bump_id(domain), "data"), Input(ids.SOCKET, f"data-{PUSH_EVENT}"), prevent_initial_call=True)
         outputs = [Output(graph_id(domain, c), "figure") for c in charts]
         if domain == "lighting":

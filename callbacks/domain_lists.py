@@ -15,25 +15,9 @@ from layouts.shell import PUSH_EVENT
 from services import domain_views as dv
 
 from .context import EXTENSION
+from .push_bump import DOMAIN_OR_ALARMS_OF, throttled_bump
 
 THROTTLE_MS = 5000
-CHANGED = """
-function (msg) {
-  var nu = window.dash_clientside.no_update, deltas = (msg && msg.deltas) || [];
-  var mine = function (d) { return d.ch === '%(domain)s' ||
-    (d.ch === 'alarms' && (d.alarms || []).some(function (a) { return a.domain === '%(domain)s'; })); };
-  if (!deltas.some(mine)) return nu;
-  var now = Date.now(), w = (window.vigieLists = window.vigieLists || {});
-  var s = (w['%(domain)s'] = w['%(domain)s'] || {});
-  if (s.last && now - s.last < %(ms)d) {
-    if (!s.timer) s.timer = setTimeout(function () { s.timer = null; s.last = Date.now();
-      window.dash_clientside.set_props('%(store)s', {data: s.last}); }, %(ms)d - (now - s.last));
-    return nu;
-  }
-  s.last = now;
-  return now;
-}
-"""
 
 
 def _territory_tz() -> tzinfo | None:
@@ -53,7 +37,7 @@ def build(domain: str, reader, lang: str, tz: tzinfo | None = None) -> list:
 def register(app: Dash, get_ui: Callable) -> None:
     """Register the lists' callbacks for water and traffic on `app`."""
     for domain in ("water", "traffic"):
-        app.clientside_callback(CHANGED % {"domain": domain, "ms": THROTTLE_MS, "store": bump_id(domain)},
+        app.clientside_callback(throttled_bump(DOMAIN_OR_ALARMS_OF, "vigieLists", domain, bump_id(domain), THROTTLE_MS),
                                 Output(bump_id(domain), "data"), Input(ids.SOCKET, f"data-{PUSH_EVENT}"), prevent_initial_call=True)
 
         def refresh(_bump, config, domain=domain):
