@@ -97,8 +97,11 @@ class Secured:
             stop()
 
 
-def start_secured(redis_url: str, coalesce_ms: int = 100, **settings_changes) -> Secured:
-    """Engine, alarm store, security, alarm API, Dash app and push, served by Werkzeug in a thread."""
+def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...] = ("alice", "bob"), **settings_changes) -> Secured:
+    """Engine, alarm store, security, alarm API, Dash app and push, served by Werkzeug in a thread.
+
+    With `run_engine=False` it is a web-only worker (no engine, no push hub: the message queue brings the pushes);
+    `users` are the operators it creates (none for a second worker on the same Redis)."""
     from dashboards import create_dash_app
     from services.api import create_api
     from services.api_alarms import init_alarms
@@ -117,8 +120,9 @@ def start_secured(redis_url: str, coalesce_ms: int = 100, **settings_changes) ->
     dash_app, _socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
     security.register_dash(dash_app)
     hub = server.extensions["vigie.ui"].hub
-    stops.append(hub.stop)
-    for name in ("alice", "bob"):
+    if hub is not None:
+        stops.append(hub.stop)
+    for name in users:
         security.store.create_user(name, "operator", "all", PW, now=time.time())
     port = free_port()
     http = make_server("127.0.0.1", port, server, threaded=True)
@@ -126,5 +130,6 @@ def start_secured(redis_url: str, coalesce_ms: int = 100, **settings_changes) ->
     stops.append(http.shutdown)
     client = redis.Redis.from_url(redis_url)
     stops.append(client.close)
-    wait_subscribed(runtime.engine)
+    if runtime.engine is not None:
+        wait_subscribed(runtime.engine)
     return Secured(url=f"http://127.0.0.1:{port}", runtime=runtime, client=client, stops=stops)

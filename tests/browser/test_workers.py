@@ -67,35 +67,6 @@ def test_a_page_served_by_a_web_only_worker_follows_the_engine_workers_pushes(da
     assert dash_duo.driver.execute_script("return window.vigie.live.connected") is True
 
 
-def start_secured_web_worker(redis_url: str, **settings_changes):
-    """A web-only worker with security on (as alarm_stack.start_secured, without the engine), served in a thread."""
-    import redis
-
-    from dashboards import create_dash_app
-    from services.api import create_api
-    from services.api_alarms import init_alarms
-    from services.runtime import start_services
-    from services.web_auth import init_security
-
-    from .alarm_stack import CHEAP, Secured
-
-    settings = Settings(redis_url=redis_url, run_simulators=False, run_engine=False, coalesce_ms=100).with_(**settings_changes)
-    runtime = start_services(settings)
-    server = Flask("vigie-web-only-secured")
-    security = init_security(server, settings, redis.Redis.from_url(redis_url), passwords=CHEAP)
-    server.register_blueprint(create_api(runtime.reader, runtime.engine, settings, security=security))
-    init_alarms(server, runtime)
-    dash_app, _socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
-    security.register_dash(dash_app)
-    port = free_port()
-    http = make_server("127.0.0.1", port, server, threaded=True)
-    threading.Thread(target=http.serve_forever, name="vigie-web-only", daemon=True).start()
-    client = redis.Redis.from_url(redis_url)
-    hub = server.extensions["vigie.ui"].hub  # None without an engine; the message queue brings the pushes
-    stops = [runtime.stop, *([hub.stop] if hub is not None else []), http.shutdown, client.close]
-    return Secured(url=f"http://127.0.0.1:{port}", runtime=runtime, client=client, stops=stops)
-
-
 @pytest.fixture
 def secured_workers(redis_url):
     from .alarm_stack import start_secured
@@ -103,7 +74,7 @@ def secured_workers(redis_url):
     engine_worker = start_secured(redis_url, socketio_message_queue=redis_url)
     engine_worker.lamps(10)
     engine_worker.wait_for(lambda: len(engine_worker.runtime.reader.assets_geo("lighting")) == 10, what="lamps")
-    web_worker = start_secured_web_worker(redis_url, socketio_message_queue=redis_url)
+    web_worker = start_secured(redis_url, users=(), run_engine=False, socketio_message_queue=redis_url)
     yield engine_worker, web_worker
     web_worker.stop()
     engine_worker.stop()

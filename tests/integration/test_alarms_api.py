@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from services.contract.messages import AssetDef, Point
 from services.runtime import start_services
 from services.settings import Settings
 from services.web_auth import init_security
+from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
 PW = "correct horse battery"
@@ -89,11 +89,7 @@ def stack(redis_url):
 
 
 def signed_in(server: Flask, name: str):
-    client = server.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/signin").text).group(1)
-    assert client.post("/auth/signin", data={"csrf_token": token, "name": name, "password": PW}).status_code in (302, 303)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
-    return client
+    return _signed_in(server, name, PW)
 
 
 def test_an_operator_acknowledges_with_a_comment_and_it_is_journaled_and_audited(stack):

@@ -1,7 +1,6 @@
 """A web-only worker forwards alarm actions and commands to the engine's process over the real redis-server."""
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime, timezone
 
@@ -21,6 +20,7 @@ from services.engine_rpc import REPLY, REQUESTS, EngineClient, encode_request
 from services.runtime import start_services
 from services.settings import Settings
 from services.web_auth import init_security
+from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
 PW = "correct horse battery"
@@ -76,11 +76,7 @@ def workers(redis_url, tmp_path):
 
 
 def signed_in(server: Flask, name: str):
-    client = server.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/signin").text).group(1)
-    assert client.post("/auth/signin", data={"csrf_token": token, "name": name, "password": PW}).status_code in (302, 303)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
-    return client
+    return _signed_in(server, name, PW)
 
 
 def test_a_web_only_worker_acknowledges_an_alarm_that_the_engine_applies_with_the_right_user(workers):
