@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal
@@ -26,6 +25,7 @@ import redis
 from msgspec import Meta, Struct
 
 from services.redis_conn import BUS_ERRORS, connect
+from services.threads import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +190,8 @@ class EngineRpcServer:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.identity = _encode({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()})
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread(self._run, "vigie-engine-rpc")
+        self._stop = self._loop.stopping
         self._redis: redis.Redis | None = client
 
     def serve(self, op: str, args: type, fn: Callable[[Any], Any]) -> None:
@@ -200,15 +200,12 @@ class EngineRpcServer:
 
     def start(self) -> "EngineRpcServer":
         """Start the server thread."""
-        self._thread = threading.Thread(target=self._run, name="vigie-engine-rpc", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and take the heartbeat down (clients then fail at once)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         try:
             if self._redis is not None:
                 self._redis.delete(HEARTBEAT)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import redis
 
 from services.contract import cmd_channel
 from services.redis_conn import BUS_ERRORS, connect
+from services.threads import LoopThread
 
 from .base import Outgoing, SupervisorSim
 
@@ -27,11 +27,11 @@ class Runner:
         self.sim = sim
         self.redis_url = redis_url
         self.speed = speed
-        self.stop_event = threading.Event()
+        self._loop = LoopThread(self.run, f"sim-{sim.supervisor_id}")
+        self.stop_event = self._loop.stopping  # set it (SIGTERM) and the loop ends after its turn
         self.published = 0
         self._client: redis.Redis | None = None
         self._pubsub = None
-        self._thread: threading.Thread | None = None
 
     def publish(self, out: Outgoing) -> None:
         """Publish messages in order, in one round trip."""
@@ -98,12 +98,9 @@ class Runner:
 
     def start(self) -> "Runner":
         """Run in a daemon thread (used by `make run` and the tests)."""
-        self._thread = threading.Thread(target=self.run, name=f"sim-{self.sim.supervisor_id}", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the loop and wait for it."""
-        self.stop_event.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
