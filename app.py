@@ -20,15 +20,15 @@ CLI_COMMANDS = {"user", "token", "audit", "redis-acl"}
 def create_server(settings: Settings, runtime) -> tuple[Flask, object]:
     """Build the Flask server with security, the read API and the Dash app on it; return (server, socketio)."""
     from dashboards import create_dash_app
-    from services.api import create_api
-    from services.api_alarms import init_alarms
-    from services.api_commands import init_commands
-    from services.bus import bounded_client
+    from services.web.api import create_api
+    from services.web.alarms import init_alarms
+    from services.web.commands import init_commands
+    from services.feed.bus import bounded_client
     from services.ngsi.outbound import territory_areas
     from services.ngsi.relay import redis_forwarder
-    from services.web_ngsi import create_ngsi_blueprint, security_gate
+    from services.web.ngsi import create_ngsi_blueprint, security_gate
     from services.redis_conn import connect
-    from services.web_auth import init_security
+    from services.web.security import init_security
 
     server = Flask("vigie")
     server.secret_key = settings.secret_key or None  # else one shared by every worker, kept in Redis

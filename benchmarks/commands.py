@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.audit import AuditLog  # noqa: E402
-from services.bus import CommandPublisher, bounded_client  # noqa: E402
-from services.command_store import CommandStore  # noqa: E402
-from services.commands import Actor, CommandRequest, CommandService, Selection  # noqa: E402
-from services.engine import Engine  # noqa: E402
+from services.feed.bus import CommandPublisher, bounded_client  # noqa: E402
+from services.commands.store import CommandStore  # noqa: E402
+from services.commands.service import Actor, CommandRequest, CommandService, Selection  # noqa: E402
+from services.feed.engine import Engine  # noqa: E402
 from services.redis_launcher import free_port, start_redis_server, wait_ready  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.simulators import build  # noqa: E402

@@ -1,7 +1,7 @@
 """Day series benchmark: what the simulated backfill costs, what a live sample costs the engine, how big a day is.
 
 1. Backfill: each simulator built, then stepped over one day at 5-minute steps into a private territory state,
-   the day metrics sampled at each step (services/day_backfill.py); build and step times per domain, and what
+   the day metrics sampled at each step (services/history/backfill.py); build and step times per domain, and what
    8 days would take (why only yesterday, the same day last week and today before the start are made).
 2. Live sampling: one day-metrics sample over the whole territory (what the engine thread pays every 30 s).
 3. Size of one stored day (JSON per 5-minute bucket) per domain.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from services.core.assets import TerritoryState  # noqa: E402
 from services.core.day_series import day_metrics  # noqa: E402
 from services.core.kpis import traffic_kpis  # noqa: E402
-from services.day_backfill import simulate_days  # noqa: E402
+from services.history.backfill import simulate_days  # noqa: E402
 from services.simulators import build  # noqa: E402
 from services.settings import DOMAINS  # noqa: E402
 

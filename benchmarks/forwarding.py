@@ -5,7 +5,7 @@ A private redis-server; the engine's runtime in a child process (as in productio
 `services/api_alarms.perform` does around authorisation: look the alarm's domain up, then apply the action.
 1. local: N acknowledgements with `AlarmActions` in the engine's process (two `engine.execute` turns);
 2. forwarded: N acknowledgements with `RemoteAlarmActions` from this process (two requests over Redis,
-   services/engine_rpc.py), each applied by the engine's process through the same `AlarmActions`.
+   services/feed/engine_rpc.py), each applied by the engine's process through the same `AlarmActions`.
 Prints p50, p95 and mean of both, and the ratio of the medians. HTTP, sign-in and audit are the same on
 both paths and left out.
 Usage: .venv/bin/python benchmarks/forwarding.py [--n 500] [--quick]
@@ -33,7 +33,7 @@ def alarm_ids(n: int) -> list[str]:
 
 def ack(actions, aid: str, who: str) -> float:
     """One acknowledgement as perform() does it; its duration in seconds."""
-    from services.alarm_actions import parse_params
+    from services.alarms.actions import parse_params
 
     t = time.perf_counter()
     domains = actions.domains([aid])
@@ -47,7 +47,7 @@ def engine_process(url: str, state_dir: str, n: int, ready: mp.Queue, done: mp.E
     """The engine's worker: raise 2n alarms, time n local acknowledgements, then serve until told to stop."""
     import redis
 
-    from services.alarm_actions import AlarmActions
+    from services.alarms.actions import AlarmActions
     from services.contract import Alarm, AlarmEvent, LightingReading, State, encode, sup_channel
     from services.contract.messages import AssetDef, Point
     from services.runtime import start_services
@@ -102,8 +102,8 @@ def main() -> None:
             wait_ready(url)
             engine.start()
             local = ready.get(timeout=120)
-            from services.engine_remote import RemoteAlarmActions
-            from services.engine_rpc import EngineClient
+            from services.feed.engine_remote import RemoteAlarmActions
+            from services.feed.engine_rpc import EngineClient
 
             client = EngineClient(url)
             remote = RemoteAlarmActions(client)

@@ -28,7 +28,7 @@ import msgspec  # noqa: E402
 import redis  # noqa: E402
 
 from services.contract import LightingReading, Telemetry, encode, sup_channel  # noqa: E402
-from services.engine import Engine  # noqa: E402
+from services.feed.engine import Engine  # noqa: E402
 from services.redis_conn import connect  # noqa: E402
 from services.redis_launcher import free_port, start_redis_server, wait_ready  # noqa: E402
 from services.settings import Settings  # noqa: E402

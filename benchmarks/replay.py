@@ -31,9 +31,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.journal import Journal, JournalConfig  # noqa: E402
-from services.recorder import Recorder  # noqa: E402
-from services.replay import ReplaySession  # noqa: E402
+from services.journal.store import Journal, JournalConfig  # noqa: E402
+from services.journal.recorder import Recorder  # noqa: E402
+from services.replay.session import ReplaySession  # noqa: E402
 from services.simulators import build  # noqa: E402
 
 DAY = datetime(2026, 6, 21, tzinfo=ZoneInfo("Europe/Paris"))  # the longest day: dusk at ~21:30, dawn at ~6:00

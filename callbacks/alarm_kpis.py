@@ -7,8 +7,8 @@ from layouts import alarms_ids as aids
 from layouts import ids
 from layouts.alarm_kpis import kpi_report
 from layouts.i18n import language
-from services.alarm_actions import ActionsUnavailable
-from services.api_alarms import alarm_service
+from services.alarms.actions import ActionsUnavailable
+from services.web.alarms import alarm_service
 
 
 def register(app: Dash) -> None:

@@ -10,8 +10,8 @@ from layouts.alarms import feedback
 from layouts.alarms_detail import alarm_detail
 from layouts.alarms_i18n import at
 from layouts.i18n import language
-from services.alarm_actions import ActionsUnavailable, BadRequest, parse_params
-from services.api_alarms import alarm_service, perform
+from services.alarms.actions import ActionsUnavailable, BadRequest, parse_params
+from services.web.alarms import alarm_service, perform
 from services.redis_conn import BusUnavailable
 
 # toolbar button -> (action, parameters from the dialogs' fields: reason, duration, comment)

@@ -12,7 +12,7 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_up
 from layouts import commands_ids as cid
 from layouts.commands_i18n import command_words, ct, number, where
 from layouts.commands_panel import ACTIONS, PICK_KINDS, action_options, confirmation, pick_kind_options
-from services.commands import CommandConflict, CommandInvalid, CommandsUnavailable, ConfirmationNeeded
+from services.commands.service import CommandConflict, CommandInvalid, CommandsUnavailable, ConfirmationNeeded
 
 from .commands_form import current_commands, form_params, next_selection, request_of
 
@@ -30,14 +30,14 @@ def _authorize(domain: str, target: str):
     """The security layer's decision (refusals are audited), or None when the app runs without it (tests)."""
     from flask import current_app
 
-    from services.web_auth import EXTENSION, authorize
+    from services.web.auth import EXTENSION, authorize
 
     return authorize("command.send", domain, target=target) if EXTENSION in current_app.extensions else None
 
 
 def _actor():
-    from services.commands import Actor
-    from services.web_auth import client_ip, current_principal
+    from services.commands.service import Actor
+    from services.web.auth import client_ip, current_principal
 
     p = current_principal()
     return Actor(p.label, str(p.role), str(p.kind), client_ip()) if p is not None else Actor("anonymous", kind="anonymous", ip=client_ip())

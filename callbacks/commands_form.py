@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app
 
 from layouts import commands_ids as cid
-from services.commands import CommandRequest, CommandService, Selection
+from services.commands.service import CommandRequest, CommandService, Selection
 
 EXTENSION = "vigie.commands"
 MAX_CLICKED = 5000  # assets picked one by one

@@ -10,7 +10,7 @@ from flask import current_app
 from layouts import commands_ids as cid
 from layouts.commands_i18n import command_words, ct
 from layouts.commands_list import asset_commands, command_detail, command_row
-from services.command_store import CommandFilter
+from services.commands.store import CommandFilter
 from services.redis_conn import BusUnavailable
 
 from .commands_form import current_commands
@@ -28,7 +28,7 @@ def _tz() -> Any:
 
 
 def _me() -> str | None:
-    from services.web_auth import current_principal
+    from services.web.auth import current_principal
 
     p = current_principal()
     return p.label if p is not None else None

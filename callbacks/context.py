@@ -16,7 +16,7 @@ from flask import current_app
 
 from layouts.i18n import language
 from layouts.page import PageData, control_room
-from services.push import DOMAINS, PushHub, build_snapshot, geo_collection, geo_columns
+from services.web.push import DOMAINS, PushHub, build_snapshot, geo_collection, geo_columns
 from services.settings import Settings
 from services.territory.geo import Territory, communes, districts, road_sites
 

@@ -13,7 +13,7 @@ from layouts import ids
 from layouts.day_charts import CHARTS, SAVINGS, bump_id, figures, graph_id, savings_lines
 from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
-from services.day_archive import ArchiveUnavailable, DayArchive
+from services.history.day_archive import ArchiveUnavailable, DayArchive
 
 from .push_bump import KPIS_OF, throttled_bump
 

@@ -10,7 +10,7 @@ from layouts import ids
 from layouts.domain_panels import FAULTS, FAULTS_BUMP, faults_rows
 from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
-from services.lighting_faults import read_faults
+from services.history.lighting_faults import read_faults
 
 CHANGED = """
 function (msg) {

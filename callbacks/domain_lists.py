@@ -12,8 +12,7 @@ from layouts import ids
 from layouts.domain_lists import bump_id, lists_id, traffic_lists, water_lists
 from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
-from services import domain_views as dv
-
+from services.history import domain_views as dv
 from .context import EXTENSION
 from .push_bump import DOMAIN_OR_ALARMS_OF, throttled_bump
 

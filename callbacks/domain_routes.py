@@ -7,7 +7,7 @@ from typing import Callable
 
 from flask import Blueprint, Response
 
-from services.lighting_faults import faults_csv, read_faults
+from services.history.lighting_faults import faults_csv, read_faults
 
 
 def create_domain_routes(get_ui: Callable) -> Blueprint:

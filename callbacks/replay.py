@@ -1,6 +1,6 @@
 """The trainer's page: open a session, drive its clock, inject events, read the debrief; join as a trainee.
 
-Thin adapters over services/replay_sessions.py (the app's `vigie.replay` manager): every trainer
+Thin adapters over services/replay/sessions.py (the app's `vigie.replay` manager): every trainer
 action is authorised (`replay.run`) and audited like the API's; refusals become words.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ from layouts import replay_ids as rid
 from layouts.replay import clock_text, debrief_view, injections_list, local, session_list
 from layouts.replay_i18n import rt
 from layouts.replay_timeline import timeline_figure
-from services.api_replay import COOKIE, EXTENSION
-from services.replay import ReplayError
-from services.replay_scenario import EVENTS, ScenarioError, ScenarioEvent, load_scenario
-from services.replay_timeline import timeline
+from services.web.replay import COOKIE, EXTENSION
+from services.replay.session import ReplayError
+from services.replay.scenario import EVENTS, ScenarioError, ScenarioEvent, load_scenario
+from services.replay.timeline import timeline
 
 
 def manager() -> Any:
@@ -32,7 +32,7 @@ def trainer_refusal(target: str = "") -> str | None:
     """Why the current principal may not drive sessions (None: allowed; no security layer: allowed)."""
     if "vigie.security" not in current_app.extensions:
         return None
-    from services.web_auth import authorize
+    from services.web.auth import authorize
 
     decision = authorize("replay.run", target=target or "/replay")
     return None if decision else decision.message
@@ -42,7 +42,7 @@ def who() -> str:
     """Who acts (without a security layer, in tests: one anonymous trainer)."""
     if "vigie.security" not in current_app.extensions:
         return "trainer"
-    from services.web_auth import current_principal
+    from services.web.auth import current_principal
 
     p = current_principal()
     return p.label if p is not None else "anonymous"
@@ -50,7 +50,7 @@ def who() -> str:
 
 def audit(action: str, target: str, detail: str = "") -> None:
     if "vigie.security" in current_app.extensions:
-        from services.web_auth import record
+        from services.web.auth import record
 
         record(action, "ok", target=target, detail=detail)
 

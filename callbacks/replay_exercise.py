@@ -23,8 +23,8 @@ from layouts.i18n import language
 from layouts.replay import clock_text
 from layouts.replay_banner import exercise_frame
 from layouts.shell import app_shell
-from services.api_replay import COOKIE, EXTENSION as REPLAY, exercise_of_request
-from services.push import PushHub
+from services.web.replay import COOKIE, EXTENSION as REPLAY, exercise_of_request
+from services.web.push import PushHub
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/exercise"
@@ -106,7 +106,7 @@ class ExerciseRouter:
 
     def alarms(self, session: Any) -> Any:
         """The alarm service of a session (its copy's actions; no store: nothing of it is persisted)."""
-        from services.api_alarms import AlarmService
+        from services.web.alarms import AlarmService
 
         found = self._alarms.get(session.id)
         if found is None:
@@ -124,8 +124,8 @@ class ExerciseRouter:
                 cache.pop(sid, None)
         if manager.hub_factory is None:
             manager.hub_factory = self.hub
-        from services.alarm_actions import ActionsUnavailable
-        from services.commands import CommandsUnavailable
+        from services.alarms.actions import ActionsUnavailable
+        from services.commands.service import CommandsUnavailable
 
         makers = {"vigie.ui": (self.ui, None), "vigie.alarms": (self.alarms, ActionsUnavailable),
                   "vigie.commands": (lambda s: s.commands, CommandsUnavailable)}

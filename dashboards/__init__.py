@@ -20,7 +20,7 @@ from callbacks import alarms as alarm_callbacks
 from callbacks.context import EXTENSION, VigieUI, current_ui
 from callbacks.routes import create_routes
 from layouts.shell import app_shell
-from services.push import PushHub
+from services.web.push import PushHub
 from services.settings import PROJECT_ROOT, Settings
 from services.territory.geo import load_territory
 

@@ -5,8 +5,8 @@ import dash
 
 from callbacks.context import current_ui
 from layouts.alarm_kpis import alarm_kpi_page
-from services.alarm_actions import ActionsUnavailable
-from services.api_alarms import alarm_service
+from services.alarms.actions import ActionsUnavailable
+from services.web.alarms import alarm_service
 
 
 def layout(lang: str | None = None, theme: str | None = None, **_query: str):

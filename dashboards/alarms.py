@@ -5,8 +5,8 @@ import dash
 
 from callbacks.context import current_ui
 from layouts.alarms import ConsoleData, alarm_console
-from services.alarm_actions import ActionsUnavailable
-from services.api_alarms import alarm_service
+from services.alarms.actions import ActionsUnavailable
+from services.web.alarms import alarm_service
 from services.territory.geo import communes, districts
 
 DOMAINS = ("lighting", "water", "traffic")

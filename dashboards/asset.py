@@ -14,8 +14,8 @@ from callbacks.context import current_ui
 from layouts.asset_page import AssetPageData, asset_page
 from layouts.i18n import language
 from layouts.page import page_config
-from services.api_replay import exercise_of_request
-from services.asset_detail import gather
+from services.web.replay import exercise_of_request
+from services.history.asset_detail import gather
 
 MAX_ID = 128
 
@@ -48,7 +48,7 @@ def can_command(domain: str) -> bool:
     security = current_app.extensions.get("vigie.security")
     if security is None:
         return True
-    from services.web_auth import current_principal
+    from services.web.auth import current_principal
 
     return bool(security.allowed(current_principal(), "command.send", domain))
 

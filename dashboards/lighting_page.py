@@ -11,8 +11,8 @@ from callbacks.day_charts import read_days
 from layouts.day_charts import day_panels
 from layouts.page import control_room
 from layouts.domain_panels import actions_panel, faults_panel, modes_panel
-from services.domain_views import control_modes, domain_assets
-from services.lighting_faults import read_faults
+from services.history.domain_views import control_modes, domain_assets
+from services.history.lighting_faults import read_faults
 
 from .asset import can_command
 

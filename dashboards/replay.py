@@ -9,7 +9,7 @@ from callbacks.context import current_ui
 from callbacks.replay import manager, trainer_refusal
 from layouts.i18n import language
 from layouts.replay import ReplayPageData, replay_page
-from services.replay_scenario import list_scenarios
+from services.replay.scenario import list_scenarios
 
 
 def layout(lang: str | None = None, theme: str | None = None, session: str | None = None, **_query: str):

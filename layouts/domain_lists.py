@@ -9,7 +9,7 @@ from urllib.parse import quote
 from dash import dcc, html
 
 from services.core.bands import SLOWED_BELOW
-from services.domain_views import Congested, Incident, Reservoir
+from services.history.domain_views import Congested, Incident, Reservoir
 
 from .palette import PRIORITY_STYLE
 

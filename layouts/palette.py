@@ -14,7 +14,7 @@ PRIORITY_STYLE: dict[str, dict[str, str]] = {
 }
 PRIORITIES = tuple(PRIORITY_STYLE)
 
-# Asset conditions by wire code (services.push.CONDITION_CODE). Shape only, in neutral ink: colour on the map
+# Asset conditions by wire code (services.web.push.CONDITION_CODE). Shape only, in neutral ink: colour on the map
 # means an active alarm and its priority (a broken lamp with a low alarm is yellow, not urgent red), so a
 # condition without an alarm (fault, maintenance, unknown) is told by its shape, never by a priority colour.
 CONDITION_STYLE: dict[int, dict[str, str]] = {

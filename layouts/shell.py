@@ -12,7 +12,7 @@ from . import ids
 from .i18n import t
 from .palette import PRIORITY_STYLE
 
-PUSH_EVENT = "push"  # services.push.EVENT
+PUSH_EVENT = "push"  # services.web.push.EVENT
 SINKS = ("configure", "connected", "push", "select")
 NAV = (("overview", "/"), ("lighting", "/lighting"), ("water", "/water"), ("traffic", "/traffic"), ("alarms", "/alarms"), ("commands", "/commands"))
 

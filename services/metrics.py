@@ -65,7 +65,7 @@ class Metrics:
         self.api_bad_requests = Counter(
             "vigie_api_bad_requests", "API requests refused for bad parameters", ["endpoint", "reason"], registry=self.registry
         )
-        self.engine_requests = Counter(  # services/engine_rpc.py: requests forwarded by web-only workers
+        self.engine_requests = Counter(  # services/feed/engine_rpc.py: requests forwarded by web-only workers
             "vigie_engine_requests", "Requests from web-only workers applied by the engine's process", ["op", "outcome"],
             registry=self.registry)
         self.engine_requests_rejected = Counter(

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.alarm_store import AlarmStore
-from services.bus import bounded_client
+from services.alarms.store import AlarmStore
+from services.feed.bus import bounded_client
 from services.core import Hypervisor
-from services.day_archive import ArchiveUnavailable, DayArchive
-from services.engine import Engine, EngineUnavailable, core_config
-from services.engine_rpc import EngineClient, EngineRpcServer
+from services.history.day_archive import ArchiveUnavailable, DayArchive
+from services.feed.engine import Engine, EngineUnavailable, core_config
+from services.feed.engine_rpc import EngineClient, EngineRpcServer
 from services.metrics import Metrics
 from services.ngsi.relay import NgsiRelay
-from services.recorder import Recorder
-from services.reader import LocalReader, Reader, RedisReader
+from services.journal.recorder import Recorder
+from services.feed.reader import LocalReader, Reader, RedisReader
 from services.redis_launcher import RedisHandle, resolve_redis
 from services.settings import DOMAINS, Settings
 
@@ -156,7 +156,7 @@ def start_services(settings: Settings) -> Runtime:
             client = EngineClient(handle.url)  # alarm actions and commands go to the engine's process
         sims = Simulators(settings, handle.url).start() if settings.run_simulators else None
         if sims is not None and engine is not None:
-            from services.day_backfill import start_backfill
+            from services.history.backfill import start_backfill
 
             def carry_backfilled_energy(eng: Engine = engine, at: float = started_at) -> None:
                 try:
@@ -184,9 +184,9 @@ def start_services(settings: Settings) -> Runtime:
 
 
 def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: AlarmStore) -> EngineRpcServer:
-    """Serve web-only workers' alarm actions here (commands join when their service starts: services/commands.py)."""
-    from services.alarm_actions import AlarmActions
-    from services.engine_remote import serve_alarms
+    """Serve web-only workers' alarm actions here (commands join when their service starts: services/commands/service.py)."""
+    from services.alarms.actions import AlarmActions
+    from services.feed.engine_remote import serve_alarms
 
     rpc = EngineRpcServer(redis_url, metrics)
     serve_alarms(rpc, AlarmActions(engine, alarms))
@@ -194,8 +194,8 @@ def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: A
 
 
 def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:
-    """Record the bus into the state folder's journal (services/recorder.py); None if another process already does."""
-    from services.journal import Journal, JournalBusy, JournalConfig
+    """Record the bus into the state folder's journal (services/journal/recorder.py); None if another process already does."""
+    from services.journal.store import Journal, JournalBusy, JournalConfig
 
     try:
         journal = Journal(JournalConfig.from_settings(settings))

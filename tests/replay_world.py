@@ -13,9 +13,9 @@ from services.contract import (
     WaterReading, encode, sup_channel,
 )
 from services.core import CoreConfig, Hypervisor
-from services.journal import Journal, JournalConfig
-from services.reader import LocalReader
-from services.recorder import Recorder
+from services.journal.store import Journal, JournalConfig
+from services.feed.reader import LocalReader
+from services.journal.recorder import Recorder
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC, a whole multiple of every snapshot interval used here
 SUPS = {"lighting": "lum-t", "water": "eau-t", "traffic": "traf-t"}
@@ -89,8 +89,8 @@ class MiniWorld:
 def record(directory: Path, minutes: float, *, snapshot_s: float = 60.0, segment_s: float = 120.0,
            reference: Hypervisor | None = None, until: float | None = None, t0: float = T0) -> tuple[Journal, Recorder]:
     """Record `minutes` of the mini world into a journal; `reference` gets the same feed, ticked up to `until`."""
-    from services.journal_feed import Feed
-    from services.journal_files import Record
+    from services.journal.feed import Feed
+    from services.journal.files import Record
 
     journal = Journal(JournalConfig(directory, segment_s=segment_s, snapshot_s=snapshot_s, max_age_s=1e12))
     recorder = Recorder(journal, "redis://127.0.0.1:1/0", CoreConfig(), clock=lambda: t0, streams=False)

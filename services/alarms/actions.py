@@ -1,6 +1,6 @@
 """Alarm actions as requests to the engine thread (one owner, in order), with their validated parameters.
 
-The API (services/api_alarms.py) and the console's callbacks both go through `AlarmActions`:
+The API (services/web/alarms.py) and the console's callbacks both go through `AlarmActions`:
 authorisation happens before, in the request; here an action becomes one `engine.execute` call
 that applies it to every alarm asked, in order, and returns one Outcome per alarm.
 """
@@ -19,9 +19,9 @@ from services.core.alarms import AlarmBook
 from services.core.events import AlarmsChanged, Event
 
 if TYPE_CHECKING:
-    from services.alarm_store import AlarmStore
+    from services.alarms.store import AlarmStore
     from services.core import Hypervisor
-    from services.engine import Engine
+    from services.feed.engine import Engine
 
 # Words typed by people: any printable text (shown as text, never markup), no control or bidi-override characters.
 _PRINTABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*\Z"
@@ -139,7 +139,7 @@ class AlarmActions:
     def _execute(self, fn: Callable[["Hypervisor", float], tuple[Any, list[Event]]]) -> Any:
         if self.engine is None:
             raise ActionsUnavailable("alarm actions are applied by the engine's process; this worker has none")
-        from services.engine import EngineUnavailable
+        from services.feed.engine import EngineUnavailable
 
         try:
             return self.engine.execute(fn, self.timeout_s)

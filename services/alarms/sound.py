@@ -1,4 +1,4 @@
-"""The annunciation chimes, synthesised here (no third-party audio): `python -m services.alarm_sound assets/`.
+"""The annunciation chimes, synthesised here (no third-party audio): `python -m services.alarms.sound assets/`.
 
 Urgent: three rising two-tone pulses; high: two softer ones. 16-bit mono PCM WAV, 16 kHz, with
 short fades so no pulse clicks. The same inputs always give the same bytes (a test checks the

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import msgspec
 import redis
 
-from services.bus import ERRORS, bounded_client
+from services.feed.bus import ERRORS, bounded_client
 from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from services.audit import AuditLog, Outcome
-from services.command_store import CommandStore
+from services.commands.store import CommandStore
 from services.core.events import CommandsChanged
 from services.redis_conn import BusUnavailable
 
 log = logging.getLogger(__name__)
 Emit = Callable[[str, dict], None]
-PUSH_EVENT = "push"  # services.push.EVENT: one Socket.IO event, {"v": 1, "deltas": [...]}; ours is the "commands" channel
+PUSH_EVENT = "push"  # services.web.push.EVENT: one Socket.IO event, {"v": 1, "deltas": [...]}; ours is the "commands" channel
 OPEN = ("requested", "sent", "accepted")
 
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Protocol
 
 from services.audit import AuditLog, Outcome
-from services.command_progress import Actor, CommandProgress, Emit, audit_entry
-from services.command_store import CommandFilter, CommandStore
+from services.commands.progress import Actor, CommandProgress, Emit, audit_entry
+from services.commands.store import CommandFilter, CommandStore
 from services.contract import Command, cmd_channel, encode
 from services.core.command_book import CommandConflict
 from services.core.command_effects import (
@@ -33,7 +33,7 @@ __all__ = ["Actor", "CommandService", "CommandConflict", "CommandInvalid", "Conf
 
 
 class Publisher(Protocol):
-    """Where commands go: the bus (`services.bus.CommandPublisher`), or a training sandbox."""
+    """Where commands go: the bus (`services.feed.bus.CommandPublisher`), or a training sandbox."""
 
     def publish(self, channel: str, payload: bytes) -> int: ...
 
@@ -68,7 +68,7 @@ class CommandService:
     def __init__(self, engine: Any, publisher: Publisher, store: CommandStore, audit: AuditLog | None = None, *,
                  names: Mapping[str, str] | None = None, rules: LargeRules | None = None, send_expiry: bool = True,
                  clock: Callable[[], float] = time.time, window_s: float = 0.05) -> None:
-        self.engine = engine  # services.engine.Engine, or None in a web-only worker
+        self.engine = engine  # services.feed.engine.Engine, or None in a web-only worker
         self.publisher = publisher
         self.store = store
         self.audit = audit
@@ -107,7 +107,7 @@ class CommandService:
             log.warning("command log not restored: %s", err)
             return
         self.progress.seed(docs)
-        from services.engine import EngineUnavailable
+        from services.feed.engine import EngineUnavailable
 
         try:
             self.engine.execute(lambda core, now: (None, core.commands.restore(docs, core.state, now)), timeout=30)
@@ -235,7 +235,7 @@ class CommandService:
         return doc["domain"] if doc else None
 
     def _run_on_engine(self, fn: Callable[[Any, float], tuple[Any, list]]) -> Any:
-        from services.engine import EngineUnavailable
+        from services.feed.engine import EngineUnavailable
 
         try:
             return self._engine().execute(fn)
@@ -274,25 +274,3 @@ def area_names(territory: str) -> dict[str, str]:
     except Exception as err:  # noqa: BLE001 - names are a nicety; ids still work
         log.warning("area names of %r not readable: %s", territory, err)
         return {}
-
-
-def start_commands(settings: Any, runtime: Any, audit: AuditLog | None = None, publisher: Publisher | None = None) -> CommandService:
-    """Build and start the command service of a Vigie (`runtime` from services.runtime.start_services)."""
-    from services.bus import CommandPublisher, bounded_client
-
-    store = CommandStore(bounded_client(runtime.redis_url))
-    client = getattr(runtime, "engine_client", None)
-    if runtime.engine is None and client is not None and publisher is None:  # a web-only worker: the engine's process sends
-        from services.engine_remote import RemoteCommandService
-
-        return RemoteCommandService(client, store, audit, names=area_names(settings.territory)).start()
-    # Simulators running faster than real time live ahead of Vigie's clock: an expiry would look past to them.
-    expiry = not (settings.run_simulators and settings.simulator_speed != 1.0)
-    service = CommandService(runtime.engine, publisher or CommandPublisher(runtime.redis_url), store, audit,
-                             names=area_names(settings.territory), send_expiry=expiry)
-    rpc = getattr(runtime, "engine_rpc", None)
-    if rpc is not None and publisher is None:  # web-only workers' commands, checked and sent by this service
-        from services.engine_remote import serve_commands
-
-        serve_commands(rpc, service)
-    return service.start()

@@ -10,7 +10,7 @@ HISTORY_MAX = 50  # per alarm in memory; the full journal is in Redis
 
 @dataclass(frozen=True, slots=True)
 class AlarmPolicy:
-    """Alarm-system settings an engineer sets (persisted by services/alarm_store.py)."""
+    """Alarm-system settings an engineer sets (persisted by services/alarms/store.py)."""
 
     max_shelf_s: float = 8 * 3600.0  # no shelf lasts longer, one-shot included
     default_shelf_s: float = 3600.0

@@ -1,4 +1,4 @@
-"""The Redis side of the engine: the `sup.*` feed subscriber and the `cmd.` publisher (snapshots: services/snapshots.py).
+"""The Redis side of the engine: the `sup.*` feed subscriber and the `cmd.` publisher (snapshots: services/feed/snapshots.py).
 
 The subscriber follows python-socketio's Redis manager: one subscription, capped exponential
 back-off while Redis is away, and a callback on every reconnect so its owner can re-sync

@@ -11,7 +11,7 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from services.bus import CommandPublisher, FeedSubscriber, Message
+from services.feed.bus import CommandPublisher, FeedSubscriber, Message
 from services.contract import Codec, Rejection, StateRequest, cmd_channel, encode
 from services.contract.channels import ADAPTED_KINDS
 from services.core import CoreConfig, Hypervisor
@@ -19,7 +19,7 @@ from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Ev
 from services.metrics import Metrics
 from services.redis_conn import BusUnavailable
 from services.settings import Settings
-from services.snapshots import SnapshotBuilder, SnapshotStore
+from services.feed.snapshots import SnapshotBuilder, SnapshotStore
 from services.threads import LoopThread
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Alarm actions and commands forwarded from a web-only worker to the engine's process (services/engine_rpc.py).
+"""Alarm actions and commands forwarded from a web-only worker to the engine's process (services/feed/engine_rpc.py).
 
 On a web-only worker, `RemoteAlarmActions` and `RemoteCommandService` stand in for the local ones:
 the web worker still authorises and audits, then the engine's process applies the request through
@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable
 import msgspec
 from msgspec import Meta, Struct
 
-from services.alarm_actions import ACTIONS, BULK_MAX, ActionsUnavailable, AlarmActions, AlarmId, BadRequest, UserName, parse_params
-from services.command_progress import Actor
-from services.commands import (
+from services.alarms.actions import ACTIONS, BULK_MAX, ActionsUnavailable, AlarmActions, AlarmId, BadRequest, UserName, parse_params
+from services.commands.progress import Actor
+from services.commands.service import (
     CommandConflict, CommandInvalid, CommandRequest, CommandService, CommandsUnavailable, ConfirmationNeeded, Selection,
 )
 from services.core.alarm_record import AlarmPolicy, Outcome
-from services.engine_rpc import EngineClient, EngineRpcServer, EngineUnreachable, Rejected, RemoteRefusal
+from services.feed.engine_rpc import EngineClient, EngineRpcServer, EngineUnreachable, Rejected, RemoteRefusal
 
 if TYPE_CHECKING:
-    from services.alarm_store import AlarmStore
+    from services.alarms.store import AlarmStore
 
 Short = Annotated[str, Meta(max_length=120)]
 Ident = Annotated[str, Meta(min_length=1, max_length=128)]

@@ -6,7 +6,7 @@ deadline) on the `vigie:rpc:requests` list and waits for its reply on `vigie:rpc
 `EngineRpcServer`, a thread in the engine's process, pops requests, validates them again at the boundary,
 applies them through the handlers registered with `serve()` (the same code paths as a local request)
 and replies on that key, which expires. Malformed requests are rejected with a reason, logged and counted;
-the loop carries on, and survives Redis restarts with capped exponential back-off (like services/bus.py).
+the loop carries on, and survives Redis restarts with capped exponential back-off (like services/feed/bus.py).
 The server also keeps a short-lived heartbeat key, so a client without an engine fails at once.
 """
 from __future__ import annotations

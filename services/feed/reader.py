@@ -1,7 +1,7 @@
 """Reading the live state: from the engine in this process, or from the snapshots it writes to Redis.
 
 Both readers answer the same JSON-ready shapes (a test runs both on the same data). `RedisReader` reads what
-services/snapshots.py's `SnapshotBuilder` (run by the engine) writes.
+services/feed/snapshots.py's `SnapshotBuilder` (run by the engine) writes.
 """
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 import msgspec
 import redis
 
-from services.bus import ERRORS
-from services.snapshots import snap_key
+from services.feed.bus import ERRORS
+from services.feed.snapshots import snap_key
 from services.core.alarms import PRIORITY_RANK
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
-    from services.engine import Engine
+    from services.feed.engine import Engine
 
 DOMAINS = ("lighting", "water", "traffic")
 KEY_VALUES = {  # the values a map feature carries, per domain

@@ -1,4 +1,4 @@
-"""The live state's snapshots in Redis: what the engine writes and `services.reader.RedisReader` reads.
+"""The live state's snapshots in Redis: what the engine writes and `services.feed.reader.RedisReader` reads.
 
 `SnapshotBuilder` turns what changed in the core into a `SnapshotBatch` on the engine thread; `SnapshotStore`
 writes batches from its own thread, so a slow Redis never stalls ingestion. Keys are `vigie:snap:...` (`snap_key`).
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 import msgspec
 import redis
 
-from services.bus import ERRORS, bounded_client
+from services.feed.bus import ERRORS, bounded_client
 from services.threads import QueuedWriter
 from services.settings import DOMAINS
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from services.core.assets import TerritoryState
 from services.core.day_series import Bucket, DaySeries, compared_days, day_metrics, slot_of
 from services.core.kpis import traffic_kpis
-from services.day_archive import ArchiveUnavailable, DayArchive
+from services.history.day_archive import ArchiveUnavailable, DayArchive
 from services.settings import DOMAINS, Settings
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Iterable
 from zoneinfo import ZoneInfo
 
-from services.bus import ERRORS, bounded_client
+from services.feed.bus import ERRORS, bounded_client
 from services.threads import QueuedWriter
 from services.core.day_series import BUCKET_S, Bucket, compared_days, energy_before
 from services.core.day_view import day_view, decode_day, savings
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import redis
 
     from services.core import Hypervisor
-    from services.engine import Engine
+    from services.feed.engine import Engine
 
 log = logging.getLogger(__name__)
 

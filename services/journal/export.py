@@ -15,7 +15,7 @@ import msgspec
 from services.contract import Codec, Rejection
 from services.contract.messages import READING_TYPES
 
-from .journal import Journal
+from services.journal.store import Journal
 
 TABLES = ("readings", "messages", "actions")
 MAX_ROWS = 5_000_000  # a Parquet export is built in memory: ask for a shorter period beyond this

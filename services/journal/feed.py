@@ -18,7 +18,7 @@ from services.contract.messages import SupervisorMessage
 from services.core import Hypervisor
 from services.core.events import Event
 
-from .journal_files import Record
+from services.journal.files import Record
 
 log = logging.getLogger(__name__)
 

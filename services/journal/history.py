@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import msgspec
 import zstandard
 
-from .journal_files import JournalError
+from services.journal.files import JournalError
 
 BUCKETS = 64
 FOOTER = struct.Struct("<Q")  # the footer's length, the file's last 8 bytes

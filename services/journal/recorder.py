@@ -13,19 +13,19 @@ import logging
 import time
 from typing import Any, Callable
 
-from services.alarm_store import JOURNAL_KEY
+from services.alarms.store import JOURNAL_KEY
 from services.audit import AUDIT_KEY
-from services.bus import ERRORS, FeedSubscriber, bounded_client
+from services.feed.bus import ERRORS, FeedSubscriber, bounded_client
 from services.contract import Codec, Rejection
 from services.core import CoreConfig, Hypervisor
 from services.core.events import AlarmsChanged, AssetsRemoved, Event
 from services.threads import LoopThread
 
-from . import core_image
-from .journal import Journal, JournalError
-from .journal_feed import ADAPTED_SUFFIXES, Feed
-from .journal_files import Record, is_json
-from .journal_history import readings_of
+from services.journal import image as core_image
+from services.journal.store import Journal, JournalError
+from services.journal.feed import ADAPTED_SUFFIXES, Feed
+from services.journal.files import Record, is_json
+from services.journal.history import readings_of
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Append-only segment files (JSON lines, zstd once closed) under `<state_dir>/journal/`, a snapshot of
 the whole core every `snapshot_s`, per-asset history files, retention by age and size. One writer
-(the recorder, services/recorder.py); any thread reads: replay sessions, the asset page's
+(the recorder, services/journal/recorder.py); any thread reads: replay sessions, the asset page's
 `asset_history`, exports. Format and measured sizes: docs/replay.md.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, BinaryIO, Iterator
 
 import msgspec
 
-from . import journal_files as jf
-from . import journal_history as jh
-from .core_image import complete, decode_defs, gc_paused
-from .journal_files import JournalError, Record, Segment
-from .journal_upkeep import JournalUpkeep
+from services.journal import files as jf
+from services.journal import history as jh
+from services.journal.image import complete, decode_defs, gc_paused
+from services.journal.files import JournalError, Record, Segment
+from services.journal.upkeep import JournalUpkeep
 
 log = logging.getLogger(__name__)
 __all__ = ["Journal", "JournalBusy", "JournalConfig", "JournalError", "Record", "Snapshot"]
@@ -329,7 +329,7 @@ class Journal:
         if self._lockfile is not None:
             self._lockfile.close()  # lets the lock go
 
-    # --- for the upkeep (services/journal_upkeep.py) ------------------------------------------
+    # --- for the upkeep (services/journal/upkeep.py) ------------------------------------------
 
     def _sealed(self, closed: Segment) -> None:
         """A segment is compressed and indexed: read it from its compressed file from now on."""

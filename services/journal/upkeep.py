@@ -14,12 +14,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from . import journal_files as jf
-from . import journal_history as jh
-from .journal_files import Segment
+from services.journal import files as jf
+from services.journal import history as jh
+from services.journal.files import Segment
 
 if TYPE_CHECKING:
-    from .journal import Journal
+    from services.journal.store import Journal
 
 log = logging.getLogger(__name__)
 

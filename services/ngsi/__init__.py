@@ -3,7 +3,7 @@
 In: `read_notification` -> `map_entity` (pure) turn broker notifications into asset definitions,
 readings and alarm events; `SourceSupervisor` (pure) speaks the feed contract for one NGSI source;
 `NgsiRelay` runs them against Redis. Out: `asset_entity` / `alarm_entity` (pure) give the Smart Data
-Models entity of an asset or an alarm. The HTTP side is `services/web_ngsi.py`.
+Models entity of an asset or an alarm. The HTTP side is `services/web/ngsi.py`.
 """
 from .bridge import SourceSupervisor
 from .entities import Entity, NotificationError, read_notification

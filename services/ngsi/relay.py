@@ -15,7 +15,7 @@ import msgspec
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from services.bus import ERRORS, FeedSubscriber, bounded_client
+from services.feed.bus import ERRORS, FeedSubscriber, bounded_client
 from services.contract import Codec, Rejection, StateRequest
 from services.threads import LoopThread
 

@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, Callable, Iterable
 
-from services.command_store import CommandFilter, summary
+from services.commands.store import CommandFilter, summary
 from services.contract.messages import SupervisorMessage
 from services.core import Hypervisor
 from services.core.events import Event

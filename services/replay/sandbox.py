@@ -23,7 +23,7 @@ from services.core import Hypervisor
 from services.simulators import build
 from services.simulators.base import SupervisorSim
 
-from .replay_scenario import EVENT_DOMAIN, ScenarioError, ScenarioEvent
+from services.replay.scenario import EVENT_DOMAIN, ScenarioError, ScenarioEvent
 
 log = logging.getLogger(__name__)
 DOMAINS = ("lighting", "water", "traffic")
@@ -48,7 +48,7 @@ class Sandbox:
         self._codec = Codec()
         self._lock = threading.RLock()
 
-    # --- the command path (services.commands.Publisher) --------------------------------------
+    # --- the command path (services.commands.service.Publisher) --------------------------------------
 
     def publish(self, channel: str, payload: bytes) -> int:
         """Hand a command to the sandboxed supervisor of `cmd.<domain>.<supervisor>`; 1 if one listens."""

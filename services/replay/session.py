@@ -4,7 +4,7 @@ The session's core starts from the journal's nearest snapshot and the records af
 feeds it the following records as its clock advances (1x to 60x), ticking it on every second as
 the engine did. Acknowledgements, shelving and commands act on this copy only: alarm actions run
 through `AlarmActions`, commands through a `CommandService` whose publisher is the session's
-sandbox (services/replay_sandbox.py), never Redis. Injected events (by hand or from a scenario)
+sandbox (services/replay/sandbox.py), never Redis. Injected events (by hand or from a scenario)
 are the sandbox's too. Seeking rebuilds the world from the recording at that instant, then
 re-applies the exercise's alarm actions and events up to it (commands are not sent again).
 """
@@ -16,19 +16,19 @@ import time
 from enum import StrEnum
 from typing import Any, Callable, Iterator
 
-from services.alarm_actions import ACTIONS, AlarmActions
-from services.commands import Actor, CommandRequest, CommandService
+from services.alarms.actions import ACTIONS, AlarmActions
+from services.commands.service import Actor, CommandRequest, CommandService
 from services.core import CoreConfig, Hypervisor
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, SupervisorChanged
-from services.reader import LocalReader
+from services.feed.reader import LocalReader
 
-from . import core_image
-from .journal import Journal, Record
-from .journal_feed import Feed
-from .replay_debrief import AlarmWatch
-from .replay_engine import MemoryCommandStore, SessionEngine, handle_unsequenced
-from .replay_sandbox import Sandbox
-from .replay_scenario import Scenario, ScenarioError, ScenarioEvent
+from services.journal import image as core_image
+from services.journal.store import Journal, Record
+from services.journal.feed import Feed
+from services.replay.debrief import AlarmWatch
+from services.replay.engine import MemoryCommandStore, SessionEngine, handle_unsequenced
+from services.replay.sandbox import Sandbox
+from services.replay.scenario import Scenario, ScenarioError, ScenarioEvent
 
 log = logging.getLogger(__name__)
 DOMAINS = ("lighting", "water", "traffic")

@@ -15,10 +15,10 @@ import msgspec
 
 from services.core import CoreConfig
 
-from .journal import Journal
-from .replay import ReplayError, ReplaySession
-from .replay_debrief import debrief, on_duty_acks
-from .replay_scenario import Scenario, reference_of
+from services.journal.store import Journal
+from services.replay.session import ReplayError, ReplaySession
+from services.replay.debrief import debrief, on_duty_acks
+from services.replay.scenario import Scenario, reference_of
 
 log = logging.getLogger(__name__)
 PUMP_S = 0.05

@@ -10,7 +10,7 @@ from typing import Any
 from services.contract import Codec, Rejection
 from services.core.alarm_states import SEVERITY_TO_PRIORITY
 
-from .journal import Journal
+from services.journal.store import Journal
 
 MAX_MARKS = 3000  # alarm marks returned (the per-minute counts cover everything)
 BUCKET_S = 60.0

@@ -15,11 +15,11 @@ from services.accounts import AccountError, Action, Principal, PrincipalKind, Ro
 from services.accounts.http import safe_next
 from services.audit import Outcome, to_csv
 from services.settings import DOMAINS
-from services.web_auth import DEVICE_COOKIE, Security, client_ip, cookie_secure, current_principal, ensure_csrf
+from services.web.auth import DEVICE_COOKIE, Security, client_ip, cookie_secure, current_principal, ensure_csrf
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent / "web_templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 AUDIT_PAGE_ROWS = 500
 AUDIT_EXPORT_ROWS = 100_000
 

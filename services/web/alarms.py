@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 from flask import Blueprint, Flask, Response, current_app, request
 
-from services.alarm_actions import ACTIONS, ActionsUnavailable, AlarmActions, BadRequest, parse_ids, parse_params
-from services.alarm_store import AlarmStore, journal_csv
+from services.alarms.actions import ACTIONS, ActionsUnavailable, AlarmActions, BadRequest, parse_ids, parse_params
+from services.alarms.store import AlarmStore, journal_csv
 from services.core.alarm_record import AlarmPolicy, Outcome
 from services.redis_conn import BusUnavailable
 from services.settings import DOMAINS
@@ -45,7 +45,7 @@ def init_alarms(server: Flask, runtime: Any) -> AlarmService:
     store = getattr(runtime, "alarm_store", None)
     client = getattr(runtime, "engine_client", None)
     if runtime.engine is None and client is not None:  # a web-only worker: the engine's process applies them
-        from services.engine_remote import RemoteAlarmActions
+        from services.feed.engine_remote import RemoteAlarmActions
 
         actions: AlarmActions = RemoteAlarmActions(client, store)
     else:
@@ -58,7 +58,7 @@ def init_alarms(server: Flask, runtime: Any) -> AlarmService:
 
 def perform(action: str, ids: list[str], params: Any, *, via: str = "api") -> list[Outcome]:
     """Authorise `action` for the current principal in each alarm's domain, apply it, audit it; one Outcome per id."""
-    from services.web_auth import current_principal
+    from services.web.auth import current_principal
 
     spec = ACTIONS[action]
     security = current_app.extensions.get(SECURITY)
@@ -140,7 +140,7 @@ def _float_arg(name: str) -> float | None:
 
 
 def _read_allowed() -> Response | None:
-    from services.web_auth import authorize, refusal_response
+    from services.web.auth import authorize, refusal_response
 
     if current_app.extensions.get(SECURITY) is None:
         return _error(401, "not_signed_in", "sign in first (security is not set up on this server)")
@@ -212,7 +212,7 @@ def create_alarm_api() -> Blueprint:
 
     @bp.put("/policy")
     def set_policy() -> Response:
-        from services.web_auth import authorize, refusal_response
+        from services.web.auth import authorize, refusal_response
 
         if current_app.extensions.get(SECURITY) is None:
             return _error(401, "not_signed_in", "sign in first (security is not set up on this server)")
@@ -226,7 +226,7 @@ def create_alarm_api() -> Blueprint:
         except ValueError as err:
             raise BadRequest(str(err)) from None
         service.actions.set_policy(new)
-        from services.web_auth import record
+        from services.web.auth import record
 
         record("settings.thresholds", "ok", target="alarm policy", detail=str(changes)[:400])
         return _json(new.to_dict())

@@ -12,12 +12,12 @@ from werkzeug.exceptions import HTTPException
 from services.contract.messages import AssetType
 from services.core.assets import Condition
 from services.metrics import CONTENT_TYPE, Metrics
-from services.reader import DOMAINS, BBox, Reader, ReaderUnavailable
+from services.feed.reader import DOMAINS, BBox, Reader, ReaderUnavailable
 from services.settings import Settings
 
 if TYPE_CHECKING:
-    from services.day_archive import DayArchive
-    from services.engine import Engine
+    from services.history.day_archive import DayArchive
+    from services.feed.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def _day(today: date) -> date:
 
 def _api_read_guard(security: Any) -> Callable[[], Response | None]:
     """Refuse the API to principals the role table does not allow `api.read` (authentication is the app's guard)."""
-    from services.web_auth import current_principal, refusal_response
+    from services.web.auth import current_principal, refusal_response
 
     def guard() -> Response | None:
         decision = security.authorize(current_principal(), "api.read", target=request.path)
@@ -116,7 +116,7 @@ def create_api(
 ) -> Blueprint:
     """Build the API blueprint.
 
-    `security` (services.web_auth.Security) authorises `api.read` on each request but /healthz (and /metrics
+    `security` (services.web.auth.Security) authorises `api.read` on each request but /healthz (and /metrics
     when public); or pass any `before_request` hook (return a Response to refuse).
     """
     metrics = metrics or (engine.metrics if engine is not None else Metrics())
@@ -206,7 +206,7 @@ def create_api(
         if day_archive is None:
             return _json({"error": "unavailable", "message": "no day archive in this process"}, 503)
         day = _day(datetime.now(day_archive.tz).date())
-        from services.day_archive import ArchiveUnavailable
+        from services.history.day_archive import ArchiveUnavailable
 
         try:
             return _json(day_archive.view(domain, day))

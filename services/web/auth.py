@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import secrets
 import time
 from functools import wraps
 from typing import Any, Callable, TypeVar
 
-import redis
 from flask import Flask, Response, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import LoginManager, logout_user
+from flask_login import logout_user
 
 from services.accounts import (
     PERMISSIONS,
@@ -20,7 +18,6 @@ from services.accounts import (
     Action,
     Decision,
     Limit,
-    Passwords,
     Principal,
     PrincipalKind,
     RateLimiter,
@@ -41,7 +38,7 @@ from services.accounts.http import (
 )
 from services.audit import AuditLog, Outcome
 from services.redis_conn import BUS_ERRORS, BusUnavailable
-from services.web_request import (  # noqa: F401 - the request helpers are also imported from here
+from services.web.request import (  # noqa: F401 - the request helpers are also imported from here
     EXTENSION,
     authorize,
     client_ip,
@@ -266,41 +263,3 @@ class Security:
         if g.get("vigie_forget_device"):
             response.delete_cookie(DEVICE_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
         return response
-
-
-def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock: Callable[[], float] = time.time,
-                  passwords: Passwords | None = None) -> Security:
-    """Register sign-in, sessions, tokens, CSRF, headers, admin pages and the audit log on `app`."""
-    from services.web_admin import bootstrap_admin, create_admin_blueprint, create_auth_blueprint  # they import this module
-
-    options = SecurityOptions.from_settings(settings, env=dict(os.environ))
-    passwords = passwords or Passwords()
-    store = AccountStore(redis_client, passwords, min_password_length=options.password_min_length)
-    audit = AuditLog(redis_client, retention_days=options.audit_retention_days)
-    throttle = SigninThrottle(redis_client, free_per_name=options.signin_free_attempts, free_per_ip=options.signin_free_per_ip,
-                              base_s=options.signin_base_delay_s, cap_s=options.signin_max_delay_s)
-    security = Security(options, store, audit, RateLimiter(redis_client), throttle, clock=clock)
-
-    app.secret_key = app.secret_key or getattr(settings, "secret_key", "") or _shared_secret(redis_client)
-    app.session_interface = _SessionInterface(options.cookie_secure)
-    app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    login = LoginManager()
-    login.session_protection = "basic"
-    login.user_loader(security.load_session_user)
-    login.request_loader(security.load_request_principal)
-    login.init_app(app)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, security.guard)
-    app.after_request(security.decorate_response)
-    app.context_processor(lambda: {"csrf_token": ensure_csrf, "principal": current_principal()})
-    app.register_blueprint(create_auth_blueprint(security))
-    app.register_blueprint(create_admin_blueprint(security))
-    app.extensions[EXTENSION] = security
-    bootstrap_admin(security)
-    return security
-
-
-def _shared_secret(client: redis.Redis) -> bytes:
-    """Return the session-signing key shared by every worker and kept across restarts (made once)."""
-    client.set("vigie:secret_key", secrets.token_bytes(32), nx=True)
-    return client.get("vigie:secret_key")  # type: ignore[return-value]

@@ -21,8 +21,8 @@ import msgspec
 from flask import Blueprint, Response, current_app, request
 from msgspec import Meta, Struct
 
-from services.command_store import CommandFilter, to_csv
-from services.commands import (
+from services.commands.store import CommandFilter, to_csv
+from services.commands.service import (
     Actor, CommandConflict, CommandInvalid, CommandRequest, CommandService, CommandsUnavailable, ConfirmationNeeded, Selection,
 )
 from services.core.commands import Status
@@ -134,8 +134,8 @@ def _iso(epoch: float) -> str:
 
 
 def create_commands_api(service: CommandService, security: Any = None) -> Blueprint:
-    """The commands blueprint; `security` (services.web_auth.Security) authorises every call, None only in tests."""
-    from services.web_auth import client_ip, current_principal, refusal_response
+    """The commands blueprint; `security` (services.web.auth.Security) authorises every call, None only in tests."""
+    from services.web.auth import client_ip, current_principal, refusal_response
 
     bp = Blueprint("vigie_commands_api", __name__)
 
@@ -243,7 +243,7 @@ def init_commands(server: Any, settings: Any, runtime: Any, security: Any = None
 
     `publisher` is where commands go (default: the bus); a training sandbox passes its own.
     """
-    from services.commands import start_commands
+    from services.commands.wiring import start_commands
 
     service = start_commands(settings, runtime, security.audit if security is not None else None, publisher)
     server.register_blueprint(create_commands_api(service, security))

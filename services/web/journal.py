@@ -1,4 +1,4 @@
-"""The journal over HTTP, as a Flask Blueprint (services/api_replay.py registers it with the replay API).
+"""The journal over HTTP, as a Flask Blueprint (services/web/replay.py registers it with the replay API).
 
     GET    /api/v1/journal                               span, size, segments, snapshots, retention
     GET    /api/v1/journal/export?since&until&format=jsonl|parquet&table=readings|messages|actions
@@ -16,10 +16,10 @@ from typing import Any
 import msgspec
 from flask import Blueprint, Response, request
 
-from . import journal_export
-from .journal import Journal, JournalError
-from .replay import ReplayError
-from .replay_timeline import timeline
+from services.journal import export as journal_export
+from services.journal.store import Journal, JournalError
+from services.replay.session import ReplayError
+from services.replay.timeline import timeline
 
 log = logging.getLogger(__name__)
 MAX_EXPORT_S = 7 * 86400.0
@@ -58,8 +58,8 @@ def parse_time(raw: Any, default: float | None = None) -> float:
 
 
 def create_journal_api(journal: Journal, security: Any = None) -> Blueprint:
-    """The journal blueprint; `security` (services.web_auth.Security) authorises every call, None only in tests."""
-    from services.web_auth import current_principal, refusal_response
+    """The journal blueprint; `security` (services.web.auth.Security) authorises every call, None only in tests."""
+    from services.web.auth import current_principal, refusal_response
 
     bp = Blueprint("vigie_journal_api", __name__)
     _json, _error = json_response, error

@@ -29,7 +29,7 @@ from services.ngsi.intake import (DOMAINS, MAX_PAYLOAD_BYTES, SOURCE, Intake, de
 from services.ngsi.relay import NotTaken
 from services.ngsi.query import QueryError, matches_geo, paging, parse_geo, parse_q
 from services.ngsi.vocabulary import CORE_CONTEXT_URL, SDM_CONTEXT_URL, short_name
-from services.reader import Reader, ReaderUnavailable
+from services.feed.reader import Reader, ReaderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,11 @@ def token_gate(tokens: Iterable[str]) -> Authorize:
 
 
 def security_gate() -> Authorize:
-    """Authorise through Vigie's account store (services.web_auth): the token's role and domain scope decide.
+    """Authorise through Vigie's account store (services.web.auth): the token's role and domain scope decide.
 
     `domain=None` asks "in at least one domain" (a notification is checked again per domain once mapped).
     """
-    from services import web_auth
-
+    from services.web import auth as web_auth
     def authorize(action: str, domain: str | None) -> Verdict:
         if domain is None:
             security, principal = web_auth.security_of(), web_auth.current_principal()

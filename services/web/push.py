@@ -20,7 +20,7 @@ from services.core.assets import Thresholds
 from services.core.bands import BANDED_DOMAINS, bands_of
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, SupervisorChanged
 
-from .push_wire import (  # noqa: F401 - re-exported: the wire format is part of this module's interface
+from services.feed.push_wire import (  # noqa: F401 - re-exported: the wire format is part of this module's interface
     ALARM_CONSOLE_FIELDS, CHANNELS, CONDITION_CODE, DOMAINS, EVENT, PROTOCOL, SNAPSHOT_LIMIT, build_snapshot,
     compact_alarm, compact_supervisor, geo_collection, geo_columns,
 )

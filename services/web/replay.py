@@ -1,4 +1,4 @@
-"""Replay sessions over HTTP, as a Flask Blueprint; `init_replay()` wires it and the journal's (services/api_journal.py).
+"""Replay sessions over HTTP, as a Flask Blueprint; `init_replay()` wires it and the journal's (services/web/journal.py).
 
     GET    /api/v1/replay/scenarios                      the scenario files
     GET    /api/v1/replay/sessions                       every session (trainees pick one to join)
@@ -24,17 +24,17 @@ from typing import Any, Callable
 import msgspec
 from flask import Blueprint, Flask, Response, current_app, request
 
-from services.alarm_actions import ACTIONS, BadRequest as AlarmBadRequest, parse_ids, parse_params
-from services.api_commands import BadRequest as CommandBadRequest, parse_body
-from services.commands import Actor, CommandConflict, CommandInvalid, ConfirmationNeeded
+from services.alarms.actions import ACTIONS, BadRequest as AlarmBadRequest, parse_ids, parse_params
+from services.web.commands import BadRequest as CommandBadRequest, parse_body
+from services.commands.service import Actor, CommandConflict, CommandInvalid, ConfirmationNeeded
 
-from .api_journal import create_journal_api, error as _error, json_response as _json, parse_time
-from .journal import Journal, JournalError
-from .replay import ReplayError, ReplaySession
-from .replay_debrief import debrief_csv
-from .replay_scenario import EVENTS, ScenarioError, ScenarioEvent, list_scenarios, load_scenario, parse_scenario
-from .replay_sessions import ReplayManager, plain
-from .replay_timeline import timeline
+from services.web.journal import create_journal_api, error as _error, json_response as _json, parse_time
+from services.journal.store import Journal, JournalError
+from services.replay.session import ReplayError, ReplaySession
+from services.replay.debrief import debrief_csv
+from services.replay.scenario import EVENTS, ScenarioError, ScenarioEvent, list_scenarios, load_scenario, parse_scenario
+from services.replay.sessions import ReplayManager, plain
+from services.replay.timeline import timeline
 
 log = logging.getLogger(__name__)
 EXTENSION = "vigie.replay"
@@ -71,8 +71,8 @@ def _body(kind: type) -> Any:
 
 
 def create_replay_api(manager: ReplayManager, journal: Journal, security: Any = None) -> Blueprint:
-    """The replay blueprint; `security` (services.web_auth.Security) authorises every call, None only in tests."""
-    from services.web_auth import current_principal, refusal_response
+    """The replay blueprint; `security` (services.web.auth.Security) authorises every call, None only in tests."""
+    from services.web.auth import current_principal, refusal_response
 
     bp = Blueprint("vigie_replay_api", __name__)
 
@@ -291,10 +291,10 @@ def exercise_of_request(app: Flask | None = None) -> ReplaySession | None:
 def init_replay(server: Flask, settings: Any, runtime: Any, security: Any = None,
                 journal_factory: Callable[[], Journal] | None = None) -> ReplayManager:
     """Register the replay API and the sessions of this app (the recorder's journal, or the folder read-only)."""
-    from services.commands import area_names
-    from services.engine import core_config
+    from services.commands.service import area_names
+    from services.feed.engine import core_config
 
-    from .journal import JournalConfig
+    from services.journal.store import JournalConfig
 
     recorder = getattr(runtime, "recorder", None)
     journal = recorder.journal if recorder is not None else (journal_factory or (

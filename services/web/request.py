@@ -1,6 +1,6 @@
 """What a request knows of Vigie's security: who asks, authorising and auditing for them, CSRF, refusal answers.
 
-Usable anywhere in a Flask request (views, Dash callbacks, Socket.IO handlers); services/web_auth.py builds the
+Usable anywhere in a Flask request (views, Dash callbacks, Socket.IO handlers); services/web/auth.py builds the
 `Security` these read from the app's extensions.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from services.accounts import Decision, Principal
 from services.accounts.http import wants_json
 
 if TYPE_CHECKING:
-    from services.web_auth import Security
+    from services.web.auth import Security
 
 EXTENSION = "vigie.security"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from services.alarm_actions import AlarmActions, parse_params  # noqa: E402
+from services.alarms.actions import AlarmActions, parse_params  # noqa: E402
 from services.redis_launcher import free_port, start_redis_server, wait_ready  # noqa: E402
 from tests.browser.alarm_stack import start_secured  # noqa: E402
 from tests.browser.chrome import console_errors  # noqa: E402

@@ -103,11 +103,11 @@ def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...]
     With `run_engine=False` it is a web-only worker (no engine, no push hub: the message queue brings the pushes);
     `users` are the operators it creates (none for a second worker on the same Redis)."""
     from dashboards import create_dash_app
-    from services.api import create_api
-    from services.api_alarms import init_alarms
+    from services.web.api import create_api
+    from services.web.alarms import init_alarms
     from services.runtime import start_services
     from services.settings import Settings
-    from services.web_auth import init_security
+    from services.web.security import init_security
 
     settings = Settings(redis_url=redis_url, run_simulators=False, coalesce_ms=coalesce_ms, snapshot_interval_s=0.5).with_(
         **settings_changes)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from services.core.day_series import compared_days  # noqa: E402
-from services.day_archive import DayArchive  # noqa: E402
+from services.history.day_archive import DayArchive  # noqa: E402
 from services.settings import DOMAINS, Settings  # noqa: E402
 from tests.browser.chrome import chromium, console_errors  # noqa: E402
 from tests.browser.domain_stack import start_domain_stack  # noqa: E402

@@ -17,7 +17,7 @@ def start_domain_stack(redis_url: str | None, state_dir: Path, settings: Setting
                        simulators: bool = False) -> Stack:
     """Engine, recorder (journal in `state_dir`), alarm store and web app on `port` (a free one by default)."""
     from dashboards import create_dash_app
-    from services.api_alarms import init_alarms
+    from services.web.alarms import init_alarms
     from services.runtime import start_services
 
     settings = (settings or Settings()).with_(redis_url=redis_url, run_simulators=simulators, state_dir=state_dir)

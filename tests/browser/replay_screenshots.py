@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from services.redis_launcher import resolve_redis
-from services.replay_scenario import load_scenario
+from services.replay.scenario import load_scenario
 from services.settings import Settings
 from tests.browser.chrome import chromium
 from tests.browser.replay_stack import start_replay_stack

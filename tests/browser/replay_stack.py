@@ -42,8 +42,8 @@ class ReplayStack:
 
 def record_simulators(directory: Path, start: datetime, minutes: float) -> None:
     """Record the three simulators (stepped as fast as they go) into a journal folder."""
-    from services.journal import Journal, JournalConfig
-    from services.recorder import Recorder
+    from services.journal.store import Journal, JournalConfig
+    from services.journal.recorder import Recorder
     from services.simulators import build
 
     journal = Journal(JournalConfig(directory))
@@ -69,9 +69,9 @@ def record_simulators(directory: Path, start: datetime, minutes: float) -> None:
 def start_replay_stack(redis_url: str, state_dir: Path, *, world: str = "mini", minutes: float = 30.0) -> ReplayStack:
     """Record `minutes` of a world ending an hour ago, start Vigie on that state folder, serve it."""
     from dashboards import create_dash_app
-    from services.api_alarms import init_alarms
-    from services.api_commands import init_commands
-    from services.api_replay import init_replay
+    from services.web.alarms import init_alarms
+    from services.web.commands import init_commands
+    from services.web.replay import init_replay
     from services.runtime import start_services
     from tests.replay_world import record
 

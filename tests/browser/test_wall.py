@@ -7,7 +7,7 @@ import time
 import pytest
 from dash.testing.wait import until
 
-from services.alarm_actions import parse_params
+from services.alarms.actions import parse_params
 from services.contract import Alarm, AlarmEvent, Point, State, WaterReading
 from services.contract.messages import AssetDef
 from services.settings import Settings

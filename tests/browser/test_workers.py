@@ -1,6 +1,6 @@
 """Several web workers (README "Several web workers"): the engine's worker pushes through Flask-SocketIO's Redis
 message queue, and a page served by a web-only worker (no engine) loads and follows the live state; an operator
-signed in on the web-only worker acknowledges an alarm, which the engine's process applies (services/engine_rpc.py)."""
+signed in on the web-only worker acknowledges an alarm, which the engine's process applies (services/feed/engine_rpc.py)."""
 from __future__ import annotations
 
 import threading

@@ -19,7 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from services.accounts import Passwords
 from services.contract.messages import AssetDef, Point
 from services.settings import Settings
-from services.web_auth import init_security
+from services.web.security import init_security
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"

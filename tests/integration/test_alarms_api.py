@@ -13,12 +13,12 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.api_alarms import init_alarms
+from services.web.alarms import init_alarms
 from services.contract import Alarm, AlarmEvent, LightingReading, State, WaterReading, encode, sup_channel
 from services.contract.messages import AssetDef, Point
 from services.runtime import start_services
 from services.settings import Settings
-from services.web_auth import init_security
+from services.web.security import init_security
 from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
@@ -216,8 +216,8 @@ def test_the_alarm_list_its_history_and_the_policy_survive_a_restart(redis_url, 
 
 
 def test_both_readers_give_the_changed_alarms_by_id(stack):
-    from services.bus import bounded_client
-    from services.reader import RedisReader
+    from services.feed.bus import bounded_client
+    from services.feed.reader import RedisReader
 
     runtime, _server, _ = stack
     ids = ["lum/lamp_fault:lamp-0", "eau/pump_fault:pump-1", "lum/none"]
@@ -229,7 +229,7 @@ def test_both_readers_give_the_changed_alarms_by_id(stack):
 
 def test_an_alarm_raised_between_authorisation_and_action_is_not_acted_on(stack):
     """Ids not held are passed to the book unauthorised (it can only answer not found); one raised meanwhile is refused."""
-    from services.alarm_actions import AckParams, AlarmActions
+    from services.alarms.actions import AckParams, AlarmActions
 
     runtime, _server, _ = stack
     (outcome,) = AlarmActions(runtime.engine).apply("ack", ["eau/pump_fault:pump-1"], "alice", AckParams(), {"eau/pump_fault:pump-1": None})

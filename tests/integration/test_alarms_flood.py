@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import redis
 
-from services.alarm_actions import ShelveParams
+from services.alarms.actions import ShelveParams
 from services.core.alarm_record import AlarmPolicy
 from services.runtime import start_services
 from services.settings import Settings
@@ -137,7 +137,7 @@ def test_a_shelved_alarm_comes_back_when_its_shelf_time_is_over(runtime):
     aid = f"{sim.supervisor_id}/lamp_fault:{lamp}"
     wait_until(lambda: book_read(runtime, lambda b: b.get(aid) is not None), what="the lamp fault")
     runtime.engine.execute(lambda core, now: (core.alarms.set_policy(AlarmPolicy(max_shelf_s=3.0, default_shelf_s=1.5)), []))
-    from services.alarm_actions import AlarmActions
+    from services.alarms.actions import AlarmActions
 
     (outcome,) = AlarmActions(runtime.engine).apply("shelve", [aid], "alice", ShelveParams(reason="crew on site", minutes=1.5 / 60))
     assert outcome.result == "done" and outcome.state == "shelved"

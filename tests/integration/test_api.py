@@ -6,10 +6,10 @@ import pytest
 import redis
 from flask import Flask, Response
 
-from services.api import create_api
-from services.bus import bounded_client
-from services.engine import Engine
-from services.reader import LocalReader, RedisReader
+from services.web.api import create_api
+from services.feed.bus import bounded_client
+from services.feed.engine import Engine
+from services.feed.reader import LocalReader, RedisReader
 from services.redis_launcher import free_port
 from services.settings import Settings
 from tests.integration.test_engine import Feed, publish, wait_until

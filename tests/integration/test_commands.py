@@ -16,18 +16,18 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.api_commands import create_commands_api
+from services.web.commands import create_commands_api
 from services.audit import AuditLog
-from services.bus import CommandPublisher
-from services.command_store import CommandStore
-from services.commands import CommandService, area_names
+from services.feed.bus import CommandPublisher
+from services.commands.store import CommandStore
+from services.commands.service import CommandService, area_names
 from services.contract import AssetDef, Point
 from services.core import CoreConfig, Hypervisor
 from services.core.command_book import CommandConfig
-from services.engine import Engine
+from services.feed.engine import Engine
 from services.settings import Settings
 from services.simulators import build
-from services.web_auth import init_security
+from services.web.security import init_security
 from tests.command_world import SimDriver
 
 pytestmark = pytest.mark.integration

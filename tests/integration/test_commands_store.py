@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from services.command_store import CommandFilter, CommandStore, to_csv
+from services.commands.store import CommandFilter, CommandStore, to_csv
 from services.core.command_book import CommandBook
 from services.core.command_effects import CommandRequest, Selection, plan_command
 from services.core.commands import Step

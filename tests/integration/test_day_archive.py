@@ -10,12 +10,12 @@ import pytest
 import redis
 from flask import Flask
 
-from services.api import create_api
+from services.web.api import create_api
 from services.core.day_series import Bucket
-from services.day_archive import RETENTION_S, DayArchive, day_key
-from services.day_backfill import backfill, start_backfill
-from services.engine import Engine
-from services.reader import LocalReader
+from services.history.day_archive import RETENTION_S, DayArchive, day_key
+from services.history.backfill import backfill, start_backfill
+from services.feed.engine import Engine
+from services.feed.reader import LocalReader
 from services.settings import Settings
 from tests.unit.test_core import lighting_state
 

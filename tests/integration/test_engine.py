@@ -10,12 +10,12 @@ import msgspec
 import pytest
 import redis
 
-from services.bus import bounded_client
+from services.feed.bus import bounded_client
 from services.contract import (
     Alarm, AlarmEvent, AssetDef, Codec, Heartbeat, LightingReading, Point, State, StateRequest, Telemetry, encode, sup_channel,
 )
-from services.engine import Engine
-from services.reader import LocalReader, RedisReader
+from services.feed.engine import Engine
+from services.feed.reader import LocalReader, RedisReader
 from services.runtime import start_services
 from services.settings import Settings
 
@@ -113,7 +113,7 @@ def test_state_and_telemetry_published_on_redis_reach_the_live_state(engine: Eng
 
 
 def test_without_hiredis_buffer_access_the_subscriber_reads_through_the_public_path(settings, redis_url, client, monkeypatch) -> None:
-    monkeypatch.setattr("services.bus._buffered_replies", lambda conn: None)
+    monkeypatch.setattr("services.feed.bus._buffered_replies", lambda conn: None)
     engine = Engine(settings, redis_url).start()
     try:
         wait_until(lambda: engine.bus_up)
@@ -228,7 +228,7 @@ def test_the_three_simulated_supervisors_on_the_real_montpellier_territory(engin
 
     from flask import Flask
 
-    from services.api import create_api
+    from services.web.api import create_api
     from services.simulators import build
     from services.territory.geo import lamp_sites
 

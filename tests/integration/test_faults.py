@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.bus import bounded_client
+from services.feed.bus import bounded_client
 from services.contract import AssetDef, Command, LightingReading, Point
-from services.engine import Engine
-from services.reader import LocalReader, RedisReader
+from services.feed.engine import Engine
+from services.feed.reader import LocalReader, RedisReader
 from services.redis_launcher import free_port, start_redis_server, wait_ready
 from services.settings import Settings
 from services.simulators.base import CommandResult, SupervisorSim
@@ -148,7 +148,7 @@ def test_hostile_messages_are_refused_and_counted_while_valid_telemetry_flows(re
     hostile = hostile_messages(1000, seed=0)
     try:
         wait_until(lambda: engine.bus_up)
-        caplog.set_level(logging.WARNING, logger="services.engine")
+        caplog.set_level(logging.WARNING, logger="services.feed.engine")
         publish(client, feed.state())
         valid = 1
         levels = []

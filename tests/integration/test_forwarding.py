@@ -11,15 +11,15 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.api_alarms import init_alarms
-from services.api_commands import init_commands
+from services.web.alarms import init_alarms
+from services.web.commands import init_commands
 from services.contract import Alarm, AlarmEvent, LightingReading, State, encode, sup_channel
 from services.contract.messages import AssetDef, Point
-from services.engine_remote import RemoteAlarmActions
-from services.engine_rpc import REPLY, REQUESTS, EngineClient, encode_request
+from services.feed.engine_remote import RemoteAlarmActions
+from services.feed.engine_rpc import REPLY, REQUESTS, EngineClient, encode_request
 from services.runtime import start_services
 from services.settings import Settings
-from services.web_auth import init_security
+from services.web.security import init_security
 from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
@@ -198,7 +198,7 @@ def test_the_channel_survives_a_redis_server_restart(tmp_path):
 
     from msgspec import Struct
 
-    from services.engine_rpc import EngineRpcServer, EngineUnreachable
+    from services.feed.engine_rpc import EngineRpcServer, EngineUnreachable
 
     class Ping(Struct):
         n: int
@@ -242,7 +242,7 @@ def _pings(port: int) -> bool:
 
 
 def _call(client: EngineClient, n: int):
-    from services.engine_rpc import EngineUnreachable
+    from services.feed.engine_rpc import EngineUnreachable
 
     try:
         return client.call("ping", {"n": n})

@@ -12,15 +12,15 @@ import pytest
 import redis
 from flask import Flask
 
-from services.bus import bounded_client
+from services.feed.bus import bounded_client
 from services.contract import StateRequest, cmd_channel, encode
-from services.engine import Engine
+from services.feed.engine import Engine
 from services.metrics import Metrics
 from services.ngsi.intake import ngsi_channel
 from services.ngsi.relay import RELAY_KEY, NgsiRelay, redis_forwarder
-from services.reader import LocalReader
+from services.feed.reader import LocalReader
 from services.settings import Settings
-from services.web_ngsi import create_ngsi_blueprint, token_gate
+from services.web.ngsi import create_ngsi_blueprint, token_gate
 
 pytestmark = pytest.mark.integration
 

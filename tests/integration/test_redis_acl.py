@@ -18,7 +18,7 @@ from services.contract import cmd_channel, sup_channel
 from services.redis_conn import connect
 from services.settings import Settings
 from services.simulators.runner import Runner
-from services.web_auth import init_security
+from services.web.security import init_security
 
 pytestmark = pytest.mark.integration
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"

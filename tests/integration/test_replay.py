@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from services.alarm_actions import parse_params
-from services.commands import Actor, CommandRequest, Selection
-from services.engine import Engine, core_config
-from services.journal import Journal, JournalConfig
-from services.reader import LocalReader
-from services.recorder import Recorder
-from services.replay import ReplaySession
-from services.replay_scenario import load_scenario
+from services.alarms.actions import parse_params
+from services.commands.service import Actor, CommandRequest, Selection
+from services.feed.engine import Engine, core_config
+from services.journal.store import Journal, JournalConfig
+from services.feed.reader import LocalReader
+from services.journal.recorder import Recorder
+from services.replay.session import ReplaySession
+from services.replay.scenario import load_scenario
 from services.settings import Settings
 from services.simulators import build
 from tests.replay_world import world_state

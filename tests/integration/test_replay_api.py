@@ -10,11 +10,11 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.api_journal import create_journal_api
-from services.api_replay import create_replay_api
-from services.replay_sessions import ReplayManager
+from services.web.journal import create_journal_api
+from services.web.replay import create_replay_api
+from services.replay.sessions import ReplayManager
 from services.settings import Settings
-from services.web_auth import init_security
+from services.web.security import init_security
 from tests.replay_world import T0, record
 
 pytestmark = pytest.mark.integration

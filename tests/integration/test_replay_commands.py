@@ -16,8 +16,8 @@ import redis
 import requests
 from flask import current_app
 
-from services.api_replay import COOKIE
-from services.commands import Actor, CommandRequest, Selection
+from services.web.replay import COOKIE
+from services.commands.service import Actor, CommandRequest, Selection
 from tests.browser.replay_stack import start_replay_stack
 from tests.replay_world import MiniWorld
 

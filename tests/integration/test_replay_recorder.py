@@ -6,10 +6,10 @@ import time
 import pytest
 import redis
 
-from services.alarm_store import JOURNAL_KEY
+from services.alarms.store import JOURNAL_KEY
 from services.audit import AUDIT_KEY
-from services.journal import Journal, JournalConfig
-from services.recorder import Recorder
+from services.journal.store import Journal, JournalConfig
+from services.journal.recorder import Recorder
 from tests.integration.test_faults import own_redis  # noqa: F401 - the fixture
 from tests.replay_world import MiniWorld
 

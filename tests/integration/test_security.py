@@ -15,7 +15,8 @@ from flask import Flask
 
 from services.accounts import Action, Passwords, Role
 from services.settings import Settings
-from services.web_auth import current_principal, init_security, record, security_of
+from services.web.auth import current_principal, record, security_of
+from services.web.security import init_security
 
 pytestmark = pytest.mark.integration
 PW = "correct horse battery"

@@ -14,7 +14,7 @@ from layouts.alarms_grid import column_defs
 from layouts.alarms_i18n import _EN, _FR, alarm_catalog, at
 from layouts.i18n import LANGUAGES
 from layouts.palette import PRIORITY_STYLE
-from services.alarm_sound import CHIMES, chime
+from services.alarms.sound import CHIMES, chime
 from services.core.alarm_kpis import AlarmStats
 from services.core.alarm_record import AlarmPolicy, Outcome
 from services.core.alarm_states import AlarmState, Trigger

@@ -211,7 +211,7 @@ def test_the_hypervisor_samples_its_day_when_it_recomputes_kpis():
     (at(2026, 10, 25, 1, 0), 24 * 3600.0 + 60.0),  # the 25-hour day: 01:00 to midnight is 24 h
 ])
 def test_the_backfill_wakes_a_minute_after_the_next_local_midnight(now, wait_s):
-    from services.day_backfill import until_next_day
+    from services.history.backfill import until_next_day
 
     assert until_next_day(now, PARIS) == pytest.approx(wait_s)
 

@@ -1,7 +1,7 @@
 """The traffic page's lists: only slowed segments, incidents newest first with what they slow around them."""
 from __future__ import annotations
 
-from services.domain_views import incidents, most_congested
+from services.history.domain_views import incidents, most_congested
 
 
 def seg(sid: str, x0: float, speed: float | None, free: float = 50.0, closed: bool = False, occupancy: float = 0.1) -> dict:

@@ -9,13 +9,13 @@ import msgspec
 import pytest
 from msgspec import Struct
 
-from services.engine_remote import ApplyArgs, RemoteAlarmActions, RemoteCommandService, request_doc, request_of, RequestDoc
-from services.engine_rpc import (
+from services.feed.engine_remote import ApplyArgs, RemoteAlarmActions, RemoteCommandService, request_doc, request_of, RequestDoc
+from services.feed.engine_rpc import (
     HEARTBEAT, REPLY, REQUESTS, EngineClient, EngineRpcServer, EngineUnreachable, Rejected, RemoteRefusal, decode_request,
     encode_request,
 )
-from services.alarm_actions import ActionsUnavailable, BadRequest
-from services.commands import CommandInvalid, CommandRequest, CommandsUnavailable, ConfirmationNeeded, Selection
+from services.alarms.actions import ActionsUnavailable, BadRequest
+from services.commands.service import CommandInvalid, CommandRequest, CommandsUnavailable, ConfirmationNeeded, Selection
 from services.metrics import Metrics
 
 NOW = 1_800_000_000.0
@@ -165,7 +165,7 @@ def test_remote_alarm_actions_turn_failures_into_the_existing_exceptions(failure
 
 
 def test_remote_alarm_actions_send_the_parsed_parameters_back_as_plain_json():
-    from services.alarm_actions import parse_params
+    from services.alarms.actions import parse_params
 
     canned = Canned([{"alarm": "a", "result": "done", "message": "", "by": None, "at": None, "state": "active_ack"}])
     (outcome,) = RemoteAlarmActions(canned).apply("shelve", ["a"], "alice", parse_params("shelve", {"reason": "crew", "minutes": 30}), {"a": "lighting"})

@@ -12,12 +12,12 @@ import redis
 from services.contract import AssetDef, LightingReading, Point, Rejection, State, Telemetry, encode, sup_channel
 from services.core import Hypervisor
 from services.core.events import AssetsChanged, StateNeeded
-from services.engine import Engine, EngineUnavailable, RejectionLog
+from services.feed.engine import Engine, EngineUnavailable, RejectionLog
 from services.metrics import Metrics
-from services.reader import LocalReader, RedisReader
+from services.feed.reader import LocalReader, RedisReader
 from services.redis_launcher import resolve_redis
 from services.settings import Settings
-from services.snapshots import SnapshotBatch, SnapshotBuilder, snap_key, write_batch
+from services.feed.snapshots import SnapshotBatch, SnapshotBuilder, snap_key, write_batch
 
 NOW = 1_782_064_800.0  # 2026-06-21 18:00 UTC
 TS = datetime.fromtimestamp(NOW, timezone.utc)
@@ -90,7 +90,7 @@ def test_requests_need_a_running_engine(engine: Engine) -> None:
 def test_rejection_log_is_rate_limited_then_says_what_it_left_out(caplog) -> None:
     t = [0.0]
     rlog = RejectionLog(burst=3, window_s=10.0, clock=lambda: t[0])
-    caplog.set_level(logging.WARNING, logger="services.engine")
+    caplog.set_level(logging.WARNING, logger="services.feed.engine")
     for i in range(50):
         rlog(b"sup.lighting.lum.telemetry", b"x" * 500, Rejection("bad_json", f"bad {i}"))
     lines = [r.getMessage() for r in caplog.records]

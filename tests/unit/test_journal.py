@@ -7,9 +7,9 @@ import io
 import msgspec
 import pytest
 
-from services import journal_export
-from services import journal_files as jf
-from services.journal import Journal, JournalBusy, JournalConfig
+from services.journal import export as journal_export
+from services.journal import files as jf
+from services.journal.store import Journal, JournalBusy, JournalConfig
 from tests.replay_world import T0, record
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import msgspec
 import pytest
 
-from services import core_image
+from services.journal import image as core_image
 from services.contract import LightingReading, Telemetry
 from services.core import CoreConfig, Hypervisor
 from services.core.alarm_kpis import AlarmStats
@@ -14,7 +14,7 @@ from services.core.assets import AssetRecord, TerritoryState
 from services.core.chatter import ChatterDetector
 from services.core.health import SupervisorRegistry
 from services.core.kpis import EnergyMeter, KpiHistory
-from services.reader import LocalReader
+from services.feed.reader import LocalReader
 from tests.replay_world import T0, FixedEngine, record, world_state
 
 

@@ -1,7 +1,7 @@
 """The maintenance team's faults list: rows by cabinet with the cabinet's own name, the age from the alarm."""
 from __future__ import annotations
 
-from services.lighting_faults import fault_rows
+from services.history.lighting_faults import fault_rows
 
 
 def lamp(i: int, condition: str, cabinet: str = "cab-1") -> dict:

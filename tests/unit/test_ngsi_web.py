@@ -13,8 +13,8 @@ from services.contract import Alarm, AlarmEvent, AssetDef, LightingReading, Line
 from services.core import Hypervisor
 from services.metrics import Metrics
 from services.ngsi.relay import NotTaken
-from services.reader import sort_alarms
-from services.web_ngsi import create_ngsi_blueprint, token_gate
+from services.feed.reader import sort_alarms
+from services.web.ngsi import create_ngsi_blueprint, token_gate
 
 SDM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "smart-data-models"
 TOKEN = "t0ken"

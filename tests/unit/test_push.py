@@ -7,7 +7,7 @@ import time
 import pytest
 
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, SupervisorChanged
-from services.push import CONDITION_CODE, PushHub, build_snapshot, geo_collection, geo_columns
+from services.web.push import CONDITION_CODE, PushHub, build_snapshot, geo_collection, geo_columns
 
 
 class FakeReader:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.alarm_actions import parse_params
+from services.alarms.actions import parse_params
 from services.core import Hypervisor
-from services.reader import LocalReader
-from services.replay import Playback, ReplayError, ReplaySession
-from services.replay_debrief import debrief_csv
-from services.replay_sessions import ReplayManager
+from services.feed.reader import LocalReader
+from services.replay.session import Playback, ReplayError, ReplaySession
+from services.replay.debrief import debrief_csv
+from services.replay.sessions import ReplayManager
 from tests.replay_world import T0, FixedEngine, record, world_state
 
 

@@ -7,10 +7,10 @@ import msgspec
 import pytest
 from flask import Flask
 
-from services.api_journal import create_journal_api, parse_time
-from services.api_replay import COOKIE, create_replay_api
-from services.replay import ReplayError
-from services.replay_sessions import ReplayManager
+from services.web.journal import create_journal_api, parse_time
+from services.web.replay import COOKIE, create_replay_api
+from services.replay.session import ReplayError
+from services.replay.sessions import ReplayManager
 from tests.replay_world import T0, record
 
 

@@ -5,13 +5,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.command_store import CommandFilter
+from services.commands.store import CommandFilter
 from services.contract import Alarm, AlarmEvent, Heartbeat, LightingReading, State, Telemetry
 from services.core import Hypervisor
-from services.replay_engine import MemoryCommandStore, handle_unsequenced
-from services.replay_sandbox import Sandbox
-from services.replay_debrief import Watched, debrief
-from services.replay_scenario import (
+from services.replay.engine import MemoryCommandStore, handle_unsequenced
+from services.replay.sandbox import Sandbox
+from services.replay.debrief import Watched, debrief
+from services.replay.scenario import (
     SCENARIO_DIR, ScenarioError, list_scenarios, load_scenario, offset_s, parse_scenario, reference_of,
 )
 from tests.replay_world import T0, MiniWorld

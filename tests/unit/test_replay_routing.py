@@ -5,8 +5,8 @@ import pytest
 from flask import Flask
 
 from callbacks.replay_exercise import ExerciseAware
-from services.alarm_actions import ActionsUnavailable
-from services.api_replay import COOKIE, EXTENSION
+from services.alarms.actions import ActionsUnavailable
+from services.web.replay import COOKIE, EXTENSION
 
 
 class Manager:
