@@ -44,8 +44,10 @@ INDEX = """<!DOCTYPE html>
 
 
 def create_socketio(server: Flask, settings: Settings) -> SocketIO:
-    """The Socket.IO server on `server` (threading mode; Redis message queue when several web workers)."""
-    return SocketIO(server, async_mode="threading", message_queue=settings.socketio_message_queue,
+    """The Socket.IO server on `server` (threads, or gevent under gunicorn's gevent worker; Redis message queue
+    when several web workers)."""
+    mode = "gevent" if settings.server_worker == "gevent" else "threading"
+    return SocketIO(server, async_mode=mode, message_queue=settings.socketio_message_queue,
                     cors_allowed_origins=[], logger=False, engineio_logger=False)
 
 

@@ -38,6 +38,11 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     metrics_public: bool = True
     socketio_message_queue: str | None = None  # Redis URL shared by several web workers
+    # production server (app.py serves through gunicorn; docs/deploy.md)
+    server_worker: str = "gthread"  # "gthread" (threads + simple-websocket) or "gevent" (docs/deploy.md compares them)
+    web_threads: int = 100  # gthread: concurrent requests and WebSocket connections
+    access_log: bool = True  # one standard access-log line per request on stderr
+    redis_retry_max_s: float = 10.0  # Redis down at start: retry with back-off capped at this
     # security (defaults and meaning: services/accounts/options.py, docs/security.md)
     admin_user: str | None = None  # first admin, created once when no admin exists
     admin_password: str | None = field(default=None, repr=False)
@@ -47,6 +52,9 @@ class Settings:
     cookie_secure: str = "auto"
     trusted_origins: tuple[str, ...] = ()
     frame_ancestors: str = "'none'"
+    anonymous_role: str | None = None  # like Grafana's anonymous access: a role for browsers that do not sign in
+    argon2_time_cost: int | None = None  # password hashing cost (None: argon2-cffi's RFC 9106 defaults)
+    argon2_memory_kib: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -84,6 +92,12 @@ class Settings:
             cookie_secure=env.get("VIGIE_COOKIE_SECURE", "auto"),
             trusted_origins=tuple(o.strip() for o in env.get("VIGIE_TRUSTED_ORIGINS", "").split(",") if o.strip()),
             frame_ancestors=env.get("VIGIE_FRAME_ANCESTORS", "'none'"),
+            anonymous_role=env.get("VIGIE_ANONYMOUS_ROLE") or None,
+            argon2_time_cost=int(env["VIGIE_ARGON2_TIME_COST"]) if env.get("VIGIE_ARGON2_TIME_COST") else None,
+            argon2_memory_kib=int(env["VIGIE_ARGON2_MEMORY_KIB"]) if env.get("VIGIE_ARGON2_MEMORY_KIB") else None,
+            server_worker=env.get("VIGIE_SERVER_WORKER", "gthread"),
+            web_threads=int(env.get("VIGIE_WEB_THREADS", "100")),
+            access_log=flag("VIGIE_ACCESS_LOG", True),
         )
         return replace(base, **overrides) if overrides else base
 

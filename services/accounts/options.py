@@ -29,6 +29,9 @@ class SecurityOptions:
     timezone: str = "Europe/Paris"  # audit times are shown in the territory's time
     admin_user: str | None = None  # first admin, created once when no admin exists
     admin_password: str | None = None
+    anonymous_role: str | None = None  # a role for browsers that do not sign in (never admin); None: sign-in required
+    argon2_time_cost: int | None = None
+    argon2_memory_kib: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, env: dict[str, str] | None = None) -> "SecurityOptions":
@@ -46,6 +49,8 @@ class SecurityOptions:
         values["trusted_origins"] = tuple(filter(None, (origin_of(o) for o in origins)))
         if values.get("cookie_secure") not in (None, "auto", "always", "never"):
             values["cookie_secure"] = "always" if values["cookie_secure"] in (True, "1", "true", "yes") else "auto"
+        if values.get("anonymous_role") == "admin":
+            raise ValueError("VIGIE_ANONYMOUS_ROLE cannot be admin: accounts and tokens need a signed-in administrator")
         return cls(**{k: v for k, v in values.items() if v is not None or k in ("tile_url", "admin_user", "admin_password")})
 
     @property

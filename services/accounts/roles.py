@@ -42,6 +42,7 @@ class PrincipalKind(StrEnum):
     TOKEN = "token"  # an API client with a bearer token
     DEVICE = "device"  # a wall screen or kiosk with its device cookie
     CLI = "cli"  # someone at the server's shell
+    ANONYMOUS = "anonymous"  # a browser that did not sign in, where the site allows it (VIGIE_ANONYMOUS_ROLE)
 
 
 class Refusal(StrEnum):

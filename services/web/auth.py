@@ -20,6 +20,7 @@ from services.accounts import (
     Limit,
     Principal,
     PrincipalKind,
+    Role,
     RateLimiter,
     Refusal,
     SecurityOptions,
@@ -37,6 +38,7 @@ from services.accounts.http import (
     security_headers,
 )
 from services.audit import AuditLog, Outcome
+from services.settings import DOMAINS
 from services.redis_conn import BUS_ERRORS, BusUnavailable
 from services.web.request import (  # noqa: F401 - the request helpers are also imported from here
     EXTENSION,
@@ -91,6 +93,8 @@ class Security:
         self.throttle = throttle
         self.clock = clock
         self._dash_apps: list[Any] = []
+        self._anonymous = (Principal("anonymous", Role(options.anonymous_role), frozenset(DOMAINS), PrincipalKind.ANONYMOUS)
+                           if options.anonymous_role else None)
 
     # --- authorisation ----------------------------------------------------------------
     def authorize(self, principal: Principal | None, action: str, domain: str | None = None, *, target: str = "") -> Decision:
@@ -168,7 +172,7 @@ class Security:
             if principal is None:
                 g.vigie_forget_device = True
             return principal
-        return None
+        return self._anonymous
 
     def _token_principal(self, raw: str, *, device: bool) -> Principal | None:
         record = self.store.resolve_token(raw)
@@ -208,7 +212,7 @@ class Security:
                             actor=str(session["_user_id"]).rpartition(":")[0])
                 session.clear()
             return unauthenticated_response(expired=bool(g.get("vigie_expired")))
-        if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE):
+        if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE, PrincipalKind.ANONYMOUS):
             csrf = ensure_csrf()
             if request.method not in SAFE_METHODS and not self._csrf_ok(csrf):
                 self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="missing or wrong CSRF token, or foreign origin")

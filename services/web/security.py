@@ -25,7 +25,11 @@ def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock
                   passwords: Passwords | None = None) -> Security:
     """Register sign-in, sessions, tokens, CSRF, headers, admin pages and the audit log on `app`."""
     options = SecurityOptions.from_settings(settings, env=dict(os.environ))
-    passwords = passwords or Passwords()
+    if passwords is None:
+        from argon2 import PasswordHasher
+
+        cost = {k: v for k, v in (("time_cost", options.argon2_time_cost), ("memory_cost", options.argon2_memory_kib)) if v}
+        passwords = Passwords(PasswordHasher(**cost, **({"parallelism": 1} if cost else {})))
     store = AccountStore(redis_client, passwords, min_password_length=options.password_min_length)
     audit = AuditLog(redis_client, retention_days=options.audit_retention_days)
     throttle = SigninThrottle(redis_client, free_per_name=options.signin_free_attempts, free_per_ip=options.signin_free_per_ip,
