@@ -24,8 +24,8 @@ from services.web.ngsi import create_ngsi_blueprint, token_gate
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-SDM = SHARED / "smart-data-models"
+DATA = Path(__file__).resolve().parents[1] / "data"  # copies of the official files, see SOURCES.md there
+SDM = DATA / "smart-data-models"
 TOKEN = "ngsi-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Mapped models -> (domain hint the subscription URL carries, the Vigie id the example becomes).
@@ -137,7 +137,7 @@ def test_every_official_alert_example_becomes_an_alarm(stack: Stack) -> None:
     assert r.get_json()[0]["alarmState"]["value"] == "active_unack"
 
 
-@pytest.mark.parametrize("path", sorted((SHARED / "ngsi").glob("*/*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((DATA / "ngsi").glob("*/*.json")), ids=lambda p: p.name)
 def test_broker_examples_of_unmapped_types_are_refused_with_a_reason_and_counted(stack: Stack, path: Path) -> None:
     r = stack.notify(path)
     assert r.status_code == 422

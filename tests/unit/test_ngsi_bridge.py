@@ -13,7 +13,7 @@ from services.core import Hypervisor
 from services.ngsi.bridge import SourceSupervisor, state_spacing
 from services.ngsi.intake import map_notification
 
-SDM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "smart-data-models"
+SDM = Path(__file__).resolve().parents[1] / "data" / "smart-data-models"
 T0 = datetime(2026, 6, 21, 18, 0, tzinfo=timezone.utc).timestamp()
 CODEC = Codec()
 

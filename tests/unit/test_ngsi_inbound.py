@@ -14,8 +14,8 @@ from services.ngsi.inbound import Mapped, Refusal, map_entity
 from services.ngsi.intake import NGSI_KIND, decode_json, map_notification, parse_ngsi_channel, source_supervisor
 from services.ngsi.units import UnitError, convert, instant, interval, number
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-SDM = SHARED / "smart-data-models"
+DATA = Path(__file__).resolve().parents[1] / "data"  # copies of the official files, see SOURCES.md there
+SDM = DATA / "smart-data-models"
 NOW = datetime(2026, 6, 21, 18, 0, tzinfo=timezone.utc)
 MAPPED = ("Streetlight", "StreetlightGroup", "StreetlightFeeder", "TrafficFlowObserved", "WaterQualityObserved", "Junction", "Pipe",
           "Tank", "Reservoir", "Device", "DeviceMeasurement", "Alert")
@@ -80,7 +80,7 @@ def test_examples_of_models_vigie_does_not_map_are_refused_with_a_reason(path: P
     assert isinstance(m, Refusal) and m.reason == "unsupported_type" and path.parent.name in m.detail
 
 
-@pytest.mark.parametrize("path", sorted((SHARED / "ngsi").glob("*/*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((DATA / "ngsi").glob("*/*.json")), ids=lambda p: p.name)
 def test_broker_examples_are_read_and_their_rooms_and_sensors_refused(path: Path) -> None:
     body = json.loads(path.read_text(encoding="utf-8"))
     intake = map_notification(body, now=NOW)

@@ -1,8 +1,8 @@
 """Vigie's simulated territory as Smart Data Models entities: every one validates against its official JSON Schema.
 
-The schemas are the copies in ../shared/data/smart-data-models/, their `$ref`s resolved offline
-(common-schema.json and WaterNetworkManagement-schema.json from _common/; the Alert and Device
-"commons" they also reference are in tests/data/ngsi/, see SOURCES.md there).
+The schemas are the copies in tests/data/smart-data-models/ (see SOURCES.md there), their `$ref`s resolved
+offline from the documents in its _common/ folder (common-schema.json, WaterNetworkManagement-schema.json and
+the Alert and Device "commons").
 
 Validating 41,000 entities one by one with jsonschema takes about a minute, so the check is done
 column by column, which is exact for these schemas: each is an `allOf` of object schemas made of
@@ -32,16 +32,14 @@ from services.core import Hypervisor
 from services.ngsi import alerts, outbound
 from services.simulators import build
 
-ROOT = Path(__file__).resolve().parents[2]
-SDM = ROOT / ".." / "shared" / "data" / "smart-data-models"
-EXTRA = ROOT / "tests" / "data" / "ngsi"
+SDM = Path(__file__).resolve().parents[1] / "data" / "smart-data-models"
 DOCUMENTS = {
     "https://smart-data-models.github.io/data-models/common-schema.json": SDM / "_common" / "common-schema.json",
     "https://fiware.github.io/dataModels/common-schema.json": SDM / "_common" / "common-schema.json",
     "https://raw.githubusercontent.com/smart-data-models/dataModel.WaterDistributionManagementEPANET/master/WaterNetworkManagement-schema.json":
         SDM / "_common" / "WaterNetworkManagement-schema.json",
-    "https://smart-data-models.github.io/dataModel.Alert/alert-schema.json": EXTRA / "alert-schema.json",
-    "https://smart-data-models.github.io/dataModel.Device/device-schema.json": EXTRA / "device-schema.json",
+    "https://smart-data-models.github.io/dataModel.Alert/alert-schema.json": SDM / "_common" / "alert-schema.json",
+    "https://smart-data-models.github.io/dataModel.Device/device-schema.json": SDM / "_common" / "device-schema.json",
 }
 OBJECT_LEVEL_FORBIDDEN = {"additionalProperties", "patternProperties", "propertyNames", "unevaluatedProperties", "dependentRequired",
                           "dependentSchemas", "dependencies", "if", "then", "else", "not", "anyOf", "oneOf", "minProperties",

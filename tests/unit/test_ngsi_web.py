@@ -16,7 +16,7 @@ from services.ngsi.relay import NotTaken
 from services.feed.reader import sort_alarms
 from services.web.ngsi import create_ngsi_blueprint, token_gate
 
-SDM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "smart-data-models"
+SDM = Path(__file__).resolve().parents[1] / "data" / "smart-data-models"
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TS = datetime(2026, 6, 21, 22, 0, tzinfo=timezone.utc)
