@@ -5,6 +5,7 @@ from typing import Callable
 
 import msgspec
 from flask import Blueprint, Response, abort, request
+from werkzeug.exceptions import HTTPException
 
 DOMAINS = ("lighting", "water", "traffic")
 
@@ -19,6 +20,13 @@ def _json(payload: object, max_age: int = 0) -> Response:
 def create_routes(get_ui: Callable) -> Blueprint:
     """The UI's data endpoints under /vigie/ (`get_ui()` returns the app's VigieUI)."""
     bp = Blueprint("vigie_ui", __name__, url_prefix="/vigie")
+
+    @bp.errorhandler(HTTPException)
+    def refused(err: HTTPException) -> Response:
+        """Scripts fetch these paths: errors in JSON too, never an HTML page."""
+        resp = _json({"error": (err.name or "error").lower().replace(" ", "_"), "message": err.description})
+        resp.status_code = err.code or 500
+        return resp
 
     @bp.get("/geo/<domain>")
     def geo(domain: str) -> Response:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 DASH_RENDERER = "var renderer = new DashRenderer();"
 PUBLIC_PATHS = ("/healthz", "/auth/signin", "/auth/device", "/favicon.ico")
 PUBLIC_PREFIXES = ("/auth/static/",)
-JSON_PREFIXES = ("/api/", "/_dash-", "/_reload-hash", "/metrics", "/socket.io")
+JSON_PREFIXES = ("/api/", "/ngsi-ld/", "/ngsi/", "/vigie/", "/auth/whoami", "/_dash-", "/_reload-hash", "/metrics", "/socket.io")
 # Callback inputs that change without a person doing anything: timers, and stores written by code (pushes).
 PASSIVE_PROPS = (".n_intervals", ".n_intervals_timestamp", ".data")
 

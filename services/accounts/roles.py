@@ -138,7 +138,7 @@ class Principal:
     @property
     def label(self) -> str:
         """Return the name shown in the audit log (`alice`, `token:gmao`, `device:wall-1`)."""
-        return self.name if self.kind == PrincipalKind.USER else f"{self.kind}:{self.name}"
+        return self.name if self.kind in (PrincipalKind.USER, PrincipalKind.ANONYMOUS) else f"{self.kind}:{self.name}"
 
 
 @dataclass(frozen=True, slots=True)

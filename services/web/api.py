@@ -150,6 +150,11 @@ def create_api(
         log.exception("API error on %s", request.path)
         return _json({"error": "internal_error", "message": "something went wrong; it has been logged"}, 500)
 
+    @bp.route("/api/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    def not_found(rest: str) -> Response:
+        """No route of that name: a JSON 404, never the HTML page Dash would serve for any other path."""
+        return _json({"error": "not_found", "message": f"no API route /api/{rest} (see /api/v1/openapi.json)"}, 404)
+
     @bp.get("/healthz")
     def healthz() -> Response:
         h = reader.health()

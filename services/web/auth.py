@@ -212,7 +212,12 @@ class Security:
                             actor=str(session["_user_id"]).rpartition(":")[0])
                 session.clear()
             return unauthenticated_response(expired=bool(g.get("vigie_expired")))
-        if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE, PrincipalKind.ANONYMOUS):
+        if principal.kind == PrincipalKind.ANONYMOUS:  # no credential to steal: a foreign page must not act through it
+            if request.method not in SAFE_METHODS and not self.same_origin():
+                self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="foreign origin")
+                return plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
+            ensure_csrf()
+        if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE):
             csrf = ensure_csrf()
             if request.method not in SAFE_METHODS and not self._csrf_ok(csrf):
                 self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="missing or wrong CSRF token, or foreign origin")

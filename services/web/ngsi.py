@@ -96,6 +96,10 @@ class NgsiMetrics:
                                ["reason"], registry=registry)
 
 
+UNSERVED_PARTS = frozenset({"types", "attributes", "subscriptions", "csourceRegistrations", "csourceSubscriptions",
+                            "entityOperations", "temporal", "jsonldContexts", "info"})
+
+
 def problem(status: int, kind: str, title: str, detail: str = "", **extra: Any) -> Response:
     """An NGSI-LD error body (ProblemDetails: type, title, detail)."""
     body = {"type": ERRORS + kind, "title": title, "status": status, "detail": detail, **extra}
@@ -195,6 +199,15 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
     @bp.post("/ngsi-ld/v1/notify")
     def notify_ld() -> Response:
         return notify("ld")
+
+    @bp.route("/ngsi-ld/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+    def not_served(rest: str) -> Response:
+        """Never the Dash page under /ngsi-ld/: a ProblemDetails body (501 for the API's parts Vigie does not serve)."""
+        part = rest.split("/")[1] if rest.startswith("v1/") and rest.count("/") >= 1 else ""
+        if part in UNSERVED_PARTS or request.method not in ("GET", "HEAD"):
+            return problem(501, "OperationNotSupported", "Not implemented",
+                           f"Vigie's NGSI-LD API is read-only and serves /ngsi-ld/v1/entities; {request.method} /ngsi-ld/{rest} is not served")
+        return problem(404, "ResourceNotFound", "Not found", f"no NGSI-LD resource /ngsi-ld/{rest}")
 
     # --- the read-only NGSI-LD API ------------------------------------------------------------
 

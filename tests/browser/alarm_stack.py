@@ -1,28 +1,25 @@
 """A running Vigie with security on, for the alarm console's browser tests, its benchmark and screenshots.
 
-Engine, alarm store, security, read and alarm APIs, Dash app and push, served by Werkzeug in a thread;
+The control room from the app factory (as `make run` builds it), served by Werkzeug in a thread;
 operators sign in through the real form in headless Chromium (autoplay allowed: the annunciator sounds).
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import redis
 from argon2 import PasswordHasher
-from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
-from werkzeug.serving import make_server
 
 from services.accounts import Passwords
 from services.contract import Alarm, AlarmEvent, LightingReading, State, encode, sup_channel
 from services.contract.messages import AssetDef, Point
 
-from .harness import free_port, wait_subscribed
+from .harness import serve_room, stop_http, stack_settings, wait_subscribed
 
 PW = "correct horse battery"
 CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -98,38 +95,22 @@ class Secured:
 
 
 def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...] = ("alice", "bob"), **settings_changes) -> Secured:
-    """Engine, alarm store, security, alarm API, Dash app and push, served by Werkzeug in a thread.
+    """The control room from the app factory with sign-in required (no anonymous access), served by Werkzeug in a thread.
 
     With `run_engine=False` it is a web-only worker (no engine, no push hub: the message queue brings the pushes);
     `users` are the operators it creates (none for a second worker on the same Redis)."""
-    from dashboards import create_dash_app
-    from services.web.api import create_api
-    from services.web.alarms import init_alarms
-    from services.runtime import start_services
     from services.settings import Settings
-    from services.web.security import init_security
 
-    settings = Settings(redis_url=redis_url, run_simulators=False, coalesce_ms=coalesce_ms, snapshot_interval_s=0.5).with_(
-        **settings_changes)
-    runtime = start_services(settings)
-    stops: list = [runtime.stop]
-    server = Flask("vigie-alarm-console-test")
-    security = init_security(server, settings, redis.Redis.from_url(redis_url), passwords=CHEAP)
-    server.register_blueprint(create_api(runtime.reader, runtime.engine, settings, security=security))
-    init_alarms(server, runtime)
-    dash_app, _socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
-    security.register_dash(dash_app)
-    hub = server.extensions["vigie.ui"].hub
-    if hub is not None:
-        stops.append(hub.stop)
+    settings = stack_settings(Settings(redis_url=redis_url, run_simulators=False, coalesce_ms=coalesce_ms,
+                                      snapshot_interval_s=0.5)).with_(anonymous_role=None, **settings_changes)
+    room, url, http = serve_room(settings)
+    runtime = room.runtime
+    stops: list = [room.stop, lambda: stop_http(http)]
+    security = room.server.extensions["vigie.security"]
     for name in users:
         security.store.create_user(name, "operator", "all", PW, now=time.time())
-    port = free_port()
-    http = make_server("127.0.0.1", port, server, threaded=True)
-    threading.Thread(target=http.serve_forever, name="vigie-http", daemon=True).start()
-    stops.append(http.shutdown)
     client = redis.Redis.from_url(redis_url)
     stops.append(client.close)
     if runtime.engine is not None:
         wait_subscribed(runtime.engine)
-    return Secured(url=f"http://127.0.0.1:{port}", runtime=runtime, client=client, stops=stops)
+    return Secured(url=url, runtime=runtime, client=client, stops=stops)

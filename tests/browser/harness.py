@@ -1,23 +1,22 @@
 """Build the whole stack for browser tests, benchmarks and screenshots: engine, reader, web app, push.
 
-Uses services.runtime.start_services (simulators off unless asked). The web server is Werkzeug in
-a thread (Socket.IO threading mode), as `app.py` runs it.
+Built by the app factory `app.create_app(settings)`, as `make run` builds it; only the settings differ
+(simulators off unless asked, cheap password hashing, anonymous operator access, a temporary state folder).
+The web server is Werkzeug in a thread (Socket.IO threading mode) instead of gunicorn's worker process.
 """
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import redis
-from flask import Flask
-from werkzeug.serving import make_server
 
 from services.contract import encode, sup_channel
 from services.settings import Settings
+from tests.factory import serve_room, signed_in_session, stop_http, stack_settings  # noqa: F401 - the stacks import them from here
 
 
 def free_port() -> int:
@@ -70,24 +69,12 @@ class Stack:
 
 
 def start_stack(redis_url: str | None, settings: Settings | None = None, simulators: bool = False) -> Stack:
-    """Start Redis (a private one when `redis_url` is None), engine, reader and web app; simulators if asked."""
-    from dashboards import create_dash_app
-    from services.runtime import start_services
-
-    settings = (settings or Settings()).with_(redis_url=redis_url, run_simulators=simulators)
-    runtime = start_services(settings)
-    stops: list = [runtime.stop]
+    """The control room from the app factory on `redis_url` (a private one when None); simulators if asked."""
+    settings = stack_settings(settings, redis_url=redis_url, run_simulators=simulators)
+    room, url, http = serve_room(settings)
+    runtime = room.runtime
+    stops: list = [room.stop, lambda: stop_http(http)]
     try:
-        server = Flask("vigie-test")
-        server.config["SECRET_KEY"] = "test"
-        _app, _socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
-        hub = server.extensions["vigie.ui"].hub
-        if hub is not None:
-            stops.append(hub.stop)
-        port = free_port()
-        http = make_server("127.0.0.1", port, server, threaded=True)
-        threading.Thread(target=http.serve_forever, name="vigie-http", daemon=True).start()
-        stops.append(http.shutdown)
         client = redis.Redis.from_url(runtime.redis_url)
         stops.append(client.close)
         wait_subscribed(runtime.engine)
@@ -95,8 +82,11 @@ def start_stack(redis_url: str | None, settings: Settings | None = None, simulat
         for stop in reversed(stops):
             stop()
         raise
-    return Stack(url=f"http://127.0.0.1:{port}", reader=runtime.reader, engine=runtime.engine, hub=hub, redis=client,
-                 settings=settings, redis_url=runtime.redis_url, _stops=stops)
+    hub = room.server.extensions["vigie.ui"].hub
+    stack = Stack(url=url, reader=runtime.reader, engine=runtime.engine, hub=hub, redis=client,
+                  settings=settings, redis_url=runtime.redis_url, _stops=stops)
+    stack.room, stack.server, stack.runtime = room, room.server, runtime
+    return stack
 
 
 def wait_subscribed(engine: Any, timeout: float = 30.0) -> None:

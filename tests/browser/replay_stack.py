@@ -1,24 +1,22 @@
 """A running Vigie with a journal already recorded, for the replay browser test and the screenshots.
 
 The journal is written before the services start (the mini world of tests/replay_world.py, or the
-three real simulators); then the runtime's recorder goes on writing into it, and the web app has
-the replay sessions wired as app.py wires them.
+three real simulators); then the control room, built by the app factory as `make run` builds it,
+records into it and serves its replay sessions.
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask
-from werkzeug.serving import make_server
+import requests
 
 from services.settings import Settings
 
-from .harness import free_port
+from .harness import serve_room, signed_in_session, stop_http, stack_settings
 
 
 @dataclass
@@ -31,6 +29,10 @@ class ReplayStack:
     span: tuple[float, float]
     stops: list = field(default_factory=list)
     server: object = None
+
+    def login(self, name: str) -> "requests.Session":
+        """An HTTP session signed in as `name` through the sign-in form, its CSRF header set."""
+        return signed_in_session(self.url, name, PASSWORD)
 
     def stop(self) -> None:
         for stop in reversed(self.stops):
@@ -66,13 +68,14 @@ def record_simulators(directory: Path, start: datetime, minutes: float) -> None:
     journal.close()
 
 
+TRAINER, OPERATORS, PASSWORD = "tina", ("olga", "oscar"), "replay-password-1"
+
+
 def start_replay_stack(redis_url: str, state_dir: Path, *, world: str = "mini", minutes: float = 30.0) -> ReplayStack:
-    """Record `minutes` of a world ending an hour ago, start Vigie on that state folder, serve it."""
-    from dashboards import create_dash_app
-    from services.web.alarms import init_alarms
-    from services.web.commands import init_commands
-    from services.web.replay import init_replay
-    from services.runtime import start_services
+    """Record `minutes` of a world ending an hour ago, start the control room (app factory) on that state folder.
+
+    A browser that does not sign in is an anonymous trainer; the accounts `tina` (trainer) and `olga`, `oscar`
+    (operators) sign in with `stack.login(name)`."""
     from tests.replay_world import record
 
     journal_dir = state_dir / "journal"
@@ -82,27 +85,12 @@ def start_replay_stack(redis_url: str, state_dir: Path, *, world: str = "mini", 
         record(journal_dir, minutes, snapshot_s=120, segment_s=300, t0=start)[0].close()
     else:
         record_simulators(journal_dir, datetime.fromtimestamp(start, ZoneInfo("Europe/Paris")), minutes)
-    settings = Settings(redis_url=redis_url, state_dir=state_dir, run_simulators=False)
-    runtime = start_services(settings)
-    stops: list = [runtime.stop]
-    try:
-        server = Flask("vigie-replay-test")
-        server.config["SECRET_KEY"] = "test"
-        _app, socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
-        init_alarms(server, runtime)
-        init_commands(server, settings, runtime, None, socketio)
-        manager = init_replay(server, settings, runtime)
-        stops.append(manager.stop)
-        hub = server.extensions["vigie.ui"].hub
-        if hub is not None:
-            stops.append(hub.stop)
-        port = free_port()
-        http = make_server("127.0.0.1", port, server, threaded=True)
-        threading.Thread(target=http.serve_forever, name="vigie-http", daemon=True).start()
-        stops.append(http.shutdown)
-    except Exception:
-        for stop in reversed(stops):
-            stop()
-        raise
+    settings = stack_settings(Settings(redis_url=redis_url, state_dir=state_dir, run_simulators=False, anonymous_role="trainer"))
+    room, url, http = serve_room(settings)
+    stops: list = [room.stop, lambda: stop_http(http)]
+    security = room.server.extensions["vigie.security"]
+    for name, role in ((TRAINER, "trainer"), *((o, "operator") for o in OPERATORS)):
+        security.store.create_user(name, role, "all", PASSWORD, now=time.time())
+    runtime = room.runtime
     span = runtime.recorder.journal.span()
-    return ReplayStack(url=f"http://127.0.0.1:{port}", runtime=runtime, manager=manager, span=span, stops=stops, server=server)
+    return ReplayStack(url=url, runtime=runtime, manager=room.replay, span=span, stops=stops, server=room.server)

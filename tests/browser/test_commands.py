@@ -5,7 +5,6 @@ the real lighting simulator answering promptly. From the map selection to the ap
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,6 @@ from selenium.webdriver.common.by import By
 from services.settings import PROJECT_ROOT, Settings
 from tests.command_world import SimDriver
 
-from .harness import free_port
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
@@ -48,22 +46,20 @@ class CommandStack:
 
 
 def start_command_stack(redis_url: str | None, state_dir: Path, start: datetime | None = None, water: bool = False) -> CommandStack:
-    """app.py's server on a free port, the lighting simulator stepped as soon as a command arrives."""
-    from werkzeug.serving import make_server
-
-    from app import create_server
-    from services.runtime import start_services
+    """The app factory's control room on a free port, the lighting simulator stepped as soon as a command arrives."""
     from services.simulators import build
 
-    settings = Settings(redis_url=redis_url, run_simulators=False, state_dir=state_dir, secret_key="test-secret",
-                        command_rate_per_min=1000, snapshot_interval_s=1.0)
-    runtime = start_services(settings)
-    stops: list = [runtime.stop]
+    from .harness import serve_room, stop_http, stack_settings
+
+    settings = stack_settings(Settings(redis_url=redis_url, run_simulators=False, state_dir=state_dir, secret_key="test-secret",
+                                      command_rate_per_min=1000, snapshot_interval_s=1.0)).with_(anonymous_role=None)
+    room, url, http = serve_room(settings)
+    runtime, server = room.runtime, room.server
+    stops: list = [room.stop, lambda: stop_http(http)]
     try:
         lum = SimDriver(build("lighting", seed=11, start=start or datetime.now(PARIS)), runtime.redis_url)
         lum.sim.lamp_failures_per_day = lum.sim.cabinet_trips_per_day = 0.0
         stops.append(lum.close)
-        server, _socketio = create_server(settings, runtime)
         security = server.extensions["vigie.security"]
         for name, role, domains in (("claire", "operator", "lighting,water"), ("victor", "viewer", None)):
             security.store.create_user(name, role, domains, PASSWORD, now=time.time())
@@ -81,16 +77,11 @@ def start_command_stack(redis_url: str | None, state_dir: Path, start: datetime 
             while len(engine.core.state.domain("water")) < 1000 and time.monotonic() < deadline + 30:
                 time.sleep(0.1)
             stops.append(eau.run_prompt())
-        port = free_port()
-        http = make_server("127.0.0.1", port, server, threaded=True)
-        threading.Thread(target=http.serve_forever, name="vigie-http", daemon=True).start()
-        stops.append(http.shutdown)
-        stops.append(server.extensions["vigie.commands"].stop)
     except Exception:
         for stop in reversed(stops):
             stop()
         raise
-    return CommandStack(f"http://127.0.0.1:{port}", server, runtime, lum, stops)
+    return CommandStack(url, server, runtime, lum, stops)
 
 
 def sign_in(driver, stack: CommandStack, name: str, path: str = "/commands") -> None:

@@ -96,7 +96,7 @@ def test_a_trainer_and_a_trainee_in_one_session(dash_duo, stack):
         wait(trainee, Joining(), timeout=90, what="the exercise banner after joining")
         assert "Exercice" in banner(trainee) and trainee.current_url.rstrip("/") == stack.url
         assert frame_colour(trainee) == "rgb(142, 36, 170) 6px"  # the exercise's purple, which nothing else in Vigie uses
-        assert "trainer" in s.trainees  # no security layer here: everyone is the same anonymous user
+        assert "anonymous" in s.trainees  # neither browser signed in: both are the stack's anonymous trainer
         wait(trainee, lambda d: texts(d, ".sup-badge .sup-id") == {"lum-t", "eau-t", "traf-t"},
              what="the recorded supervisors (live has none: nobody publishes)")
 

@@ -108,7 +108,7 @@ def test_the_wall_shows_it_is_stale_and_recovers_after_the_server_restarts(dash_
     stop_web(stack.web)
     dash_duo.wait_for_element("#wall-updated.stale", timeout=10)  # the frozen wall says so
     time.sleep(2)
-    stack.web = serve(stack.server, stack.port)
+    stack.web = serve(stack.room, stack.port)
     end = time.monotonic() + 40
     while time.monotonic() < end:
         ok = dash_duo.driver.execute_script(

@@ -3,40 +3,29 @@ message queue, and a page served by a web-only worker (no engine) loads and foll
 signed in on the web-only worker acknowledges an alarm, which the engine's process applies (services/feed/engine_rpc.py)."""
 from __future__ import annotations
 
-import threading
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from services.contract import LightingReading, Point, State, Telemetry
 from services.contract.messages import AssetDef
 from services.settings import Settings
 
-from .harness import free_port, start_stack
+from .harness import serve_room, start_stack, stop_http, stack_settings
 from .test_control_room import _kpi_css
 
 pytestmark = pytest.mark.browser
 
 
 def start_web_worker(settings: Settings):
-    """A web-only worker: no engine, the reader on Redis, Socket.IO on the shared message queue; returns (url, stop)."""
-    from dashboards import create_dash_app
-    from services.runtime import start_services
-
-    runtime = start_services(settings.with_(run_engine=False, run_simulators=False))
-    server = Flask("vigie-web-only")
-    server.config["SECRET_KEY"] = "test"
-    create_dash_app(server, settings, runtime.reader, runtime.engine)
-    port = free_port()
-    http = make_server("127.0.0.1", port, server, threaded=True)
-    threading.Thread(target=http.serve_forever, name="vigie-web-only", daemon=True).start()
+    """A web-only worker from the app factory: no engine, the reader on Redis, Socket.IO on the shared message queue;
+    returns (url, stop)."""
+    room, url, http = serve_room(stack_settings(settings, run_engine=False, run_simulators=False))
 
     def stop() -> None:
-        http.shutdown()
-        runtime.stop()
+        stop_http(http)
+        room.stop()
 
-    return f"http://127.0.0.1:{port}", stop
+    return url, stop
 
 
 @pytest.fixture

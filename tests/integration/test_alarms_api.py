@@ -13,12 +13,10 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.web.alarms import init_alarms
 from services.contract import Alarm, AlarmEvent, LightingReading, State, WaterReading, encode, sup_channel
 from services.contract.messages import AssetDef, Point
-from services.runtime import start_services
+from tests.factory import stack_settings
 from services.settings import Settings
-from services.web.security import init_security
 from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
@@ -65,11 +63,14 @@ def wait_until(predicate, timeout: float = 5.0) -> None:
 
 
 def build(redis_url: str):
-    runtime = start_services(Settings(redis_url=redis_url, run_simulators=False, snapshot_interval_s=0.2))
-    server = Flask("vigie-alarms-test")
-    security = init_security(server, Settings(), redis.Redis.from_url(redis_url), passwords=CHEAP)
-    init_alarms(server, runtime)
-    return runtime, server, security
+    """The control room from the app factory, sign-in required; its Flask server is driven by test clients."""
+    from app import create_app
+
+    room = create_app(stack_settings(Settings(redis_url=redis_url, run_simulators=False, snapshot_interval_s=0.2),
+                                    anonymous_role=None), wait=False)
+    assert room.ready, room.reason
+    room.runtime.room = room  # stopped with the runtime below
+    return room.runtime, room.server, room.server.extensions["vigie.security"]
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def stack(redis_url):
     feed.raise_("water", "eau", ("pump_fault:pump-1", "pump-1", "critical"))
     wait_until(lambda: len(runtime.reader.alarms()) == len(LAMPS) + 1)
     yield runtime, server, security
-    runtime.stop()
+    runtime.room.stop()
 
 
 def signed_in(server: Flask, name: str):
@@ -200,7 +201,7 @@ def test_the_alarm_list_its_history_and_the_policy_survive_a_restart(redis_url, 
     wait_until(lambda: runtime.reader.summary()["alarms_held"]["shelved"] == 1)
     before = {a["id"]: a for a in runtime.reader.alarms(active_only=False)}
     kpis = runtime.reader.summary()["alarm_kpis"]
-    runtime.stop()
+    runtime.room.stop()
 
     again, _server, _ = build(redis_url)
     try:
@@ -212,7 +213,7 @@ def test_the_alarm_list_its_history_and_the_policy_survive_a_restart(redis_url, 
         restored = again.reader.summary()["alarm_kpis"]
         assert (restored["annunciated"], restored["acks"]) == (kpis["annunciated"], kpis["acks"])
     finally:
-        again.stop()
+        again.room.stop()
 
 
 def test_both_readers_give_the_changed_alarms_by_id(stack):

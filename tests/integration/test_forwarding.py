@@ -11,15 +11,12 @@ from argon2 import PasswordHasher
 from flask import Flask
 
 from services.accounts import Passwords
-from services.web.alarms import init_alarms
-from services.web.commands import init_commands
 from services.contract import Alarm, AlarmEvent, LightingReading, State, encode, sup_channel
 from services.contract.messages import AssetDef, Point
 from services.feed.engine_remote import RemoteAlarmActions
 from services.feed.engine_rpc import REPLY, REQUESTS, EngineClient, encode_request
-from services.runtime import start_services
+from tests.factory import stack_settings
 from services.settings import Settings
-from services.web.security import init_security
 from tests.integration.signin import signed_in as _signed_in
 
 pytestmark = pytest.mark.integration
@@ -38,13 +35,14 @@ def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
 
 
 def worker(settings: Settings):
-    """A runtime and its Flask app with security, the alarm API and the commands API (as app.py wires them)."""
-    runtime = start_services(settings)
-    server = Flask(f"vigie-{'engine' if settings.run_engine else 'web-only'}")
-    security = init_security(server, settings, redis.Redis.from_url(settings.redis_url), passwords=CHEAP)
-    init_alarms(server, runtime)
-    service = init_commands(server, settings, runtime, security)
-    return runtime, server, security, service
+    """A control room from the app factory (engine worker or web-only worker): runtime, Flask app, security, commands."""
+    from app import create_app
+
+    room = create_app(stack_settings(settings, anonymous_role=None), wait=False)
+    assert room.ready, room.reason
+    server, runtime = room.server, room.runtime
+    runtime.room = room  # stopped through it at teardown
+    return runtime, server, server.extensions["vigie.security"], server.extensions["vigie.commands"]
 
 
 def feed(url: str) -> None:
@@ -70,9 +68,8 @@ def workers(redis_url, tmp_path):
     feed(redis_url)
     wait_until(lambda: len(engine[0].reader.alarms()) == len(LAMPS), what="alarms raised")
     yield engine, web, {"Authorization": f"Bearer {raw}"}
-    for runtime, _, _, service in (web, engine):
-        service.stop()
-        runtime.stop()
+    for runtime, _, _, _service in (web, engine):
+        runtime.room.stop()
 
 
 def signed_in(server: Flask, name: str):

@@ -13,7 +13,6 @@ import time
 
 import pytest
 import redis
-import requests
 from flask import current_app
 
 from services.web.replay import COOKIE
@@ -61,14 +60,14 @@ def test_no_command_from_a_session_reaches_a_cmd_channel_of_the_live_bus(stack, 
     for ch, payload in MiniWorld().states(time.time()):  # live knows the recorded supervisors too: a live command would go out
         bus.publish(ch, payload)
     wait_for(lambda: stack.runtime.engine.core.state.get("lamp-1") is not None, what="live to know the lamps")
-    trainee = requests.Session()
+    trainer, trainee, bystander = stack.login("tina"), stack.login("olga"), stack.login("oscar")
     try:
-        opened = trainee.post(f"{stack.url}/api/v1/replay/sessions", json={"name": "Nuit", "start": stack.span[0],
+        opened = trainer.post(f"{stack.url}/api/v1/replay/sessions", json={"name": "Nuit", "start": stack.span[0],
                                                                             "end": stack.span[1], "speed": 60}, timeout=60)
         assert opened.status_code == 201, opened.text
         sid = opened.json()["id"]
         assert trainee.post(f"{stack.url}/api/v1/replay/sessions/{sid}/join", timeout=30).ok and trainee.cookies.get(COOKIE) == sid
-        assert trainee.post(f"{stack.url}/api/v1/replay/sessions/{sid}/control", json={"action": "play"}, timeout=30).ok
+        assert trainer.post(f"{stack.url}/api/v1/replay/sessions/{sid}/control", json={"action": "play"}, timeout=30).ok
         session = stack.manager.get(sid)
 
         by_session_api = trainee.post(f"{stack.url}/api/v1/replay/sessions/{sid}/commands", json=DIM, timeout=60)
@@ -78,7 +77,7 @@ def test_no_command_from_a_session_reaches_a_cmd_channel_of_the_live_bus(stack, 
             current_app.extensions["vigie.commands"].submit(
                 CommandRequest("lighting", "set_dimming", {"level": 70}, Selection(("cab-1",)), confirm=True, reason="exercice"),
                 Actor("trainee", "operator"))
-        assert trainee.post(f"{stack.url}/api/v1/replay/sessions/{sid}/inject", json={"event": "supervisor_silent", "target": "eau-t"},
+        assert trainer.post(f"{stack.url}/api/v1/replay/sessions/{sid}/inject", json={"event": "supervisor_silent", "target": "eau-t"},
                             timeout=30).ok
         wait_for(lambda: len(session.command_log.all()) == 3, what="the session's log to hold the 3 commands")  # written by its writer thread
         assert trainee.get(f"{stack.url}/api/v1/commands", timeout=30).json()["total"] == 3  # the session's log, for this browser
@@ -87,16 +86,17 @@ def test_no_command_from_a_session_reaches_a_cmd_channel_of_the_live_bus(stack, 
         assert [ch for ch, _ in session.sandbox.commands] == ["cmd.lighting.lum-t"] * 3
         with stack.runtime.engine.lock:
             assert not stack.runtime.engine.core.commands.records  # the live command log never saw them
-        assert requests.get(f"{stack.url}/api/v1/commands", timeout=30).json()["total"] == 0
+        assert bystander.get(f"{stack.url}/api/v1/commands", timeout=30).json()["total"] == 0
         wait_for(lambda: all(c["status"] in OUTCOMES for c in session.command_log.all()), what="the sandbox's answers")
-        report = requests.get(f"{stack.url}/api/v1/replay/sessions/{sid}/debrief", timeout=30).json()
+        report = trainer.get(f"{stack.url}/api/v1/replay/sessions/{sid}/debrief", timeout=30).json()
         assert len(report["commands"]) == 3 and all(c["status"] in OUTCOMES for c in report["commands"])  # taken, and their outcome
         assert [i["event"] for i in report["injections"]] == ["supervisor_silent"]
 
-        live = requests.post(f"{stack.url}/api/v1/commands", json=DIM, timeout=60)  # a browser that did not join: live
+        live = bystander.post(f"{stack.url}/api/v1/commands", json=DIM, timeout=60)  # an operator who did not join: live
         assert live.status_code == 202, live.text
         assert heard(monitor, 5.0) == ["cmd.lighting.lum-t"]  # the subscriber was listening all along
     finally:
-        trainee.close()
+        for s in (trainer, trainee, bystander):
+            s.close()
         monitor.close()
         bus.close()
