@@ -27,6 +27,7 @@ class SecurityOptions:
     metrics_public: bool = True
     tile_url: str | None = None
     timezone: str = "Europe/Paris"  # audit times are shown in the territory's time
+    language: str = "fr"  # the sign-in and admin pages' language (VIGIE_LANG); a page's ?lang= overrides it
     admin_user: str | None = None  # first admin, created once when no admin exists
     admin_password: str | None = None
     anonymous_role: str | None = None  # a role for browsers that do not sign in (never admin); None: sign-in required

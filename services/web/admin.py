@@ -16,6 +16,8 @@ from services.accounts.http import safe_next
 from services.audit import Outcome, to_csv
 from services.settings import DOMAINS
 from services.web.auth import DEVICE_COOKIE, Security, client_ip, cookie_secure, current_principal, ensure_csrf
+from services.web.i18n import words
+from services.web.request import current_language, keep_language
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,13 @@ AUDIT_PAGE_ROWS = 500
 AUDIT_EXPORT_ROWS = 100_000
 
 
+def _say(key: str, **fmt: Any) -> str:
+    """Return the catalog's `key` in the request's language."""
+    return words(key, current_language(), **fmt)
+
+
 def _page(template: str, status: int = 200, **context: Any) -> Response:
+    """Render a security page (its words come from the context processor, in the request's language)."""
     return Response(render_template(f"security/{template}", **context), status=status, mimetype="text/html")
 
 
@@ -32,6 +40,7 @@ def create_auth_blueprint(security: Security) -> Blueprint:
     """Return the sign-in, sign-out and device sign-in pages under /auth."""
     bp = Blueprint("vigie_auth", __name__, url_prefix="/auth", template_folder=str(TEMPLATES),
                    static_folder=str(TEMPLATES / "static"), static_url_path="/static")
+    bp.url_defaults(keep_language)
 
     def form_csrf_ok() -> bool:
         sent, expected = request.form.get("csrf_token", ""), session.get("csrf", "")
@@ -43,25 +52,25 @@ def create_auth_blueprint(security: Security) -> Blueprint:
         if request.method == "GET":
             if current_principal() is not None:
                 return redirect(target)
-            message = "Your session expired; sign in again." if request.args.get("expired") else ""
+            message = _say("session.expired") if request.args.get("expired") else ""
             return _page("signin.html", next=target, message=message, first_start=security.store.user_count() == 0)
         if not form_csrf_ok():
             security.record(None, "csrf", Outcome.REFUSED, target=request.path, detail="sign-in form without a valid token")
-            return _page("signin.html", 400, next=target, message="The form expired; please try again.")
+            return _page("signin.html", 400, next=target, message=_say("form.expired"))
         name = request.form.get("name", "").strip().lower()[:64]
         password = request.form.get("password", "")
         now = security.clock()
         wait = security.throttle.wait_s(name, client_ip(), now=now)
         if wait > 0:
             security.record(None, "signin", Outcome.REFUSED, actor=name, detail=f"throttled after failures: wait {wait:.0f} s")
-            response = _page("signin.html", 429, next=target, message=f"Too many failed sign-ins. Try again in {wait:.0f} s.")
+            response = _page("signin.html", 429, next=target, message=_say("signin.throttled", wait=f"{wait:.0f}"))
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
         result, account = security.store.check_password(name, password)
         if result != SigninResult.OK or account is None:
             security.throttle.failed(name, client_ip(), now=now)
             security.record(None, "signin", Outcome.FAILED, actor=name, detail=str(result))
-            return _page("signin.html", 401, next=target, message="Wrong name or password, or account disabled.")
+            return _page("signin.html", 401, next=target, message=_say("signin.wrong"))
         security.throttle.succeeded(name)
         session.clear()  # a fresh session: no fixation
         login_user(account.principal())
@@ -89,18 +98,18 @@ def create_auth_blueprint(security: Security) -> Blueprint:
             return _page("device.html")
         if not form_csrf_ok():
             security.record(None, "csrf", Outcome.REFUSED, target=request.path, detail="device form without a valid token")
-            return _page("device.html", 400, message="The form expired; please try again.")
+            return _page("device.html", 400, message=_say("form.expired"))
         now = security.clock()
         wait = security.throttle.wait_s("device", client_ip(), now=now)
         if wait > 0:
             security.record(None, "device.signin", Outcome.REFUSED, actor="device", detail=f"throttled: wait {wait:.0f} s")
-            return _page("device.html", 429, message=f"Too many failed attempts. Try again in {wait:.0f} s.")
+            return _page("device.html", 429, message=_say("device.throttled", wait=f"{wait:.0f}"))
         raw = request.form.get("token", "").strip()
         record = security.store.resolve_token(raw)
         if record is None or not record.device:
             security.throttle.failed("device", client_ip(), now=now)
             security.record(None, "device.signin", Outcome.FAILED, actor="device", detail="unknown, revoked or non-device token")
-            return _page("device.html", 401, message="This is not a valid device token.")
+            return _page("device.html", 401, message=_say("device.invalid"))
         security.record(record.principal(), "device.signin", Outcome.OK, target=record.id)
         response = redirect("/")
         response.set_cookie(DEVICE_COOKIE, raw, max_age=security.options.device_cookie_days * 86400, path="/",
@@ -120,6 +129,7 @@ def create_auth_blueprint(security: Security) -> Blueprint:
 def create_admin_blueprint(security: Security) -> Blueprint:
     """Return the admin pages under /admin: accounts, tokens, the audit log and its CSV export."""
     bp = Blueprint("vigie_admin", __name__, url_prefix="/admin", template_folder=str(TEMPLATES))
+    bp.url_defaults(keep_language)
     tz = ZoneInfo(security.options.timezone)
 
     @bp.context_processor
@@ -127,9 +137,10 @@ def create_admin_blueprint(security: Security) -> Blueprint:
         return {"can": lambda action: security.allowed(current_principal(), action), "roles": list(Role),
                 "domains": DOMAINS, "local_time": lambda ts: datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S")}
 
-    def done(action: str, outcome: str, target: str, message: str, back: str = ".accounts") -> Response:
-        security.record(current_principal(), action, outcome, target=target, detail=message)
-        flash(message, "ok" if outcome == Outcome.OK else "error")
+    def done(action: str, outcome: str, target: str, key: str, back: str = ".accounts", **fmt: Any) -> Response:
+        """Audit the change (in English, whoever reads the log), say it to the admin in the page's language, go `back`."""
+        security.record(current_principal(), action, outcome, target=target, detail=words(key, "en", **fmt))
+        flash(_say(key, **fmt), "ok" if outcome == Outcome.OK else "error")
         return redirect(url_for(back))
 
     @bp.route("/")
@@ -147,8 +158,8 @@ def create_admin_blueprint(security: Security) -> Blueprint:
                 account = security.store.create_user(form.get("name", ""), form.get("role", ""), form.getlist("domains"),
                                                      form.get("password", ""), now=security.clock())
             except AccountError as err:
-                return done("account.create", Outcome.FAILED, form.get("name", "")[:64], f"Not created: {err}")
-            return done("account.create", Outcome.OK, account.name, f"Account {account.name} created ({account.role}).")
+                return done("account.create", Outcome.FAILED, form.get("name", "")[:64], "account.not_created", why=err)
+            return done("account.create", Outcome.OK, account.name, "account.created", name=account.name, role=account.role)
         return _page("accounts.html", accounts=security.store.list_users())
 
     @bp.post("/accounts/<name>/<change>")
@@ -158,16 +169,16 @@ def create_admin_blueprint(security: Security) -> Blueprint:
         try:
             if change == "password":
                 account = security.store.reset_password(name, request.form.get("password", ""), now=now)
-                return done("account.reset_password", Outcome.OK, account.name, f"New password set for {account.name}.")
+                return done("account.reset_password", Outcome.OK, account.name, "account.password_set", name=account.name)
             if change not in ("disable", "enable"):
-                return _page("message.html", 404, title="not_found", message="No such change.")
+                return _page("message.html", 404, title=_say("error.not_found"), message=_say("account.no_such_change"))
             admins = [a.name for a in security.store.active_admins()]
             if change == "disable" and admins == [name]:
-                return done("account.disable", Outcome.REFUSED, name, "Refused: this is the last active admin.")
+                return done("account.disable", Outcome.REFUSED, name, "account.last_admin")
             account = security.store.set_disabled(name, change == "disable", now=now)
         except AccountError as err:
-            return done(f"account.{change}", Outcome.FAILED, name[:64], f"Not changed: {err}")
-        return done(f"account.{change}", Outcome.OK, account.name, f"Account {account.name} {change}d.")
+            return done(f"account.{change}", Outcome.FAILED, name[:64], "account.not_changed", why=err)
+        return done(f"account.{change}", Outcome.OK, account.name, f"account.{change}d", name=account.name)
 
     @bp.route("/tokens", methods=["GET", "POST"])
     @security.require(Action.TOKENS_MANAGE)
@@ -180,7 +191,7 @@ def create_admin_blueprint(security: Security) -> Blueprint:
                     form.get("name", ""), form.get("role", ""), form.getlist("domains"), device=bool(form.get("device")),
                     created_by=principal.label if principal else "", now=security.clock())
             except AccountError as err:
-                return done("token.create", Outcome.FAILED, form.get("name", "")[:80], f"Not created: {err}", ".tokens_page")
+                return done("token.create", Outcome.FAILED, form.get("name", "")[:80], "token.not_created", ".tokens_page", why=err)
             security.record(principal, "token.create", Outcome.OK, target=record.id, detail=f"{record.name} ({record.role})")
         return _page("tokens.html", tokens=security.store.list_tokens(), created=created)
 
@@ -190,8 +201,8 @@ def create_admin_blueprint(security: Security) -> Blueprint:
         try:
             record = security.store.revoke_token(token_id, now=security.clock())
         except AccountError as err:
-            return done("token.revoke", Outcome.FAILED, token_id[:32], f"Not revoked: {err}", ".tokens_page")
-        return done("token.revoke", Outcome.OK, record.id, f"Token {record.name} revoked.", ".tokens_page")
+            return done("token.revoke", Outcome.FAILED, token_id[:32], "token.not_revoked", ".tokens_page", why=err)
+        return done("token.revoke", Outcome.OK, record.id, "token.revoked", ".tokens_page", name=record.name)
 
     def audit_query() -> dict[str, Any]:
         args = request.args

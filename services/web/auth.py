@@ -205,7 +205,7 @@ class Security:
             principal = current_principal()
         except BusUnavailable as err:
             log.warning("security store unreachable: %s", err)
-            return plain_error(503, "unavailable", "Vigie cannot reach its account store; try again in a moment.")
+            return plain_error(503, "unavailable")
         if principal is None:
             if session.get("_user_id"):  # the account was disabled or its password reset meanwhile
                 self.record(None, "session.ended", Outcome.REFUSED, detail="account disabled or password reset",
@@ -215,13 +215,13 @@ class Security:
         if principal.kind == PrincipalKind.ANONYMOUS:  # no credential to steal: a foreign page must not act through it
             if request.method not in SAFE_METHODS and not self.same_origin():
                 self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="foreign origin")
-                return plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
+                return plain_error(403, "csrf")
             ensure_csrf()
         if principal.kind in (PrincipalKind.USER, PrincipalKind.DEVICE):
             csrf = ensure_csrf()
             if request.method not in SAFE_METHODS and not self._csrf_ok(csrf):
                 self.record(principal, "csrf", Outcome.REFUSED, target=path, detail="missing or wrong CSRF token, or foreign origin")
-                return plain_error(403, "csrf", "Refused: this request did not come from a Vigie page (CSRF check). Reload the page.")
+                return plain_error(403, "csrf")
         if principal.kind == PrincipalKind.USER and now - float(session.get("seen", 0.0)) > SEEN_RESOLUTION_S \
                 and not is_passive_dash_update(path, request.get_data):
             session["seen"] = now

@@ -18,7 +18,7 @@ from services.accounts import AccountStore, Passwords, RateLimiter, SecurityOpti
 from services.audit import AuditLog
 from services.web.admin import bootstrap_admin, create_admin_blueprint, create_auth_blueprint
 from services.web.auth import SESSION_COOKIE, Security, _SessionInterface, current_principal, ensure_csrf
-from services.web.request import EXTENSION
+from services.web.request import EXTENSION, page_words
 
 
 def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock: Callable[[], float] = time.time,
@@ -47,7 +47,7 @@ def init_security(app: Flask, settings: Any, redis_client: redis.Redis, *, clock
 
     app.before_request_funcs.setdefault(None, []).insert(0, security.guard)
     app.after_request(security.decorate_response)
-    app.context_processor(lambda: {"csrf_token": ensure_csrf, "principal": current_principal()})
+    app.context_processor(lambda: {"csrf_token": ensure_csrf, "principal": current_principal(), **page_words()})
     app.register_blueprint(create_auth_blueprint(security))
     app.register_blueprint(create_admin_blueprint(security))
     app.extensions[EXTENSION] = security

@@ -233,16 +233,17 @@ def test_closing_a_valve_is_confirmed_by_the_valves_telemetry(vigie: Vigie) -> N
     assert d["status"] == "applied" and d["actual"]["expect"] == {"field": "position", "value": 0.5}
 
 
-@pytest.mark.parametrize("who, body, status, words", [
-    ("viewer", {"domain": "lighting", "action": "set_dimming", "params": {"level": 10}, "targets": ["lamp-00001"]}, 403, "needs the role"),
+@pytest.mark.parametrize("who, body, status, said, audited", [  # said in the site's language (French), audited in English
+    ("viewer", {"domain": "lighting", "action": "set_dimming", "params": {"level": 10}, "targets": ["lamp-00001"]}, 403,
+     "demande le rôle", "needs the role"),
     ("water-op", {"domain": "lighting", "action": "set_dimming", "params": {"level": 10}, "targets": ["lamp-00001"]}, 403,
-     "acts on water, not on lighting"),
+     "agit sur eau, pas sur éclairage", "acts on water, not on lighting"),
 ])
-def test_roles_and_domains_are_enforced_and_refusals_audited(vigie: Vigie, who, body, status, words) -> None:
+def test_roles_and_domains_are_enforced_and_refusals_audited(vigie: Vigie, who, body, status, said, audited) -> None:
     r = vigie.post(body, who)
-    assert r.status_code == status and words in r.get_json()["message"]
+    assert r.status_code == status and said in r.get_json()["message"]
     assert vigie.http.post("/api/v1/commands", json=body).status_code == 401
-    assert any(words in e.detail for e in vigie.audit.search(action="command.send", outcome="refused"))
+    assert any(audited in e.detail for e in vigie.audit.search(action="command.send", outcome="refused"))
 
 
 @pytest.mark.parametrize("body, status, words", [

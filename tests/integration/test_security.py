@@ -5,6 +5,7 @@ import json
 import re
 import time
 from dataclasses import fields
+from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -147,7 +148,8 @@ def test_matrix_every_role_every_action_api_and_dash(app, role):
             shown = dash.json["response"]["result"]["children"]
             assert (shown == "done") is expected, (role, action, domain, shown)
             if not expected:
-                assert shown.startswith("Refused") and api.json["message"].startswith("Refused")
+                # the callback shows the core's English words; the HTTP refusal speaks the site's language (French)
+                assert shown.startswith("Refused") and api.json["message"].startswith("Refusé :")
     refused = entries(security, actor=f"a-{role}", outcome="refused")
     assert len(refused) == 2 * sum(1 for a in Action for d in ("lighting", "water")
                                    if not (role in MATRIX[a] and (d == "lighting" or a not in SCOPED)))
@@ -215,7 +217,7 @@ def test_failed_sign_ins_are_slowed_down_and_logged(app, clock):
     for _ in range(2):
         assert sign_in(server, "a-operator", "wrong password", client=client)[1].status_code == 401
     throttled = sign_in(server, "a-operator", PW, client=client)[1]  # even the right password waits
-    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1 and "Try again" in throttled.text
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1 and "Réessayez dans" in throttled.text
     clock.t += 1.1
     assert sign_in(server, "a-operator", PW, client=client)[1].status_code == 302
     logged = [(e.action, e.outcome) for e in entries(security, actor="a-operator", action="signin")]
@@ -233,7 +235,7 @@ def test_session_expires_after_inactivity_but_not_while_active(app, clock):
     client.post("/_dash-update-component", json=timer, headers=csrf(client))  # a timer is not activity
     clock.t += 30
     expired = client.get("/api/v1/probe")
-    assert expired.status_code == 401 and "expired" in expired.json["message"]
+    assert expired.status_code == 401 and expired.json["message"] == "Votre session a expiré ; reconnectez-vous."
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
     (entry,) = entries(security, action="session.expired")
     assert (entry.actor, entry.outcome) == ("a-operator", "expired")
@@ -376,7 +378,8 @@ def test_audit_search_by_time_user_action_outcome(app, clock):
 
 def test_first_admin_comes_from_the_environment_never_a_default(redis_url):
     server, security = build_app(redis_url)
-    assert security.store.user_count() == 0 and "No account exists yet" in server.test_client().get("/auth/signin").text
+    hint = unescape(server.test_client().get("/auth/signin").text)
+    assert security.store.user_count() == 0 and "Aucun compte n'existe encore" in hint
     _, security = build_app(redis_url, admin_user="root-admin", admin_password="a long admin password")
     assert [a.name for a in security.store.active_admins()] == ["root-admin"]
     assert entries(security, action="account.create", actor="cli:environment")
@@ -387,3 +390,87 @@ def test_dash_page_and_socket_handshake_need_a_principal(app):
     client = server.test_client()
     assert client.post("/_dash-update-component", json=dash_payload("dashboard.view", "lighting")).status_code == 401
     assert json.loads(client.get("/_dash-layout").data)["error"] == "not_signed_in"
+
+
+# --- language: French by default, English by the site setting or the page's ?lang= ----------------------------
+
+
+@pytest.mark.parametrize("extra,lang,said", [
+    ({}, "fr", ("Se connecter à Vigie", "Nom <input", "Mot de passe <input", "Se connecter</button>")),
+    ({"language": "en"}, "en", ("Sign in to Vigie", "Name <input", "Password <input", "Sign in</button>")),
+])
+def test_sign_in_page_follows_the_site_language_french_by_default(redis_url, extra, lang, said):
+    server, _ = build_app(redis_url, **extra)
+    page = server.test_client().get("/auth/signin")
+    assert page.status_code == 200 and f'<html lang="{lang}">' in page.text
+    assert [w for w in said if w not in unescape(page.text)] == []
+
+
+def test_a_wrong_password_is_said_in_french(app):
+    server, _ = app
+    _, answer = sign_in(server, "a-operator", "wrong password")
+    assert answer.status_code == 401 and "Nom ou mot de passe incorrect, ou compte désactivé." in answer.text
+
+
+def test_the_lang_chosen_on_a_dash_page_carries_through_sign_in(app):
+    server, _ = app
+    client = server.test_client()
+    bounced = client.get("/?lang=en", headers={"Accept": "text/html"})
+    assert bounced.status_code == 302
+    page = client.get(bounced.location)
+    assert '<html lang="en">' in page.text and 'action="/auth/signin?lang=en"' in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": token, "name": "a-operator", "next": "/?lang=en"}
+    wrong = client.post("/auth/signin?lang=en", data=dict(form, password="wrong password"))
+    assert wrong.status_code == 401 and "Wrong name or password, or account disabled." in wrong.text
+    signed_in = client.post("/auth/signin?lang=en", data=dict(form, password=PW))
+    assert signed_in.status_code == 302 and signed_in.location == "/?lang=en"
+
+
+@pytest.mark.parametrize("query,lang,headings", [
+    ("", "fr", ("Comptes", "Jetons d'API et d'appareil", "Journal d'audit", "Se déconnecter", "Écran mural ou borne")),
+    ("?lang=en", "en", ("Accounts", "API and device tokens", "Audit log", "Sign out", "Wall screen or kiosk")),
+])
+def test_admin_pages_speak_the_site_language_or_the_chosen_one(app, query, lang, headings):
+    server, _ = app
+    admin, _ = sign_in(server, "a-admin")
+    for path, heading in zip(("/admin/accounts", "/admin/tokens", "/admin/audit", "/auth/signout", "/auth/device"), headings):
+        page = admin.get(path + query)
+        assert page.status_code == 200 and f'<html lang="{lang}">' in page.text, path
+        assert f"<h1>{heading}</h1>" in unescape(page.text), path
+
+
+def test_admin_messages_are_said_in_the_page_language_and_audited_in_english(app):
+    server, security = app
+    admin, _ = sign_in(server, "a-admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/admin/accounts").text).group(1)
+    account = {"csrf_token": token, "role": "viewer", "password": "another good password"}
+    created = admin.post("/admin/accounts", data=dict(account, name="bob"), follow_redirects=True)
+    assert "Compte bob créé (viewer)." in created.text
+    chosen = admin.post("/admin/accounts?lang=en", data=dict(account, name="carol"))
+    assert chosen.location == "/admin/accounts?lang=en" and "Account carol created (viewer)." in admin.get(chosen.location).text
+    assert {e.detail for e in entries(security, action="account.create")} == {
+        "Account bob created (viewer).", "Account carol created (viewer)."}
+
+
+def test_a_refusal_page_is_in_french(app):
+    server, _ = app
+    viewer, _ = sign_in(server, "a-viewer")
+    page = viewer.get("/admin/accounts", headers={"Accept": "text/html"})
+    assert page.status_code == 403 and "<title>Accès refusé · Vigie</title>" in page.text
+    assert "Refusé : accounts.manage demande le rôle administrateur ; a-viewer est observateur." in unescape(page.text)
+
+
+def test_english_refusals_say_what_the_core_says(redis_url, clock):
+    server, security = build_app(redis_url, clock, language="en")
+    security.store.create_user("a-viewer", Role.VIEWER, None, PW, now=clock())
+    security.store.create_user("a-operator", Role.OPERATOR, ["lighting"], PW, now=clock())
+    for name, action, domain in (("a-viewer", "alarm.acknowledge", "lighting"), ("a-operator", "alarm.acknowledge", "water")):
+        client, _ = sign_in(server, name)
+        api = client.post(f"/api/v1/do/{action}/{domain}", headers=csrf(client))
+        dash = client.post("/_dash-update-component", json=dash_payload(action, domain), headers=csrf(client))
+        assert api.status_code == 403 and api.json["message"] == dash.json["response"]["result"]["children"]
+    operator, _ = sign_in(server, "a-operator")
+    answers = [operator.post("/api/v1/do/command.send/lighting", headers=csrf(operator)) for _ in range(4)]
+    (refused,) = entries(security, action="command.send", outcome="refused")
+    assert answers[-1].status_code == 429 and answers[-1].json["message"] == refused.detail
