@@ -13,6 +13,7 @@ running control room uses and never starts its own.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import signal
@@ -130,7 +131,8 @@ class ControlRoom:
             self.reason = f"Redis unreachable: {err}"
             log.warning("cannot start yet (%s); /healthz answers 503 until Redis answers", self.reason)
         if wait:
-            self._thread = threading.Thread(target=self._retry, name="vigie-start", daemon=True)
+            context = contextvars.copy_context()  # Dash's page registry reads a context variable set in this thread
+            self._thread = threading.Thread(target=context.run, args=(self._retry,), name="vigie-start", daemon=True)
             self._thread.start()
         return self
 
@@ -161,6 +163,8 @@ class ControlRoom:
         with self._lock:
             if self._stopping.is_set() or self.server is not None:
                 return
+            if self.settings.redis_url:  # nothing half-started while an external Redis is down
+                self._ping(self.settings.redis_url)
             try:
                 runtime = start_services(self.settings)
             except (RedisError, OSError) as err:
@@ -181,6 +185,18 @@ class ControlRoom:
             self._ready.set()
             log.info("Vigie control room ready (Redis: %s, engine: %s, simulators: %s)", runtime.redis_kind,
                      "here" if runtime.engine is not None else "another process", "on" if self.settings.run_simulators else "off")
+
+    @staticmethod
+    def _ping(url: str) -> None:
+        from services.redis_conn import BusUnavailable, connect
+
+        client = connect(url, timeout_s=2.0)
+        try:
+            client.ping()
+        except Exception as err:  # noqa: BLE001 - any failure to answer is "unreachable", with its reason
+            raise BusUnavailable(f"{err}") from err
+        finally:
+            client.close()
 
     def stop(self) -> None:
         """Stop taking requests, then stop the pushes, replay sessions, and the services (writers flushed)."""

@@ -98,6 +98,7 @@ class Settings:
             server_worker=env.get("VIGIE_SERVER_WORKER", "gthread"),
             web_threads=int(env.get("VIGIE_WEB_THREADS", "100")),
             access_log=flag("VIGIE_ACCESS_LOG", True),
+            redis_retry_max_s=float(env.get("VIGIE_REDIS_RETRY_MAX_S", "10")),
         )
         return replace(base, **overrides) if overrides else base
 
