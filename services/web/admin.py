@@ -50,7 +50,8 @@ def create_auth_blueprint(security: Security) -> Blueprint:
     def signin() -> Any:
         target = safe_next(request.values.get("next"))
         if request.method == "GET":
-            if current_principal() is not None:
+            who = current_principal()
+            if who is not None and who.kind != PrincipalKind.ANONYMOUS:  # an anonymous visitor may still sign in
                 return redirect(target)
             message = _say("session.expired") if request.args.get("expired") else ""
             return _page("signin.html", next=target, message=message, first_start=security.store.user_count() == 0)
