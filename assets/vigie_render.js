@@ -88,7 +88,8 @@
     (R.scope.kpis || []).forEach(function (pair) {
       var d = pair[0], key = pair[1];
       var k = (kpis[d] || []).filter(function (x) { return x.key === key; })[0];
-      setText(byId({ type: "kpi-value", domain: d, key: key }), k ? R.formatNumber(k.value, k.unit) : t("kpi.none"));
+      setText(byId({ type: "kpi-value", domain: d, key: key }),
+              k ? (k.value === null && k.note ? t("kpi.note." + k.note) : R.formatNumber(k.value, k.unit)) : t("kpi.none"));
       setClass(byId({ type: "kpi-tile", domain: d, key: key }), "kpi-tile" + (k && k.abnormal ? " abnormal" : ""));
     });
   };

@@ -20,7 +20,7 @@ _FR: dict[str, str] = {
     "kpi.suspected_leaks": "Fuites suspectées",
     "kpi.mean_speed_kmh": "Vitesse moyenne", "kpi.congestion_index_pct": "Indice de congestion",
     "kpi.incidents": "Incidents", "kpi.segments_closed": "Tronçons fermés",
-    "kpi.none": "—", "kpi.trend": "Tendance sur {hours} h", "kpi.abnormal": "hors objectif",
+    "kpi.none": "—", "kpi.note.preparing": "historique en préparation", "kpi.trend": "Tendance sur {hours} h", "kpi.abnormal": "hors objectif",
     "priority.urgent": "Urgente", "priority.high": "Haute", "priority.low": "Basse", "priority.diagnostic": "Diagnostic",
     "condition.ok": "Normal", "condition.unknown": "Inconnu", "condition.maintenance": "Maintenance",
     "condition.warning": "Avertissement", "condition.fault": "Défaut",
@@ -112,7 +112,7 @@ _EN: dict[str, str] = {
     "value.setpoint": "Setpoint (bar)", "value.intensity": "Flow (veh/h)", "value.averageVehicleSpeed": "Mean speed (km/h)",
     "value.occupancy": "Occupancy", "value.congested": "Congested", "value.closed": "Closed",
     "value.signalPlan": "Signal plan", "bool.true": "yes", "bool.false": "no",
-    "app.title": "Vigie", "age.s": "{n} s", "age.min": "{n} min", "age.h": "{n} h", "kpi.none": "—",
+    "app.title": "Vigie", "age.s": "{n} s", "age.min": "{n} min", "age.h": "{n} h", "kpi.none": "—", "kpi.note.preparing": "preparing history",
     "details.supervisor": "Supervisor", "details.type": "Type", "ref.zone": "Zone", "value.status": "Status",
 }
 

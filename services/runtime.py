@@ -158,15 +158,29 @@ def start_services(settings: Settings) -> Runtime:
         if sims is not None and engine is not None:
             from services.history.backfill import start_backfill
 
+            def energy_pending(flag: bool, eng: Engine = engine) -> None:
+                try:
+                    eng.execute(lambda core, _now: (None, core.energy_history_pending(flag)))
+                except EngineUnavailable as err:
+                    log.warning("energy today: %s", err)
+
             def carry_backfilled_energy(eng: Engine = engine, at: float = started_at) -> None:
                 try:
                     day, kwh = archive.energy_before(at)  # today before start, now simulated: "energy today" includes it
                     eng.execute(lambda core, _now: (None, core.energy_before(day, kwh)))
                 except (ArchiveUnavailable, EngineUnavailable) as err:
                     log.warning("energy today not carried over from the backfill: %s", err)
+                energy_pending(False)
 
+            today = datetime.fromtimestamp(started_at, ZoneInfo(engine.core.config.timezone)).date().isoformat()
+            try:
+                pending = not archive.meta("lighting", today).get("source")  # the first start of the day: history to come
+            except ArchiveUnavailable:
+                pending = False
+            if pending:
+                energy_pending(True)
             start_backfill(archive, settings, engine.core.config.timezone,  # yesterday and last week, for the demo
-                           on_today=carry_backfilled_energy)
+                           on_today=carry_backfilled_energy, on_first_pass=lambda: energy_pending(False))
     except Exception:
         if rpc is not None:
             rpc.stop()

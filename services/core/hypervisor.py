@@ -53,6 +53,7 @@ class Hypervisor:
         self._domain_ts: dict[str, float] = {}
         self._kpi_ts: dict[str, float | None] = {}
         self._energy = EnergyMeter(self.config.timezone)
+        self._energy_pending = False  # today's energy before this core started is still being prepared (backfill)
         self.day_series = DaySeries(self.config.timezone, self.config.day_sample_s)
         self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
         self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
@@ -181,7 +182,8 @@ class Hypervisor:
             if domain == "lighting":
                 kpis, power_kw = lighting_kpis(assets)
                 energy = self._energy.add(ts, power_kw) if ts is not None else self._energy.today()
-                kpis.insert(4, Kpi("energy_today_kwh", "lighting", round(energy, 1), "kWh"))
+                kpis.insert(4, Kpi("energy_today_kwh", "lighting", None, "kWh", note="preparing") if self._energy_pending
+                            else Kpi("energy_today_kwh", "lighting", round(energy, 1), "kWh"))
             elif domain == "water":
                 kpis = water_kpis(assets, self.state.thresholds, self._count_alarms("water", "leak_suspected"))
             else:
@@ -195,6 +197,13 @@ class Hypervisor:
                 if self.day_series.due(domain, ts):
                     self.day_series.add(domain, ts, day_metrics(domain, assets, kpis))
         return events
+
+    def energy_history_pending(self, pending: bool) -> list[Event]:
+        """Say whether today's energy before this core started is still being prepared: no figure meanwhile,
+        rather than one that jumps from the hours since start to the whole day when the history arrives."""
+        self._energy_pending = pending
+        self._dirty_domains.add("lighting")
+        return []
 
     def energy_before(self, day: date, kwh: float) -> list[Event]:
         """Carry the lighting energy drawn on `day` before this core started (from the day archive) into "energy today"."""

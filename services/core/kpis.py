@@ -19,10 +19,14 @@ class Kpi:
     value: float | None
     unit: str
     abnormal: bool = False
+    note: str = ""  # why there is no value yet ("preparing": history still being computed), shown in words
 
     def to_dict(self) -> dict:
         """JSON-ready view."""
-        return {"key": self.key, "domain": self.domain, "value": self.value, "unit": self.unit, "abnormal": self.abnormal}
+        doc = {"key": self.key, "domain": self.domain, "value": self.value, "unit": self.unit, "abnormal": self.abnormal}
+        if self.note:
+            doc["note"] = self.note
+        return doc
 
 
 CONGESTION_ABNORMAL_PCT = 15.0  # a congestion index above this is abnormal

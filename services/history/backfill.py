@@ -68,20 +68,7 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
     tz = ZoneInfo(timezone)
     today = datetime.fromtimestamp(time.time() if now is None else now, tz).date()
     written: dict[str, list[str]] = {}
-    for domain in DOMAINS:
-        wanted = wanted_days(today)
-        for day in sorted(set(wanted) - archive.present(domain, wanted), reverse=True):
-            t0 = time.perf_counter()
-            by_day = simulate_days(domain, day, day + timedelta(days=1), tz, seed=settings.simulator_seed,
-                                   territory=settings.territory, step_s=step_s,
-                                   cancelled=lambda: archive.stopped)
-            if archive.stopped:
-                return written
-            if day in by_day:
-                archive.write_day(domain, day.isoformat(), by_day[day], meta={"source": "backfill", "step_s": step_s})
-                written.setdefault(domain, []).append(day.isoformat())
-            log.info("day archive: %s %s backfilled from the simulator at %.0f s steps in %.1f s",
-                     domain, day, step_s, time.perf_counter() - t0)
+    for domain in DOMAINS:  # today before start first: the "energy today" tile waits for it, the charts do not
         if today_too and not archive.meta(domain, today.isoformat()).get("source"):  # today before Vigie started, once
             t0 = time.perf_counter()
             start = time.time() if now is None else now
@@ -97,6 +84,19 @@ def backfill(archive: DayArchive, settings: Settings, timezone: str, now: float 
                 on_today()  # the engine's "energy today" now counts the simulated hours before it started
             log.info("day archive: %s today before %s backfilled from the simulator in %.1f s",
                      domain, datetime.fromtimestamp(start, tz).strftime("%H:%M"), time.perf_counter() - t0)
+        wanted = wanted_days(today)
+        for day in sorted(set(wanted) - archive.present(domain, wanted), reverse=True):
+            t0 = time.perf_counter()
+            by_day = simulate_days(domain, day, day + timedelta(days=1), tz, seed=settings.simulator_seed,
+                                   territory=settings.territory, step_s=step_s,
+                                   cancelled=lambda: archive.stopped)
+            if archive.stopped:
+                return written
+            if day in by_day:
+                archive.write_day(domain, day.isoformat(), by_day[day], meta={"source": "backfill", "step_s": step_s})
+                written.setdefault(domain, []).append(day.isoformat())
+            log.info("day archive: %s %s backfilled from the simulator at %.0f s steps in %.1f s",
+                     domain, day, step_s, time.perf_counter() - t0)
     return written
 
 
@@ -107,9 +107,10 @@ def until_next_day(now: float, tz: ZoneInfo, after_s: float = 60.0) -> float:
 
 
 def start_backfill(archive: DayArchive, settings: Settings, timezone: str,
-                   on_today: Callable[[], None] | None = None) -> threading.Thread | None:
+                   on_today: Callable[[], None] | None = None,
+                   on_first_pass: Callable[[], None] | None = None) -> threading.Thread | None:
     """Backfill in a background thread when the simulators run (never for real supervisors), then again each new day
-    (the new day's "same day last week" is missing)."""
+    (the new day's "same day last week" is missing). `on_first_pass` runs after the first pass, whatever its outcome."""
     if not settings.run_simulators:
         return None
 
@@ -124,7 +125,11 @@ def start_backfill(archive: DayArchive, settings: Settings, timezone: str,
                 written = {}
             except Exception:  # noqa: BLE001 - a demo nicety must never take the control room down
                 log.exception("day archive backfill failed")
+                if first and on_first_pass is not None:
+                    on_first_pass()
                 return
+            if first and on_first_pass is not None:
+                on_first_pass()
             if written:
                 log.info("day archive backfill done in %.1f s: %s", time.perf_counter() - t0, written)
             first = False

@@ -222,6 +222,20 @@ def test_a_core_told_the_energy_before_its_start_shows_it_in_energy_today():
     assert k["energy_today_kwh"] == pytest.approx(1234.5)
 
 
+def test_energy_today_says_history_is_being_prepared_instead_of_a_figure_that_will_jump():
+    hv = Hypervisor()
+    hv.energy_history_pending(True)
+    hv.handle(lighting_state(3), NOW)
+    hv.tick(NOW)
+    (k,) = [x for x in hv.kpis()["lighting"] if x["key"] == "energy_today_kwh"]
+    assert (k["value"], k["note"]) == (None, "preparing")
+    hv.energy_before(NOW_DAY, 1234.5)
+    hv.energy_history_pending(False)
+    hv.tick(NOW + 1)
+    (k,) = [x for x in hv.kpis()["lighting"] if x["key"] == "energy_today_kwh"]
+    assert k["value"] == pytest.approx(1234.5, abs=1) and "note" not in k
+
+
 def test_water_and_traffic_kpis():
     hv = Hypervisor()
     wdefs = [AssetDef(id="p1", type="Device", props={"measures": "pressure"}), AssetDef(id="p2", type="Device"),
