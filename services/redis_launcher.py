@@ -22,7 +22,7 @@ from typing import Callable
 
 import redis
 
-from services.redis_conn import BusUnavailable
+from services.redis_conn import BusUnavailable, redacted
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,3 @@ def existing_redis(settings: Settings) -> str:
             f".venv/bin/python app.py), or set REDIS_URL to the Redis it uses")
     return running[0]
 
-
-def redacted(url: str) -> str:
-    """The URL without its password, for logs."""
-    return url.split("@")[-1] if "@" in url else url

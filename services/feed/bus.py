@@ -16,7 +16,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from services.contract import SUP_PATTERN
-from services.redis_conn import BUS_ERRORS, BusUnavailable, connect
+from services.redis_conn import BUS_ERRORS, BusUnavailable, connect, redacted
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def _buffered_replies(conn: object) -> Callable[[], object] | None:
 
 
 def where(url: str) -> str:
-    """The host part of a Redis URL, without credentials (for logs)."""
-    return url.split("@")[-1]
+    """A Redis URL without its passwords (for logs)."""
+    return redacted(url)
 
 
 class FeedSubscriber:

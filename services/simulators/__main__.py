@@ -9,6 +9,8 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.redis_conn import redacted
+
 from . import DEFAULT_IDS, SIMULATORS, build
 from .runner import Runner
 
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = build(args.domain, seed=args.seed, start=start, supervisor_id=args.id, territory=args.territory)
     runner = Runner(sim, args.redis_url, speed=args.speed)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
-    logging.getLogger(__name__).info("simulator %s (%s) on %s, speed x%g, seed %d", sim.supervisor_id, args.domain, args.redis_url.split("@")[-1], args.speed, args.seed)
+    logging.getLogger(__name__).info("simulator %s (%s) on %s, speed x%g, seed %d", sim.supervisor_id, args.domain, redacted(args.redis_url), args.speed, args.seed)
     try:
         runner.run()
     except KeyboardInterrupt:
