@@ -139,6 +139,8 @@ class AccountStore:
                 pipe.sadd(f"{PREFIX}users", name)
                 pipe.execute()
             except redis.WatchError as err:
+                if not self.client.exists(key):  # redis-py says WatchError too when the connection drops while watching
+                    raise BusUnavailable(f"account store unreachable while creating {name!r}: {err}") from err
                 raise AccountExists(f"the account {name!r} already exists") from err
         return self._account(fields)
 

@@ -28,6 +28,7 @@ from services.accounts import (
 from services.accounts.http import content_security_policy, is_passive_dash_update, is_public, safe_next, script_hash
 from services.accounts.redis_acl import AclError, supervisor_acl, vigie_acl
 from services.audit import AuditEntry, to_csv
+from services.redis_conn import BusUnavailable
 
 R = Role
 # The specification: who may do what (in their own domain). A row per action, a column per role.
@@ -200,6 +201,19 @@ def test_accounts_are_created_once_with_a_strong_hash(store):
     assert account.password_hash.startswith("$argon2id$") and PW not in repr(account)
     with pytest.raises(AccountExists):
         store.create_user("alice", "viewer", None, PW, now=11.0)
+
+
+def test_a_connection_lost_while_creating_is_not_taken_for_an_existing_account(store, monkeypatch):
+    import redis
+
+    def dropped(self, raise_on_error=True):  # what redis-py raises when the connection dies during a watched transaction
+        raise redis.WatchError("A ConnectionError occurred while watching one or more keys")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", dropped)
+        with pytest.raises(BusUnavailable, match="unreachable while creating 'alice'"):
+            store.create_user("alice", "operator", "lighting", PW, now=10.0)
+    assert store.get_user("alice") is None
 
 
 @pytest.mark.parametrize(("name", "password"), [("bad name", PW), ("<img>", PW), ("bob", "short"), ("bob", "bob"),
