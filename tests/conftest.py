@@ -1,7 +1,15 @@
-"""Shared fixtures: a real redis-server per session (pytest-redis), a fixed clock, Chromium options."""
+"""Shared fixtures: a real redis-server per session (pytest-redis), a fixed clock, Chromium options.
+
+Under pytest-xdist (`make test`) every worker is its own session, so it has its own redis-server; the browser tests
+form one group that runs on one worker (one Chromium at a time), every other test file stays whole on its worker
+(its module fixtures are built once). The state folder (VIGIE_STATE_DIR) is a temporary one: nothing a test starts
+writes into the repository's `.vigie/`.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 from pytest_redis import factories
@@ -10,6 +18,23 @@ from pytest_redis import factories
 redis_server = factories.redis_proc(port=None, save="", timeout=30)
 
 FIXED_NOW = datetime(2026, 6, 21, 18, 0, 0, tzinfo=timezone.utc)
+BROWSER = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """xdist groups (`--dist loadgroup`): the browser tests together, every other test with the rest of its file."""
+    for item in items:
+        in_browser = BROWSER in Path(item.path).parents
+        item.add_marker(pytest.mark.xdist_group("browser" if in_browser else item.nodeid.split("::", 1)[0]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def state_dir_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """VIGIE_STATE_DIR in a temporary folder, for what reads the environment (`Settings.from_env`, `python app.py`)."""
+    state = tmp_path_factory.mktemp("vigie-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VIGIE_STATE_DIR", str(state))
+        yield state
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ def wait_until(predicate, timeout: float = 20.0, what: str = "condition") -> Non
 
 
 @pytest.fixture
-def runtime(redis_url):
-    rt = start_services(Settings(redis_url=redis_url, run_simulators=False, snapshot_interval_s=0.5))
+def runtime(redis_url, tmp_path):
+    rt = start_services(Settings(redis_url=redis_url, state_dir=tmp_path, run_simulators=False, snapshot_interval_s=0.5))
     yield rt
     rt.stop()
 

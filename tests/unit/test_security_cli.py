@@ -97,7 +97,7 @@ def test_redis_acl_lines_need_no_redis():
                                                     "&sup.water.eau-mtp.* &cmd.water.eau-mtp -@all +ping +publish +subscribe +unsubscribe")
 
 
-def test_without_redis_url_the_cli_says_so():
-    err = io.StringIO()
-    assert cli.main(["user", "list"], Settings(redis_url=None), stdout=io.StringIO(), stderr=err) == 1
+def test_without_redis_url_the_cli_says_so(tmp_path):
+    err = io.StringIO()  # an empty state folder: no Redis of a running control room to fall back on
+    assert cli.main(["user", "list"], Settings(redis_url=None, state_dir=tmp_path), stdout=io.StringIO(), stderr=err) == 1
     assert "REDIS_URL" in err.getvalue()
