@@ -22,10 +22,11 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/python app.py
 
-# Browser tests share 2 cores with a real engine and simulators: a timing-sensitive one may fail under load,
-# so a failure is retried twice (reported as "rerun" in the summary); a test that fails three times fails the run.
+# Two pytest-xdist workers, each with its own redis-server: the browser tests run together on one of them (one
+# Chromium at a time), every other test file stays whole on a worker (tests/conftest.py groups them). No reruns:
+# a test that fails once fails the run. The 15 slowest steps are listed at the end.
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q --reruns 2 --reruns-delay 1 tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=15 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
