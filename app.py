@@ -26,6 +26,7 @@ from services.settings import Settings
 log = logging.getLogger("vigie")
 CLI_COMMANDS = {"user", "token", "audit", "redis-acl"}
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+GEVENT_WORKER = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"  # VIGIE_SERVER_WORKER=gevent (docs/deploy.md)
 
 
 def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
@@ -88,7 +89,7 @@ class ControlRoom:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         server = self.server
         if server is not None and not self._stopping.is_set():
-            return server.wsgi_app(environ, start_response)
+            return self._wsgi(environ, start_response)
         return self._unavailable(environ, start_response)
 
     def _unavailable(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -180,6 +181,12 @@ class ControlRoom:
             self.runtime, self.socketio, self.replay = runtime, socketio, replay
             hub = server.extensions["vigie.ui"].hub
             self._stops = [runtime.stop, replay.stop] + ([hub.stop] if hub is not None else [])
+            self._wsgi = server.wsgi_app
+            if self.settings.proxies > 0:  # the browser's address from X-Forwarded-For, set by that many proxies
+                from werkzeug.middleware.proxy_fix import ProxyFix
+
+                n = self.settings.proxies
+                self._wsgi = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
             self.server = server
             self.reason = "ready"
             self._ready.set()
@@ -284,7 +291,9 @@ def gunicorn_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,  # the engine and the Socket.IO sessions live in it (more workers: docs/deploy.md)
-        "worker_class": "gevent" if settings.server_worker == "gevent" else "gthread",
+        # gevent: gevent-websocket's worker; with gevent-websocket installed (the `gevent` extra) engine.io upgrades to
+        # WebSocket only there (on gunicorn's plain "gevent" worker every upgrade is a 500: browsers stay on long-polling)
+        "worker_class": GEVENT_WORKER if settings.server_worker == "gevent" else "gthread",
         "timeout": 120,
         "graceful_timeout": 30,
         "keepalive": 5,
@@ -298,10 +307,13 @@ def gunicorn_config(settings: Settings) -> dict[str, Any]:
                                                    "stream": "ext://sys.stderr"}},
                            "root": {"level": "INFO", "handlers": ["stderr"]},
                            "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-                                       "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False}}},
+                                       "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+                                       # the gevent worker's access lines (gevent-websocket logs them itself)
+                                       "geventwebsocket.handler": {"level": "INFO" if settings.access_log else "WARNING"}}},
         "post_fork": post_fork,
         "worker_exit": worker_exit,
         "proc_name": "vigie",
+        "control_socket_disable": True,  # gunicorn's control socket is one per user by default: two Vigies would share it
     }
     if settings.server_worker != "gevent":
         config["threads"] = settings.web_threads
@@ -323,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             url = existing_redis(settings)  # the Redis the control room runs with; never a second one
-        except BusUnavailable as err:
+            client = connect(url)
+        except (BusUnavailable, ValueError) as err:
             print(f"vigie: {err}", file=sys.stderr)
             return 3
-        return cli_main(argv, settings, redis_client=connect(url))
+        return cli_main(argv, settings, redis_client=client)
     if argv and argv[0] not in {"serve"}:
         print(f"unknown command {argv[0]!r}; use: serve | user | token | audit | redis-acl", file=sys.stderr)
         return 2

@@ -47,7 +47,9 @@ def create_socketio(server: Flask, settings: Settings) -> SocketIO:
     """The Socket.IO server on `server` (threads, or gevent under gunicorn's gevent worker; Redis message queue
     when several web workers)."""
     mode = "gevent" if settings.server_worker == "gevent" else "threading"
-    return SocketIO(server, async_mode=mode, message_queue=settings.socketio_message_queue,
+    from services.web.socketio_queue import queue_options
+
+    return SocketIO(server, async_mode=mode, **queue_options(settings.socketio_message_queue),
                     cors_allowed_origins=[], logger=False, engineio_logger=False)
 
 

@@ -43,6 +43,7 @@ class Settings:
     web_threads: int = 100  # gthread: concurrent requests and WebSocket connections
     access_log: bool = True  # one standard access-log line per request on stderr
     redis_retry_max_s: float = 10.0  # Redis down at start: retry with back-off capped at this
+    proxies: int = 0  # reverse proxies in front that add X-Forwarded-* (werkzeug's ProxyFix trusts that many)
     # security (defaults and meaning: services/accounts/options.py, docs/security.md)
     admin_user: str | None = None  # first admin, created once when no admin exists
     admin_password: str | None = field(default=None, repr=False)
@@ -99,6 +100,7 @@ class Settings:
             web_threads=int(env.get("VIGIE_WEB_THREADS", "100")),
             access_log=flag("VIGIE_ACCESS_LOG", True),
             redis_retry_max_s=float(env.get("VIGIE_REDIS_RETRY_MAX_S", "10")),
+            proxies=int(env.get("VIGIE_PROXIES", "0")),
         )
         return replace(base, **overrides) if overrides else base
 

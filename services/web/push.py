@@ -363,7 +363,9 @@ def start_external_push(reader: Any, engine: Any, message_queue: str, window_s: 
     which relays to the browsers of every web worker started with the same `VIGIE_SOCKETIO_QUEUE`."""
     from flask_socketio import SocketIO
 
-    emitter = SocketIO(message_queue=message_queue)
+    from services.web.socketio_queue import queue_options
+
+    emitter = SocketIO(**queue_options(message_queue, write_only=True))
     hub = PushHub(reader, emitter.emit, window_s=window_s).start()
     engine.subscribe(hub.on_events)
     return hub
