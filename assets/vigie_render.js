@@ -157,9 +157,11 @@
     fill(box, key, nodes);
   };
 
-  /* Local liveness: the server's status, made worse by the age we see (the push may be down). */
+  /* Local liveness: the server's status, made worse by the age we see (the push may be down).
+     "unknown" stays unknown: the bus is down or just back, and the age says nothing about the supervisor. */
   R.liveness = function (s, now) {
     var c = cfg(), age = now - s.last_seen, status = s.status;
+    if (status === "unknown") return { status: status, age: age };
     if (age >= (c.stale_after_s || 60)) status = "stale";
     else if (age >= (c.late_after_s || 15) && status === "live") status = "late";
     return { status: status, age: age };
@@ -191,7 +193,7 @@
     });
     setText(byId("summary-unack"), String(s.unacknowledged || 0));
     setClass(byId("summary-item-unack"), "summary-item unack" + (s.unacknowledged ? " active" : " zero"));
-    var sups = s.supervisors || {}, total = (sups.live || 0) + (sups.late || 0) + (sups.stale || 0);
+    var sups = s.supervisors || {}, total = (sups.live || 0) + (sups.late || 0) + (sups.stale || 0) + (sups.unknown || 0);
     setText(byId("summary-stale"), (sups.stale || 0) + "/" + total);
     setClass(byId("summary-item-stale"), "summary-item stale" + (sups.stale ? " active" : " zero"));
   };

@@ -45,6 +45,7 @@ LIVENESS_STYLE: dict[str, dict[str, str]] = {
     "live": {"color": "", "shape": "●"},
     "late": {"color": PRIORITY_STYLE["high"]["color"], "shape": "◆"},
     "stale": {"color": PRIORITY_STYLE["urgent"]["color"], "shape": "▲"},
+    "unknown": {"color": "", "shape": "?"},  # the bus is down (or just back): Vigie cannot tell, and says so
 }
 
 # Neutral greys per theme (operator: light grey; wall: dark grey). No colour for "normal".

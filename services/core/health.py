@@ -1,8 +1,16 @@
-"""Supervisor health: last message, lag, sequence tracking, live / late / stale."""
+"""Supervisor health: last message, lag, sequence tracking, live / late / stale / unknown.
+
+A supervisor is judged by when Vigie *received* its last message (the bus reader's clock, which keeps
+running while the engine is busy), not by when the engine applied it; messages still waiting in the
+engine's queue count as heard. While the bus is down nobody can be heard: every supervisor is
+`unknown` (reason `bus_down`), and when the bus returns each gets a grace period to speak before it
+is judged again (reason `bus_restored` meanwhile).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Mapping
 
 
 class Liveness(StrEnum):
@@ -11,6 +19,7 @@ class Liveness(StrEnum):
     LIVE = "live"
     LATE = "late"
     STALE = "stale"
+    UNKNOWN = "unknown"  # Vigie cannot tell: the bus is down, or it just came back and the supervisor has not spoken yet
 
 
 @dataclass(slots=True)
@@ -20,7 +29,7 @@ class SupervisorHealth:
     id: str
     domain: str
     first_seen: float
-    last_seen: float
+    last_seen: float  # when Vigie received its last applied message
     last_ts: float | None = None  # the supervisor's own clock, from its last message
     lag_s: float = 0.0
     seq: int | None = None
@@ -31,6 +40,7 @@ class SupervisorHealth:
     status: Liveness = Liveness.LIVE
     reason: str = ""
     bus_down: bool = False
+    grace_until: float | None = None  # the bus came back: not judged before this, unless it speaks
 
     def age(self, now: float) -> float:
         """Seconds since Vigie last heard from the supervisor."""
@@ -72,11 +82,13 @@ class SupervisorRegistry:
         """Every supervisor, ordered by domain then id."""
         return sorted(self._sups.values(), key=lambda h: (h.domain, h.id))
 
-    def seen(self, domain: str, supervisor: str, kind: str, seq: int, ts: float, now: float) -> tuple[SupervisorHealth, SeqVerdict, bool]:
-        """Record a message; return the health, the sequence verdict and whether the status changed."""
+    def seen(self, domain: str, supervisor: str, kind: str, seq: int, ts: float, now: float,
+             heard_at: float | None = None) -> tuple[SupervisorHealth, SeqVerdict, bool]:
+        """Record a message received at `heard_at` (default `now`); return the health, the sequence verdict and whether the status changed."""
+        heard = now if heard_at is None else heard_at
         h = self._sups.get(supervisor)
         if h is None:
-            h = self._sups[supervisor] = SupervisorHealth(supervisor, domain, first_seen=now, last_seen=now)
+            h = self._sups[supervisor] = SupervisorHealth(supervisor, domain, first_seen=heard, last_seen=heard)
             verdict = SeqVerdict.FIRST
         elif h.seq is None:
             verdict = SeqVerdict.FIRST
@@ -92,34 +104,63 @@ class SupervisorRegistry:
             h.restarts += 1
         if verdict is not SeqVerdict.DUPLICATE:
             h.seq = seq
-        h.last_seen = now
+        h.last_seen = heard
         h.last_ts = ts
-        h.lag_s = now - ts
+        h.lag_s = heard - ts
+        h.grace_until = None
         h.messages[kind] = h.messages.get(kind, 0) + 1
         changed = h.status is not Liveness.LIVE
         if changed and not h.bus_down:
             h.status, h.reason = Liveness.LIVE, ""
         return h, verdict, changed and not h.bus_down
 
-    def refresh(self, now: float) -> list[SupervisorHealth]:
-        """Recompute every status from message age; return those whose status changed."""
+    def sign_of_life(self, supervisor: str, now: float) -> tuple[SupervisorHealth | None, bool]:
+        """A message heard but not applied (two publishers on its id): it is alive; its counter is left alone."""
+        h = self._sups.get(supervisor)
+        if h is None:
+            return None, False
+        h.last_seen = now
+        changed = h.status is not Liveness.LIVE and not h.bus_down
+        if changed:
+            h.status, h.reason = Liveness.LIVE, ""
+        return h, changed
+
+    def forget(self, supervisor: str) -> SupervisorHealth | None:
+        """Drop a supervisor removed from the registry; return what was known of it."""
+        return self._sups.pop(supervisor, None)
+
+    def refresh(self, now: float, heard: Mapping[str, float] | None = None, lost_at: float | None = None) -> list[SupervisorHealth]:
+        """Recompute every status from message age; return those whose status changed.
+
+        `heard`: supervisor -> when its latest message still waiting to be applied was received (it spoke;
+        it is not silent). `lost_at`: the bus was lost then and the loss is not applied yet: nobody is judged
+        silent past that instant.
+        """
+        judged_at = now if lost_at is None else min(now, lost_at)
         changed = []
         for h in self._sups.values():
-            age = h.age(now)
+            queued = heard.get(h.id) if heard else None
+            last = h.last_seen if queued is None or queued < h.last_seen else queued
+            age = max(0.0, judged_at - last)
+            if h.grace_until is not None and (queued is not None or judged_at >= h.grace_until):
+                h.grace_until = None  # it spoke, or its time to speak is over: judged from here on
             if h.bus_down:
-                status, reason = Liveness.STALE, "bus_down"
+                status, reason = Liveness.UNKNOWN, "bus_down"
+            elif h.grace_until is not None:
+                status, reason = Liveness.UNKNOWN, "bus_restored"
             elif age >= self.stale_after_s:
                 status, reason = Liveness.STALE, "silent"
             elif age >= self.late_after_s:
                 status, reason = Liveness.LATE, "silent"
             else:
                 status, reason = Liveness.LIVE, ""
-            if status != h.status:
+            if status != h.status or reason != h.reason:
                 h.status, h.reason = status, reason
                 changed.append(h)
         return changed
 
-    def set_bus_down(self, down: bool) -> None:
-        """Mark every feed as cut off (or not) because Vigie lost Redis."""
+    def set_bus_down(self, down: bool, now: float = 0.0, grace_s: float = 0.0) -> None:
+        """Mark every feed as cut off because Vigie lost Redis, or back with `grace_s` to speak from `now`."""
         for h in self._sups.values():
             h.bus_down = down
+            h.grace_until = None if down or grace_s <= 0 else now + grace_s

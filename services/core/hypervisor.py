@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Mapping
 
 from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State, SupervisorMessage, Telemetry
 
@@ -22,6 +23,11 @@ STALE_TEXT = {  # the alarm Vigie raises when a supervisor goes silent, in the s
     "fr": "Superviseur {supervisor} muet depuis plus de {seconds:.0f} s",
     "en": "Supervisor {supervisor} silent for more than {seconds:.0f} s",
 }
+BUS_LOST_TEXT = {  # the one alarm Vigie raises when it loses Redis (not one per supervisor: none of them can be heard)
+    "fr": "Liaison Redis perdue : Vigie n'entend plus aucun superviseur",
+    "en": "Redis link lost: Vigie cannot hear any supervisor",
+}
+BUS_ALARM = "vigie/bus_lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,7 @@ class CoreConfig:
 
     late_after_s: float = 15.0
     stale_after_s: float = 60.0
+    bus_grace_s: float = 15.0  # after the bus returns, how long a supervisor has to speak before it is judged
     timezone: str = "Europe/Paris"
     kpi_window_s: float = 6 * 3600.0
     kpi_sample_s: float = 60.0
@@ -59,14 +66,15 @@ class Hypervisor:
         self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
         self.commands = CommandBook(self.config.commands)
         self.bus_up = True
+        self._resync: set[str] = set()  # supervisors asked for a state because the bus queue overflowed, until it comes
 
     # --- writing ------------------------------------------------------------------------
 
-    def handle(self, msg: SupervisorMessage, now: float) -> list[Event]:
-        """Apply one validated message; return what changed and what is needed."""
+    def handle(self, msg: SupervisorMessage, now: float, heard_at: float | None = None) -> list[Event]:
+        """Apply one validated message received at `heard_at` (default `now`); return what changed and what is needed."""
         ts = msg.ts.timestamp()
         events: list[Event] = []
-        h, verdict, revived = self.health.seen(msg.domain, msg.supervisor, msg.kind, msg.seq, ts, now)
+        h, verdict, revived = self.health.seen(msg.domain, msg.supervisor, msg.kind, msg.seq, ts, now, heard_at)
         if revived:
             events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
             events.extend(self._stale_alarm(h.id, h.domain, False, now))
@@ -134,6 +142,7 @@ class Hypervisor:
         self._dirty_domains.add(msg.domain)
         if len(parts) == msg.parts:  # the whole snapshot arrived: reconcile
             del self._snapshot_parts[msg.supervisor]
+            self._resync.discard(msg.supervisor)
             gone = [a.id for a in self.state.query(domain=msg.domain, supervisor=msg.supervisor) if a.id not in ids]
             if gone:
                 self.state.remove(gone)
@@ -158,12 +167,16 @@ class Hypervisor:
             self.alarms.clear(aid, now, who="vigie")
         return self._alarm_changes()
 
-    def tick(self, now: float) -> list[Event]:
-        """Periodic work: supervisor staleness, derived alarms, KPIs and their history."""
+    def tick(self, now: float, heard: Mapping[str, float] | None = None, lost_at: float | None = None) -> list[Event]:
+        """Periodic work: supervisor staleness, derived alarms, KPIs and their history.
+
+        `heard`, `lost_at`: what the bus reader has received and the engine not applied yet (SupervisorRegistry.refresh).
+        """
         events: list[Event] = []
-        for h in self.health.refresh(now):
+        for h in self.health.refresh(now, heard, lost_at):
             events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
-            events.extend(self._stale_alarm(h.id, h.domain, h.status is Liveness.STALE, now))
+            if h.status is not Liveness.UNKNOWN:  # unknown: what was known stands, raised or not
+                events.extend(self._stale_alarm(h.id, h.domain, h.status is Liveness.STALE, now))
         events.extend(self.commands.tick(now))
         self.alarms.tick(now)
         events.extend(self._alarm_changes())
@@ -221,19 +234,34 @@ class Hypervisor:
         self.alarms.acknowledge(alarm_id, user, now, comment)
         return self._alarm_changes()
 
-    def bus_lost(self, now: float) -> list[Event]:
-        """Vigie lost Redis: every feed is stale until it speaks again."""
+    def bus_lost(self, now: float, since: float | None = None) -> list[Event]:
+        """Vigie lost Redis (at `since`, default `now`): one alarm about the bus; every supervisor unknown until it returns."""
         self.bus_up = False
         self.health.set_bus_down(True)
-        return self.tick(now)
+        self.alarms.raise_(BUS_ALARM, source="vigie", domain="vigie", supervisor="vigie", asset="redis", code="bus_lost",
+                           severity="critical", message=BUS_LOST_TEXT.get(self.config.language, BUS_LOST_TEXT["en"]),
+                           at=now if since is None else since, now=now)
+        events = self._alarm_changes()
+        events.extend(self.tick(now))
+        return events
 
     def bus_restored(self, now: float) -> list[Event]:
-        """Redis is back: ask every known supervisor for a fresh state."""
+        """Redis is back: clear the bus alarm, give every supervisor `bus_grace_s` to speak, ask each for a fresh state."""
         self.bus_up = True
-        self.health.set_bus_down(False)
-        events = self.tick(now)
+        self.health.set_bus_down(False, now, self.config.bus_grace_s)
+        self.alarms.clear(BUS_ALARM, now, who="vigie")
+        events = self._alarm_changes()
+        events.extend(self.tick(now))
         events.extend(StateNeeded(h.domain, h.id, "reconnect") for h in self.health.all())
         return events
+
+    def overflowed(self, domain: str, supervisor: str) -> list[Event]:
+        """Messages of a supervisor were dropped before they could be applied (the bus queue was full):
+        ask it for its state once; it is asked again only after that state came whole and it overflows again."""
+        if supervisor in self._resync:
+            return []
+        self._resync.add(supervisor)
+        return [StateNeeded(domain, supervisor, "overflow")]
 
     # --- reading ------------------------------------------------------------------------
 
@@ -252,7 +280,7 @@ class Hypervisor:
     def summary(self, now: float) -> dict:
         """The cross-domain strip: alarms by priority, unacknowledged, supervisors by status."""
         counts = self.alarms.counts(now)
-        sups = {"live": 0, "late": 0, "stale": 0}
+        sups = {"live": 0, "late": 0, "stale": 0, "unknown": 0}
         for h in self.health.all():
             sups[str(h.status)] += 1
         held = {k: counts[k] for k in ("shelved", "suppressed", "out_of_service", "chattering", "stale")}

@@ -262,7 +262,7 @@ def openapi_document(asset_types: list[str], conditions: list[str], max_limit: i
             "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"},
             "items": {"type": "array", "items": _ref("Asset")}}},
         "Supervisor": {"type": "object", "properties": {
-            "id": text, "domain": text, "status": {"enum": ["live", "late", "stale"]}, "reason": text,
+            "id": text, "domain": text, "status": {"enum": ["live", "late", "stale", "unknown"]}, "reason": text,
             "last_seen": num, "age_s": num, "lag_s": num, "last_ts": nullable_num, "seq": {"type": ["integer", "null"]},
             "gaps": {"type": "integer"}, "restarts": {"type": "integer"}, "messages": obj, "assets": {"type": "integer"}}},
         "Alarm": {"type": "object", "properties": {

@@ -85,10 +85,10 @@ def test_redis_killed_and_restarted_marks_feeds_stale_then_resyncs(own_redis, tm
         wait_until(lambda: reader.assets()[0] == 20 and statuses(reader) == {("live", "")})
         procs[0].kill()  # kill -9: no goodbye on the socket
         procs[0].wait(5)
-        wait_until(lambda: statuses(reader) == {("stale", "bus_down")})
+        wait_until(lambda: statuses(reader) == {("unknown", "bus_down")})
         assert not engine.bus_up and reader.health()["status"] == "down"
         time.sleep(1.0)  # the supervisor keeps publishing into the void meanwhile
-        assert statuses(reader) == {("stale", "bus_down")} and engine.metrics.redis_up is False
+        assert statuses(reader) == {("unknown", "bus_down")} and engine.metrics.redis_up is False
         restart()
         wait_until(lambda: engine.bus_up and statuses(reader) == {("live", "")}, timeout=10)
         wait_until(lambda: engine.metrics.state_requests.get("reconnect", 0) >= 1)  # every known supervisor is asked for its state

@@ -122,9 +122,9 @@ def test_stale_supervisor_raises_and_clears_a_vigie_alarm(hv):
     assert not hv.alarms.get("vigie/supervisor_stale/lum").active
 
 
-def test_bus_lost_marks_everything_stale_and_restored_asks_every_state(hv):
+def test_bus_lost_makes_everything_unknown_and_restored_asks_every_state(hv):
     hv.bus_lost(NOW + 1)
-    assert hv.health.get("lum").status == "stale" and hv.summary(NOW)["bus_up"] is False
+    assert hv.health.get("lum").status == "unknown" and hv.summary(NOW)["bus_up"] is False
     events = hv.bus_restored(NOW + 2)
     assert StateNeeded("lighting", "lum", "reconnect") in events
 
