@@ -168,18 +168,35 @@ def _ld_attr(raw: dict, kind: str, depth: int) -> Attr:
     value = next((raw[k] for k in LD_VALUE_KEYS if k in raw), None)
     if isinstance(value, dict) and "languageMap" in raw:
         value = next(iter(value.values()), None) if value else None
-    subs = {short_name(k): read_attr(v, None, depth + 1) for k, v in raw.items() if k not in LD_RESERVED and isinstance(k, str)}
+    subs = {short_name(k): read_attr(v, None, depth + 1) for k, v in raw.items()
+            if k not in LD_RESERVED and k != "metadata" and isinstance(k, str)}
     unit = raw.get("unitCode") if isinstance(raw.get("unitCode"), str) else None
+    observed = raw.get("observedAt")
+    meta = _metadata(raw)  # Orion-LD's x-ngsiv2-normalized: NGSI-LD attribute types with v2 `metadata`
+    if meta:
+        subs = {**meta, **subs}
+        unit = unit or _meta_text(meta, "unitCode")
+        observed = observed or next((meta[k].value for k in V2_TIME_METADATA if k in meta), None)
     if kind == "property" and _is_geojson(value):
         kind = "geo"
-    return Attr(value, kind, unit, raw.get("observedAt"), subs)
+    return Attr(value, kind, unit, observed, subs)
+
+
+def _metadata(raw: dict) -> dict[str, Attr]:
+    """NGSIv2 metadata `{name: {"type", "value"}}` as sub-attributes (at most 32)."""
+    meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    return {str(k): Attr(m.get("value") if isinstance(m, dict) else m) for k, m in list(meta.items())[:32]}
+
+
+def _meta_text(meta: Mapping[str, Attr], key: str) -> str | None:
+    value = meta[key].value if key in meta else None
+    return value if isinstance(value, str) else None
 
 
 def _v2_attr(raw: dict, depth: int) -> Attr:
     v2type = str(raw.get("type") or "")
-    meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    subs = {str(k): Attr(m.get("value") if isinstance(m, dict) else m) for k, m in list(meta.items())[:32]}
-    unit = subs["unitCode"].value if "unitCode" in subs and isinstance(subs["unitCode"].value, str) else None
+    subs = _metadata(raw)
+    unit = _meta_text(subs, "unitCode")
     if unit is None and v2type.lower() in ("percentage", "percent"):
         unit = "P1"
     observed = next((subs[k].value for k in V2_TIME_METADATA if k in subs), None)

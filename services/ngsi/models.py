@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .entities import Attr, Entity, scalar
-from .units import UnitError, boolean, convert, interval, number
+from .units import UnitError, boolean, convert, instant, interval, number
 
 Converter = Callable[[Attr, Entity], Any]
 
@@ -51,7 +51,10 @@ def plain(attr: Attr, entity: Entity) -> Any:
 
 def hourly_intensity(attr: Attr, entity: Entity) -> float:
     """TrafficFlowObserved counts vehicles over its observation period: return vehicles per hour."""
-    count = number(scalar(attr)[0])
+    raw, unit = scalar(attr)
+    count = number(raw)
+    if unit is not None and unit.strip().upper() == "H10":  # already a rate per hour (how Vigie serves it)
+        return count
     seconds = observation_period_s(entity)
     return round(count * 3600.0 / seconds, 3) if seconds else count
 
@@ -82,9 +85,20 @@ def epanet_position(attr: Attr, entity: Entity) -> float:
     return 0.0 if choice("OPEN", "CLOSED", "CV", "ACTIVE")(attr, entity) == "CLOSED" else 1.0
 
 
+def moment(attr: Attr, entity: Entity) -> Any:
+    """An ISO 8601 date-time (no offset: UTC)."""
+    return instant(scalar(attr)[0])
+
+
 POWER_STATE = choice("on", "off", "low", "bootingUp")
 LAMP_STATUS = choice("ok", "defectiveLamp", "brokenLantern", "columnIssue", "tripped")
 FRACTION = quantity("fraction")
+# Vigie's own extension attributes (what its NGSI-LD API serves beyond the models), read back so that
+# Vigie's output notified to Vigie changes nothing. Listed after the model's attributes: they win.
+WATER_STATUS = {"vigieStatus": ("status", choice("ok", "fault", "maintenance"))}
+TRAFFIC_STATUS = {"vigieStatus": ("status", choice("ok", "fault", "closed")), "closed": ("closed", flag)}
+LAMP_EXTRAS = {"vigieStatus": ("status", LAMP_STATUS), "controlMode": ("controlMode", choice("schedule", "override", "manual")),
+               "overrideUntil": ("overrideUntil", moment)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +124,7 @@ MODELS: dict[str, Model] = {
     "Streetlight": Model("lighting", "Streetlight",
                          readings={"powerState": ("powerState", POWER_STATE), "status": ("status", LAMP_STATUS),
                                    "illuminanceLevel": ("illuminanceLevel", FRACTION),
-                                   "powerConsumption": ("powerConsumption", quantity("power"))},
+                                   "powerConsumption": ("powerConsumption", quantity("power")), **LAMP_EXTRAS},
                          props={"powerRating": ("powerRating", quantity("power")), "lanternHeight": ("lanternHeight", quantity("length")),
                                 "circuit": ("circuit", plain), "locationCategory": ("locationCategory", plain),
                                 "controllingMethod": ("controllingMethod", plain), "streetPoleNum": ("streetPoleNum", plain),
@@ -122,24 +136,29 @@ MODELS: dict[str, Model] = {
                               refs=_LIGHT_REFS),
     "StreetlightControlCabinet": Model("lighting", "StreetlightControlCabinet",
                                        readings={"powerState": ("powerState", POWER_STATE),
-                                                 "totalActivePower": ("powerConsumption", quantity("power"))},
+                                                 "totalActivePower": ("powerConsumption", quantity("power")),
+                                                 "vigieStatus": ("status", LAMP_STATUS)},
                                        props={"numStreetlight": ("lamps", plain)}, refs=_LIGHT_REFS),
     "TrafficFlowObserved": Model("traffic", "RoadSegment",
                                  readings={"intensity": ("intensity", hourly_intensity),
                                            "averageVehicleSpeed": ("averageVehicleSpeed", quantity("speed")),
-                                           "occupancy": ("occupancy", FRACTION), "congested": ("congested", flag)},
+                                           "occupancy": ("occupancy", FRACTION), "congested": ("congested", flag),
+                                           **TRAFFIC_STATUS},
                                  props={"laneId": ("laneId", plain), "laneDirection": ("laneDirection", plain)},
                                  refs={"refRoadSegment": ("segment", "RoadSegment")}),
     "RoadSegment": Model("traffic", "RoadSegment", props={"totalLaneNumber": ("lanes", plain),
                                                           "maximumAllowedSpeed": ("maximumAllowedSpeed", quantity("speed"))}),
-    "Junction": Model("water", "Junction", readings={"pressure": ("pressure", quantity("pressure", "MTR"))}, props=_EPANET_NODE),
-    "Tank": Model("water", "Tank", readings={"pressure": ("pressure", quantity("pressure", "MTR")), "level": ("level", quantity("length"))},
+    "Junction": Model("water", "Junction", readings={"pressure": ("pressure", quantity("pressure", "MTR")), **WATER_STATUS},
+                      props=_EPANET_NODE),
+    "Tank": Model("water", "Tank", readings={"pressure": ("pressure", quantity("pressure", "MTR")), "level": ("level", quantity("length")),
+                                             "flow": ("flow", quantity("flow", "G51")), **WATER_STATUS},
                   props={**_EPANET_NODE, "maxLevel": ("maxLevel", quantity("length")), "minLevel": ("minLevel", quantity("length")),
                          "nominalDiameter": ("nominalDiameter", quantity("length")), "minVolume": ("minVolume", quantity("volume"))}),
     "Reservoir": Model("water", "Reservoir", readings={"pressure": ("pressure", quantity("pressure", "MTR")),
-                                                       "level": ("level", quantity("length"))},
+                                                       "level": ("level", quantity("length")),
+                                                       "flow": ("flow", quantity("flow", "G51")), **WATER_STATUS},
                        props={**_EPANET_NODE, "reservoirHead": ("reservoirHead", quantity("length"))}),
-    "Pipe": Model("water", "Pipe", readings={"flow": ("flow", quantity("flow", "G51"))},
+    "Pipe": Model("water", "Pipe", readings={"flow": ("flow", quantity("flow", "G51")), **WATER_STATUS},
                   props={"length": ("length", quantity("length")), "diameter": ("diameter", quantity("diameter")),
                          "roughness": ("roughness", plain), "tag": ("tag", plain)}, refs=_EPANET_LINK_REFS),
     "Pump": Model("water", "Pump", readings={"flow": ("flow", quantity("flow", "G51")), "status": ("running", epanet_running)},
@@ -148,7 +167,8 @@ MODELS: dict[str, Model] = {
                    props={"diameter": ("diameter", quantity("diameter"))}, refs=_EPANET_LINK_REFS),
     "WaterQualityObserved": Model("water", "Device", readings={"turbidity": ("turbidity", quantity("turbidity")),
                                                                "chlorine": ("chlorine", quantity("concentration")),
-                                                               "freeChlorine": ("chlorine", quantity("concentration"))},
+                                                               "freeChlorine": ("chlorine", quantity("concentration")),
+                                                               **WATER_STATUS},
                                   refs={"refPointOfInterest": ("poi", None)}, fixed_props={"measures": "quality"}),
     "Device": Model(None, "Device", refs={"refDeviceModel": ("model", "DeviceModel")}),
     "DeviceMeasurement": Model(None, "Device"),
@@ -161,12 +181,14 @@ DEVICE_READINGS: dict[str, dict[str, tuple[str, Converter]]] = {
     "water": {"pressure": ("pressure", quantity("pressure", "BAR")), "flow": ("flow", quantity("flow", "MQH")),
               "waterFlow": ("flow", quantity("flow", "MQH")), "level": ("level", quantity("length")),
               "waterLevel": ("level", quantity("length")), "chlorine": ("chlorine", quantity("concentration")),
-              "freeChlorine": ("chlorine", quantity("concentration")), "turbidity": ("turbidity", quantity("turbidity"))},
+              "freeChlorine": ("chlorine", quantity("concentration")), "turbidity": ("turbidity", quantity("turbidity")),
+              "running": ("running", flag), "setpoint": ("setpoint", quantity("pressure", "BAR")), "position": ("position", FRACTION)},
     "lighting": {"powerState": ("powerState", POWER_STATE), "illuminanceLevel": ("illuminanceLevel", FRACTION),
                  "powerConsumption": ("powerConsumption", quantity("power")), "power": ("powerConsumption", quantity("power"))},
     "traffic": {"intensity": ("intensity", quantity("count")), "trafficFlow": ("intensity", quantity("count")),
                 "averageVehicleSpeed": ("averageVehicleSpeed", quantity("speed")), "speed": ("averageVehicleSpeed", quantity("speed")),
-                "occupancy": ("occupancy", FRACTION), "congested": ("congested", flag)},
+                "occupancy": ("occupancy", FRACTION), "congested": ("congested", flag), "closed": ("closed", flag),
+                "signalPlan": ("signalPlan", choice("normal", "peak", "greenWave", "flashingAmber", "off"))},
 }
 # controlledProperty words that tell a Device's domain when nothing else does.
 PROPERTY_DOMAIN = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .units import iso
+from .units import UNITS, iso
 from .vocabulary import context_for
 
 AreaLookup = Callable[[str], "dict | None"]  # area id (district-5, commune-34172) -> GeoJSON geometry
@@ -27,9 +27,31 @@ SUBJECT = {
     "Tank": "dataModel.WaterDistributionManagementEPANET", "Reservoir": "dataModel.WaterDistributionManagementEPANET",
     "WaterQualityObserved": "dataModel.WaterQuality", "Device": "dataModel.Device", "Alert": "dataModel.Alert",
 }
-UNIT = {"pressure": "BAR", "flow": "MQH", "level": "MTR", "chlorine": "M1", "averageVehicleSpeed": "KMH",
-        "powerConsumption": "WTT", "totalActivePower": "WTT", "powerRating": "WTT", "setpoint": "BAR", "elevation": "MTR",
-        "length": "MTR", "diameter": "MMT", "maxLevel": "MTR", "minLevel": "MTR", "reservoirHead": "MTR", "lanternHeight": "MTR"}
+# Each numeric attribute as served: (quantity of services.ngsi.units, UN/CEFACT code). The value is written in that unit
+# in every representation (the normalized one says so in `unitCode`); it is the unit the Smart Data Models document and
+# the one Vigie's intake assumes when a value comes without a unitCode, so Vigie's own output reads back unchanged.
+QUANTITY: dict[str, tuple[str | None, str]] = {
+    "pressure": ("pressure", "BAR"), "setpoint": ("pressure", "BAR"), "flow": ("flow", "MQH"), "level": ("length", "MTR"),
+    "chlorine": ("concentration", "M1"), "turbidity": ("turbidity", "NTU"), "averageVehicleSpeed": ("speed", "KMH"),
+    "maximumAllowedSpeed": ("speed", "KMH"), "powerConsumption": ("power", "WTT"), "totalActivePower": ("power", "WTT"),
+    "powerRating": ("power", "WTT"), "elevation": ("length", "MTR"), "length": ("length", "MTR"), "diameter": ("diameter", "MMT"),
+    "maxLevel": ("length", "MTR"), "minLevel": ("length", "MTR"), "reservoirHead": ("length", "MTR"),
+    "lanternHeight": ("length", "MTR"), "nominalDiameter": ("length", "MTR"), "minVolume": ("volume", "MTQ"),
+    "illuminanceLevel": ("fraction", "C62"), "occupancy": ("fraction", "C62"), "position": ("fraction", "C62"),
+    "openStatus": ("fraction", "C62"), "intensity": (None, "H10"),  # vehicles per hour: H10 is "reciprocal hour"
+}
+# EPANET's own units (SI flow units LPS): pressure in metres of water column, flow in litres per second.
+EPANET = {"Junction", "Tank", "Reservoir", "Pipe", "Pump", "Valve"}
+EPANET_QUANTITY = {"pressure": ("pressure", "MTR"), "flow": ("flow", "G51")}
+
+
+def unit_of(sdm_type: str, name: str) -> tuple[str | None, str] | None:
+    """(quantity, UN/CEFACT code) of a numeric attribute of an outbound entity type, or None (not a quantity)."""
+    if sdm_type in EPANET and name in EPANET_QUANTITY:
+        return EPANET_QUANTITY[name]
+    return QUANTITY.get(name)
+
+
 EXTENSIONS = ("condition", "supervisor", "controlMode", "overrideUntil", "vigieStatus", "vigieRefs", "vigieProps", "closed",
               "signalPlan", "running", "setpoint", "position", "pressure", "flow", "chlorine", "turbidity", "level",
               "alarmState", "acknowledged", "acknowledgedBy", "acknowledgedAt", "acknowledgeComment", "priority", "alarmCode",
@@ -131,12 +153,20 @@ def _area_of(refs: dict, area: AreaLookup | None) -> dict | None:
     return None
 
 
-def _put(out: Out, name: str, value: Any, unit: str | None = None) -> None:
+def _put(out: Out, name: str, value: Any) -> None:
+    """Set an attribute; a quantity is written in its served unit (see QUANTITY) and remembers its unit code."""
     if value is None:
         return
-    out.entity[name] = value
-    if unit:
-        out.units[name] = unit
+    out.entity[name] = _in_unit(out, name, value)
+
+
+def _in_unit(out: Out, name: str, value: Any) -> Any:
+    found = unit_of(out.type, name)
+    if found is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    quantity, code = found
+    out.units[name] = code
+    return value if quantity is None else value / UNITS[quantity][code]
 
 
 def _ref(out: Out, name: str, refs: dict, key: str, sdm_type: str | None) -> None:
@@ -150,7 +180,7 @@ def _props(out: Out, props: dict, *names: str) -> None:
     for name in names:
         value = props.get(name)
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            _put(out, name, value, UNIT.get(name))
+            _put(out, name, value)
 
 
 def _streetlight(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
@@ -160,7 +190,7 @@ def _streetlight(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
         if status not in LAMP_STATUS:
             out.entity["vigieStatus"] = status
     for name in ("powerState", "illuminanceLevel", "powerConsumption", "controlMode", "overrideUntil"):
-        _put(out, name, v.get(name), UNIT.get(name))
+        _put(out, name, v.get(name))
     _props(out, props, "powerRating", "lanternHeight", "circuit", "streetPoleNum", "feederID")
     if props.get("locationCategory") in LOCATION_CATEGORY:
         out.entity["locationCategory"] = props["locationCategory"]
@@ -172,7 +202,7 @@ def _streetlight(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 
 def _feeder(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "powerState", v.get("powerState"))
-    _put(out, "totalActivePower", v.get("powerConsumption"), "WTT")
+    _put(out, "totalActivePower", v.get("powerConsumption"))
     _put(out, "vigieStatus", v.get("status"))
     if isinstance(props.get("lamps"), (int, float)) and not isinstance(props.get("lamps"), bool):
         out.entity["numStreetlight"] = props["lamps"]
@@ -188,7 +218,7 @@ def _group(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 def _traffic_flow(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "dateObserved", iso(a.get("updated")))
     for name in ("intensity", "averageVehicleSpeed", "occupancy", "congested", "closed"):
-        _put(out, name, v.get(name), UNIT.get(name))
+        _put(out, name, v.get(name))
     _put(out, "vigieStatus", v.get("status"))
     if isinstance(props.get("laneId"), int) and props["laneId"] >= 1:
         out.entity["laneId"] = props["laneId"]
@@ -204,22 +234,21 @@ def _traffic_flow(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 def _observed(out: Out, name: str, value: Any) -> None:
     """EPANET's dynamic attributes are objects `{"value": x}` in the keyValues representation."""
     if value is not None:
-        out.entity[name] = {"value": value}
-        if name in UNIT:
-            out.units[name] = UNIT[name]
+        out.entity[name] = {"value": _in_unit(out, name, value)}
 
 
 def _epanet_node(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _observed(out, "pressure", v.get("pressure"))
     if out.type in ("Tank", "Reservoir"):
         _observed(out, "level", v.get("level"))
+        _observed(out, "flow", v.get("flow"))  # in or out of the storage (an extension for these models)
     _props(out, props, "elevation", "tag", "maxLevel", "minLevel", "nominalDiameter", "minVolume")
     if out.type == "Reservoir":
         head = props.get("reservoirHead")
         elevation = props.get("elevation")
         if not isinstance(head, (int, float)) and isinstance(elevation, (int, float)):
             head = round(elevation + (v.get("level") or 0.0), 3)
-        _put(out, "reservoirHead", head, "MTR")
+        _put(out, "reservoirHead", head)
         out.entity.pop("maxLevel", None)  # not a Reservoir attribute: kept in vigieProps
         out.entity.pop("minLevel", None)
     _put(out, "vigieStatus", v.get("status"))
@@ -236,7 +265,7 @@ def _pipe(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 def _quality(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "dateObserved", iso(a.get("updated")))
     _put(out, "turbidity", v.get("turbidity"))
-    _put(out, "chlorine", v.get("chlorine"), "M1")
+    _put(out, "chlorine", v.get("chlorine"))
     _put(out, "vigieStatus", v.get("status"))
 
 
@@ -254,7 +283,7 @@ def _device(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
         out.entity["deviceState"] = v["status"]
     for name in ("pressure", "flow", "level", "chlorine", "turbidity", "running", "setpoint", "position", "signalPlan",
                  "intensity", "averageVehicleSpeed", "occupancy", "congested", "powerState", "powerConsumption"):
-        _put(out, name, v.get(name), UNIT.get(name))
+        _put(out, name, v.get(name))
 
 
 BUILDERS: dict[str, Callable[[Out, dict, dict, dict, dict], None]] = {

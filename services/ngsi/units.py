@@ -19,7 +19,7 @@ UNITS: dict[str, dict[str, float]] = {
     "concentration": {"M1": 1.0, "GL": 1e3, "KMQ": 1e3, "GP": 1e-3},  # mg/L (GP: mg/m3)
     "fraction": {"C62": 1.0, "P1": 0.01},  # 0..1
     "turbidity": {"NTU": 1.0, "C62": 1.0},
-    "count": {"C62": 1.0},
+    "count": {"C62": 1.0, "H10": 1.0},  # H10 (reciprocal hour): a count per hour, as Vigie counts vehicles
 }
 # Vigie's own unit per quantity, as the UN/CEFACT code written on outbound attributes.
 VIGIE_UNIT = {"pressure": "BAR", "flow": "MQH", "length": "MTR", "diameter": "MMT", "volume": "MTQ", "power": "WTT",

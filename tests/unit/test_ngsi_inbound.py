@@ -210,6 +210,25 @@ def test_v2_metadata_carries_the_unit_and_numbers_may_be_strings() -> None:
     assert (m.reading.powerConsumption, m.reading.illuminanceLevel) == (1200.0, 0.4)
 
 
+@pytest.mark.parametrize(("attr", "metres"), [
+    ({"type": "Property", "value": 45, "metadata": {"unitCode": {"type": "Text", "value": "CMT"}}}, 0.45),  # x-ngsiv2-normalized
+    ({"type": "Property", "value": 330, "metadata": {"unitCode": {"type": "Text", "value": "CMT"}}}, 3.3),
+    ({"type": "Number", "value": 45, "metadata": {"unitCode": {"type": "Text", "value": "CMT"}}}, 0.45),  # NGSIv2 normalized
+    ({"type": "Property", "value": 45, "unitCode": "CMT"}, 0.45),  # NGSI-LD normalized
+    ({"type": "Property", "value": {"value": 45, "unitCode": "CMT"}}, 0.45),  # EPANET's object, unit inside
+    ({"type": "Property", "value": 4.5}, 4.5),  # no unit: the model's (metres)
+])
+def test_a_unit_code_is_honoured_wherever_the_representation_puts_it(attr: dict, metres: float) -> None:
+    m = one({"id": "t1", "type": "Tank", "level": attr})
+    assert m.reading.level == pytest.approx(metres) and not m.warnings
+
+
+def test_an_observation_time_in_v2_metadata_is_read_from_ngsi_ld_typed_attributes_too() -> None:
+    entity = read_notification({"id": "t1", "type": "Tank", "level": {"type": "Property", "value": 2,
+                                "metadata": {"observedAt": {"type": "DateTime", "value": "2026-06-21T17:00:00Z"}}}})[0]
+    assert entity.attrs["level"].observed_at == "2026-06-21T17:00:00Z"
+
+
 # --- what is kept, what is trusted ------------------------------------------------------------
 
 

@@ -277,7 +277,7 @@ def test_the_normalized_form_marks_relationships_geoproperties_and_units() -> No
     junction = {"id": "j-1", "type": "Junction", "geometry": {"type": "Point", "coordinates": [3.8, 43.6]}, "values": {"pressure": 4.2},
                 "props": {"elevation": 31.0}, "refs": {"zone": "zone-1"}, "condition": "ok", "supervisor": "eau-mtp"}
     doc = outbound.render(outbound.asset_entity(junction), key_values=False, with_context=True)
-    assert doc["pressure"] == {"type": "Property", "value": {"value": 4.2}, "unitCode": "BAR"}
+    assert doc["pressure"] == {"type": "Property", "value": {"value": pytest.approx(4.2 / 0.0980665)}, "unitCode": "MTR"}  # EPANET's unit
     assert doc["location"]["type"] == "GeoProperty" and doc["elevation"]["unitCode"] == "MTR"
     assert doc["vigieRefs"] == {"type": "Property", "value": {"zone": "zone-1"}}
     ctx = doc["@context"]
