@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from typing import Iterator
+from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -62,6 +62,8 @@ class Metrics:
         self.supervisors: list[dict] = []  # [{id, domain, last_seen, status}]
         self.assets: dict[str, int] = {}
         self.alarms_active: dict[str, int] = {}
+        self.feed: Callable[[], dict] | None = None  # the bus queue's counters (FeedQueue.stats), read at scrape time
+        self.redis_check: dict | None = None  # what Vigie found in its Redis's configuration (services/feed/redis_check.py)
         self.api_bad_requests = Counter(
             "vigie_api_bad_requests", "API requests refused for bad parameters", ["endpoint", "reason"], registry=self.registry
         )

@@ -3,12 +3,21 @@
 The subscriber follows python-socketio's Redis manager: one subscription, capped exponential
 back-off while Redis is away, and a callback on every reconnect so its owner can re-sync
 (pub/sub forgets what was published while nobody listened).
+
+Reading never waits for the consumer: a `FeedReader` thread drains the subscription into a
+`FeedQueue` bounded in bytes, and the consumer (the engine, the recorder) takes batches from it at
+its own pace. Redis therefore never holds a backlog for Vigie (its `client-output-buffer-limit
+pubsub` would cut the subscription); a backlog waits in the queue, and past its bound what does
+not fit is dropped, counted and its supervisors named, so the consumer asks them for one resync.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Callable
 
 import redis
@@ -16,18 +25,27 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from services.contract import SUP_PATTERN
+from services.contract.channels import ChannelError, parse_sup_channel
+from services.threads import LoopThread
 from services.redis_conn import BUS_ERRORS, BusUnavailable, connect, redacted
 
 log = logging.getLogger(__name__)
 
 Message = tuple[bytes, bytes]  # (channel, payload)
 ERRORS = (*BUS_ERRORS, redis.RedisError)
+READ_SIZE = 1 << 20  # bytes a subscriber reads from its socket at once (redis-py's default is 32 KiB)
+PER_MESSAGE_BYTES = 128  # what a queued message costs besides its payload: the channel, the tuple, object headers
+READ_WAIT_S = 0.1  # the reader's longest wait for data before it checks the link and whether to stop
+READ_BATCH = 2000  # messages the reader hands the queue at once, at most
 
 
-def bounded_client(url: str, timeout_s: float = 2.0) -> redis.Redis:
-    """A client whose calls fail within `timeout_s` instead of hanging or retrying for seconds."""
+def bounded_client(url: str, timeout_s: float = 2.0, **connection: object) -> redis.Redis:
+    """A client whose calls fail within `timeout_s` instead of hanging or retrying for seconds.
+
+    `connection`: more redis-py connection options (`client_name`, `socket_read_size`).
+    """
     client = connect(url, timeout_s=timeout_s)
-    client.get_connection_kwargs().update(socket_timeout=timeout_s)
+    client.get_connection_kwargs().update(socket_timeout=timeout_s, **connection)
     client.set_retry(Retry(NoBackoff(), 1))  # one immediate retry: a pooled connection may predate a restart
     return client
 
@@ -63,8 +81,10 @@ class FeedSubscriber:
         backoff_max_s: float = 5.0,
         idle_ping_s: float = 5.0,
         timeout_s: float = 2.0,
+        client_name: str | None = None,
     ) -> None:
         self.url = url
+        self.client_name = client_name  # shown by CLIENT LIST, so an operator can tell Vigie's subscriptions apart
         self.pattern = pattern.encode()
         self.on_connected = on_connected
         self.on_lost = on_lost
@@ -74,6 +94,8 @@ class FeedSubscriber:
         self.timeout_s = timeout_s
         self.connected = False
         self.reconnects = 0
+        self.losses = 0  # times the subscription was lost (Redis away, the connection cut)
+        self._broken: BaseException | None = None  # a loss to report once what was read before it is handed over
         self._client: redis.Redis | None = None
         self._pubsub = None
         self._conn = None
@@ -84,7 +106,16 @@ class FeedSubscriber:
         self._ping_sent: float | None = None
 
     def poll(self, timeout: float, max_messages: int = 2000) -> list[Message]:
-        """Return up to `max_messages` (channel, payload) pairs, waiting at most `timeout` for the first."""
+        """Return up to `max_messages` (channel, payload) pairs, waiting at most `timeout` for the first.
+
+        When the connection breaks after some messages were read, they are returned first, and the
+        loss (`on_lost`) is reported by the next call: nothing read is thrown away, and the owner
+        sees the messages and the loss in the order they happened.
+        """
+        if self._broken is not None:
+            err, self._broken = self._broken, None
+            self._lost(err)
+            return []
         if self._conn is None:
             wait = self._retry_at - time.monotonic()
             if wait > 0:
@@ -95,14 +126,19 @@ class FeedSubscriber:
             except ERRORS as err:
                 self._lost(err)
                 return []
+        out: list[Message] = []
         try:
-            return self._drain(timeout, max_messages)
+            self._drain(timeout, max_messages, out)
         except ERRORS as err:
-            self._lost(err)
-            return []
+            if not out:
+                self._lost(err)
+            else:
+                self.connected = False
+                self._broken = err
+        return out
 
     def _connect(self) -> None:
-        self._client = bounded_client(self.url, self.timeout_s)
+        self._client = bounded_client(self.url, self.timeout_s, client_name=self.client_name, socket_read_size=READ_SIZE)
         self._pubsub = self._client.pubsub()
         self._pubsub.psubscribe(self.pattern)
         self._conn = conn = self._pubsub.connection
@@ -125,12 +161,11 @@ class FeedSubscriber:
         self._was_lost = False
         self._callback(self.on_connected)
 
-    def _drain(self, timeout: float, max_messages: int) -> list[Message]:
+    def _drain(self, timeout: float, max_messages: int, out: list[Message]) -> None:
         conn = self._conn
-        out: list[Message] = []
         if not conn.can_read(timeout=timeout):
             self._check_idle()
-            return out
+            return
         read = conn.read_response
         append = out.append
         buffered = _buffered_replies(conn)
@@ -150,7 +185,6 @@ class FeedSubscriber:
                 break
         self._last_data = time.monotonic()
         self._ping_sent = None
-        return out
 
     def _check_idle(self) -> None:
         """Ping a quiet connection; a PING left unanswered means the link is dead."""
@@ -173,6 +207,7 @@ class FeedSubscriber:
         self._backoff = min(self._backoff * 2, self.backoff_max_s)
         if first:
             self._was_lost = True
+            self.losses += 1
             self._callback(self.on_lost, str(err))
 
     def _callback(self, fn: Callable | None, *args) -> None:
@@ -195,6 +230,7 @@ class FeedSubscriber:
 
     def close(self) -> None:
         """Drop the subscription."""
+        self._broken = None
         self._close()
 
     def run(self, handler: Callable[[list[Message]], None], stop: threading.Event, timeout: float = 0.1) -> None:
@@ -207,6 +243,309 @@ class FeedSubscriber:
                 except Exception:  # noqa: BLE001 - bad input never kills the loop
                     log.exception("feed handler failed on a batch of %d messages", len(batch))
         self.close()
+
+
+# --- reading in a thread of its own ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BusChange:
+    """The subscription went down or came back; queued in order with the messages read around it."""
+
+    up: bool
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """A message over the payload limit: counted, never queued nor decoded; only its first bytes are kept (for the log)."""
+
+    channel: bytes
+    head: bytes
+    size: int
+    at: float
+
+
+@dataclass(slots=True)
+class Taken:
+    """One take from a FeedQueue: messages in arrival order, then at most one bus change."""
+
+    chunks: list[tuple[float, list[Message]]] = field(default_factory=list)  # (received at, messages)
+    change: BusChange | None = None  # what happened to the subscription after these messages
+    oversized: list[Oversized] = field(default_factory=list)
+    overflowed: dict[tuple[str, str], float] = field(default_factory=dict)  # (domain, supervisor) -> first drop
+
+    @property
+    def messages(self) -> int:
+        """How many messages the chunks hold."""
+        return sum(len(msgs) for _, msgs in self.chunks)
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.change or self.oversized or self.overflowed)
+
+
+class _Chunk:
+    """Messages received together: one receive time, their queued size, their channels once someone asks."""
+
+    __slots__ = ("at", "messages", "nbytes", "channels")
+
+    def __init__(self, at: float, messages: list[Message], nbytes: int) -> None:
+        self.at = at
+        self.messages = messages
+        self.nbytes = nbytes
+        self.channels: set[bytes] | None = None
+
+
+def _size(messages: list[Message]) -> int:
+    return sum(map(len, map(itemgetter(1), messages))) + PER_MESSAGE_BYTES * len(messages)
+
+
+def _supervisor_of(channel: bytes) -> tuple[str, str] | None:
+    """(domain, supervisor) of a well-formed `sup.` channel, else None."""
+    try:
+        sup = parse_sup_channel(channel.decode("utf-8"))
+    except (UnicodeDecodeError, ChannelError):
+        return None
+    return sup.domain, sup.supervisor
+
+
+class FeedQueue:
+    """What a reader thread received and its consumer has not taken yet, bounded in bytes.
+
+    One producer (`put`, `put_change`) and one consumer (`take`). A message that does not fit is
+    dropped at the door and counted (`dropped`, by domain); its supervisor is named once in the next
+    `take` (`Taken.overflowed`) so the consumer can ask it for its state. A message larger than
+    `max_payload` is never queued: it comes out as `Taken.oversized`, to be counted as `too_large`.
+    Bus changes are always queued, whatever the bound: they are tiny and their order matters.
+    """
+
+    def __init__(self, max_bytes: int, max_payload: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.max_payload = max_payload
+        self._cv = threading.Condition(threading.Lock())
+        self._items: deque[_Chunk | BusChange] = deque()
+        self._oversized: list[Oversized] = []
+        self._overflowed: dict[tuple[str, str], float] = {}
+        self._woken = False
+        self._sup_names: dict[bytes, tuple[str, str] | None] = {}  # channel -> (domain, supervisor), for heard()
+        self.bytes = 0  # queued now
+        self.peak_bytes = 0
+        self.length = 0  # messages queued now
+        self.received = 0  # messages put, all time (oversized and dropped ones included)
+        self.dropped: dict[str, int] = {}  # domain ("unknown" for a bad channel) -> messages dropped for want of room
+        self.dropped_bytes = 0
+        self.oversized = 0
+
+    # --- the reader's side -------------------------------------------------------------------
+
+    def put(self, messages: list[Message], at: float) -> None:
+        """Queue messages received at `at`, as many as fit; count and name the rest."""
+        if not messages:
+            return
+        limit = self.max_payload
+        big = None
+        if limit is not None and max(map(len, map(itemgetter(1), messages))) > limit:
+            big = [Oversized(ch, p[:120], len(p), at) for ch, p in messages if len(p) > limit]
+            messages = [m for m in messages if len(m[1]) <= limit]
+        nbytes = _size(messages)
+        with self._cv:
+            self.received += len(messages) + (len(big) if big else 0)
+            if big:
+                self.oversized += len(big)
+                self._oversized.extend(big)
+            if messages:
+                if self.bytes + nbytes <= self.max_bytes:
+                    self._append(_Chunk(at, messages, nbytes))
+                else:
+                    self._squeeze(messages, at)
+            self._cv.notify()
+
+    def _append(self, chunk: _Chunk) -> None:
+        self._items.append(chunk)
+        self.bytes += chunk.nbytes
+        self.length += len(chunk.messages)
+        if self.bytes > self.peak_bytes:
+            self.peak_bytes = self.bytes
+
+    def _squeeze(self, messages: list[Message], at: float) -> None:
+        """The queue is (nearly) full: keep each message that still fits, drop the others."""
+        kept: list[Message] = []
+        room = self.max_bytes - self.bytes
+        for channel, payload in messages:
+            size = len(payload) + PER_MESSAGE_BYTES
+            if size <= room:
+                kept.append((channel, payload))
+                room -= size
+                continue
+            who = _supervisor_of(channel)
+            domain = who[0] if who else "unknown"
+            self.dropped[domain] = self.dropped.get(domain, 0) + 1
+            self.dropped_bytes += size
+            if who is not None and who not in self._overflowed:
+                self._overflowed[who] = at
+        if kept:
+            self._append(_Chunk(at, kept, _size(kept)))
+
+    def put_change(self, change: BusChange) -> None:
+        """Queue a bus change after what was received before it."""
+        with self._cv:
+            self._items.append(change)
+            self._cv.notify()
+
+    # --- the consumer's side -----------------------------------------------------------------
+
+    def take(self, max_messages: int, timeout: float) -> Taken:
+        """Take up to `max_messages` messages in arrival order (then a bus change, if one comes next);
+        wait at most `timeout` for something when the queue is empty (`wake()` ends the wait)."""
+        out = Taken()
+        with self._cv:
+            if not self._items and not self._oversized and not self._overflowed and timeout > 0 and not self._woken:
+                self._cv.wait(timeout)
+            self._woken = False
+            if self._oversized:
+                out.oversized, self._oversized = self._oversized, []
+            if self._overflowed:
+                out.overflowed, self._overflowed = self._overflowed, {}
+            room = max_messages
+            items = self._items
+            while items and room > 0:
+                head = items[0]
+                if type(head) is BusChange:
+                    out.change = items.popleft()
+                    break
+                n = len(head.messages)
+                if n <= room:
+                    items.popleft()
+                    out.chunks.append((head.at, head.messages))
+                    self.bytes -= head.nbytes
+                    self.length -= n
+                    room -= n
+                else:  # take the front of a chunk; the rest stays first in line
+                    part, head.messages = head.messages[:room], head.messages[room:]
+                    size = _size(part)
+                    head.nbytes -= size
+                    out.chunks.append((head.at, part))
+                    self.bytes -= size
+                    self.length -= room
+                    room = 0
+        return out
+
+    def wake(self) -> None:
+        """End a consumer's wait in `take` now (it has something else to do)."""
+        with self._cv:
+            self._woken = True
+            self._cv.notify()
+
+    def heard(self) -> tuple[dict[str, float], float | None]:
+        """What waits in the queue, for judging freshness: (supervisor id -> when the reader received its latest
+        message still queued, when the bus was lost if that loss is queued too).
+
+        A backlog must not make a supervisor look silent: its messages are here, only not applied yet; and
+        nobody can be judged silent past a loss of the bus the consumer has not reached.
+        """
+        out: dict[str, float] = {}
+        lost_at = None
+        names = self._sup_names
+        with self._cv:
+            for item in reversed(self._items):  # newest first: the first time seen is the latest
+                if type(item) is BusChange:
+                    if not item.up:
+                        lost_at = item.at  # ends as the earliest queued loss
+                    continue
+                if item.channels is None:
+                    item.channels = {m[0] for m in item.messages}
+                for channel in item.channels:
+                    if channel not in names:
+                        if len(names) > 100_000:  # hostile channel names: forget, rather than grow without end
+                            names.clear()
+                        names[channel] = _supervisor_of(channel) if channel.startswith(b"sup.") else None
+                    who = names[channel]
+                    if who is not None and who[1] not in out:
+                        out[who[1]] = item.at
+        return out, lost_at
+
+    def stats(self) -> dict:
+        """Counters for /metrics and /healthz (a consistent copy)."""
+        with self._cv:
+            return {"bytes": self.bytes, "peak_bytes": self.peak_bytes, "max_bytes": self.max_bytes, "messages": self.length,
+                    "received": self.received, "dropped": dict(self.dropped), "dropped_bytes": self.dropped_bytes,
+                    "oversized": self.oversized}
+
+
+class FeedReader:
+    """A thread that drains one subscription into a FeedQueue, whatever the consumer is doing.
+
+    The subscription's losses and returns go into the queue as BusChange, after the messages read
+    before them, so the consumer applies what was read, then learns the bus went away.
+    """
+
+    def __init__(self, url: str, queue: FeedQueue, *, pattern: str = SUP_PATTERN, name: str = "vigie-feed-reader",
+                 clock: Callable[[], float] = time.time, batch: int = READ_BATCH,
+                 on_subscribed: Callable[[], None] | None = None, **subscriber: object) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.batch = batch
+        self.on_subscribed = on_subscribed  # run on the reader thread after each (re)subscription (the engine checks Redis)
+        self.subscriber = FeedSubscriber(url, pattern=pattern, on_connected=self._connected, on_lost=self._lost,
+                                         client_name=name, **subscriber)
+        self.cpu_s = 0.0  # CPU time the reader thread has used (benchmarks)
+        self._reading = threading.Event()
+        self._reading.set()
+        self._loop = LoopThread(self._run, name)
+
+    def start(self) -> "FeedReader":
+        """Start reading (Redis may be down: the subscriber retries with back-off)."""
+        self._loop.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and drop the subscription."""
+        self._reading.set()
+        self._loop.stop(timeout)
+        self.subscriber.close()
+
+    @property
+    def connected(self) -> bool:
+        """Is the subscription up right now (not: has the consumer caught up)?"""
+        return self.subscriber.connected
+
+    @property
+    def alive(self) -> bool:
+        """Is the reader thread running?"""
+        return self._loop.alive
+
+    def hold(self) -> None:
+        """Stop reading until `release()` (Redis keeps what is published meanwhile, up to its limit): for benchmarks."""
+        self._reading.clear()
+
+    def release(self) -> None:
+        """Read again after `hold()`."""
+        self._reading.set()
+
+    def _connected(self) -> None:
+        self.queue.put_change(BusChange(True, "subscribed", self.clock()))
+        if self.on_subscribed is not None:
+            self.on_subscribed()  # the subscriber's callback guard logs a failure; Redis holds what arrives meanwhile
+
+    def _lost(self, why: str) -> None:
+        self.queue.put_change(BusChange(False, why, self.clock()))
+
+    def _run(self) -> None:
+        stop, reading, poll, put, clock = self._loop.stopping, self._reading, self.subscriber.poll, self.queue.put, self.clock
+        cpu0 = time.thread_time()
+        while not stop.is_set():
+            if not reading.is_set():
+                reading.wait(READ_WAIT_S)
+                continue
+            try:
+                batch = poll(READ_WAIT_S, self.batch)
+                if batch:
+                    put(batch, clock())
+            except Exception:  # noqa: BLE001 - the reader never dies; a bug is logged and reading goes on
+                log.exception("feed reader error")
+                stop.wait(0.1)
+            self.cpu_s = time.thread_time() - cpu0
 
 
 class CommandPublisher:

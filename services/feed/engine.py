@@ -1,4 +1,8 @@
-"""The engine: one thread owns the Hypervisor and applies bus messages, ticks and requests in order."""
+"""The engine: one thread owns the Hypervisor and applies bus messages, ticks and requests in order.
+
+Bus messages reach it through a FeedQueue that a reader thread of its own fills (services/feed/bus.py):
+however long the engine takes over a large state or a slow request, the subscription is read on time.
+"""
 from __future__ import annotations
 
 import gc
@@ -11,11 +15,12 @@ from concurrent.futures import Future, TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from services.feed.bus import CommandPublisher, FeedSubscriber, Message
+from services.feed.bus import ERRORS, BusChange, CommandPublisher, FeedQueue, FeedReader, Message, Taken, bounded_client, where
+from services.feed.redis_check import check_redis, log_verdict
 from services.contract import Codec, Rejection, StateRequest, cmd_channel, encode
 from services.contract.channels import ADAPTED_KINDS
 from services.core import CoreConfig, Hypervisor
-from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, StateNeeded
+from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, Refused, StateNeeded
 from services.metrics import Metrics
 from services.redis_conn import BusUnavailable
 from services.settings import Settings
@@ -84,8 +89,8 @@ def core_config(settings: Settings) -> CoreConfig:
         tz = load_territory(settings.territory).timezone
     except Exception as err:  # noqa: BLE001 - a missing territory file must not stop the engine
         log.warning("territory %r not readable (%s); using %s", settings.territory, err, tz)
-    return CoreConfig(late_after_s=settings.late_after_s, stale_after_s=settings.stale_after_s, timezone=tz, kpi_window_s=settings.kpi_history_s,
-                      language=settings.language)
+    return CoreConfig(late_after_s=settings.late_after_s, stale_after_s=settings.stale_after_s, bus_grace_s=settings.bus_grace_s,
+                      timezone=tz, kpi_window_s=settings.kpi_history_s, language=settings.language)
 
 
 class Engine:
@@ -101,13 +106,16 @@ class Engine:
         self.clock = clock
         self.freeze_gc = freeze_gc
         self._codec = Codec(settings.max_payload_bytes)
-        self._bus = FeedSubscriber(redis_url, on_connected=self._on_connected, on_lost=self._on_lost)
+        self._queue = FeedQueue(settings.feed_queue_bytes, settings.max_payload_bytes)
+        self._reader = FeedReader(redis_url, self._queue, name="vigie-feed", clock=clock, on_subscribed=self._check_redis)
+        self._bus = self._reader.subscriber
+        self.redis_check: dict | None = None  # what the last check of Redis's configuration found (redis_check.py)
+        self.metrics.feed = self.feed_stats
         self._commands = CommandPublisher(redis_url)
         self._store = SnapshotStore(redis_url)
         self._snapshots = SnapshotBuilder(self.core)
         self._requests: queue.SimpleQueue[tuple[Request, Future]] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
-        self._pending: list[Event] = []  # events from the bus callbacks, delivered with the next batch
         self._rejections = RejectionLog()
         self._state_requested: dict[str, float] = {}
         self._frozen_at = 0
@@ -117,15 +125,16 @@ class Engine:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Engine":
-        """Start the snapshot writer and the engine thread (Redis may still be down: it retries)."""
+        """Start the snapshot writer, the engine thread and its bus reader (Redis may still be down: it retries)."""
         self._store.start()
         self._loop.start()
+        self._reader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the engine thread, write the last snapshot, drop the Redis connections."""
+        self._reader.stop(timeout)
         self._loop.stop(timeout)
-        self._bus.close()
         self._commands.close()
         self._store.stop(timeout)
 
@@ -136,8 +145,33 @@ class Engine:
 
     @property
     def bus_up(self) -> bool:
-        """Is the feed subscription connected?"""
-        return self._bus.connected
+        """Is the feed subscription connected (now: the reader's view, ahead of what the engine has applied)?"""
+        return self._reader.connected
+
+    @property
+    def feed_reader(self) -> FeedReader:
+        """The thread reading the bus for this engine (its counters; hold/release for benchmarks)."""
+        return self._reader
+
+    def feed_stats(self) -> dict:
+        """The bus reader's counters: its queue (bytes, overflow, oversized) and its subscription (disconnects)."""
+        sub = self._reader.subscriber
+        return {**self._queue.stats(), "disconnects": sub.losses, "reconnects": sub.reconnects, "connected": sub.connected}
+
+    def _check_redis(self) -> None:
+        """On the reader thread, after each subscription: read Redis's configuration, log what differs from what Vigie needs."""
+        try:
+            client = bounded_client(self.redis_url)
+            try:
+                verdict = check_redis(client, self.settings.max_payload_bytes)
+            finally:
+                client.close()
+        except ERRORS as err:
+            log.info("Redis configuration not checked this time: %s", err)
+            return
+        if verdict != self.redis_check:
+            log_verdict(verdict, where(self.redis_url))
+        self.redis_check = self.metrics.redis_check = verdict
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(events)` on the engine thread after each batch; return a function that unsubscribes."""
@@ -186,17 +220,18 @@ class Engine:
         interval = self.settings.snapshot_interval_s
         while not self._stop.is_set():
             try:
-                batch = self._bus.poll(0.0 if not self._requests.empty() else POLL_S, BATCH)
+                taken = self._queue.take(BATCH, 0.0 if not self._requests.empty() else POLL_S)
                 now = self.clock()
-                events, self._pending = self._pending, []
+                events: list[Event] = []
                 with self.lock:
-                    if batch:
-                        self._apply(batch, now, events)
+                    if taken:
+                        self._take(taken, now, events)
                     while not self._requests.empty():
                         self._serve(self._requests.get_nowait(), now, events)
                     if now >= next_tick:
                         next_tick = now + TICK_S
-                        events.extend(self.core.tick(now))
+                        heard, lost_at = self._queue.heard()
+                        events.extend(self.core.tick(now, heard, lost_at))
                         self._after_tick(now)
                 if events:
                     self._react(events, now)
@@ -208,7 +243,19 @@ class Engine:
                 log.exception("engine loop error")
                 time.sleep(0.1)
 
-    def _apply(self, batch: list[Message], now: float, events: list[Event]) -> None:
+    def _take(self, taken: Taken, now: float, events: list[Event]) -> None:
+        """Apply what the reader queued: refusals by size, overflow, messages with their receive time, then a bus change."""
+        for oversized in taken.oversized:  # never decoded: counted and logged from their first bytes
+            self._reject(oversized.channel, oversized.head,
+                         Rejection("too_large", f"{oversized.size} bytes > {self.settings.max_payload_bytes}"))
+        for (domain, supervisor) in taken.overflowed:
+            events.extend(self.core.overflowed(domain, supervisor))
+        for received_at, batch in taken.chunks:
+            self._apply(batch, now, events, received_at)
+        if taken.change is not None:
+            (self._on_connected if taken.change.up else self._on_lost)(taken.change, now, events)
+
+    def _apply(self, batch: list[Message], now: float, events: list[Event], received_at: float | None = None) -> None:
         decode = self._codec.decode
         handle = self.core.handle
         messages = self.metrics.messages
@@ -223,11 +270,17 @@ class Engine:
                 self._reject(channel, payload, msg)
                 continue
             try:
-                evs = handle(msg, now)
+                evs = handle(msg, now, received_at)
             except Exception as err:  # noqa: BLE001 - a core bug on one message must not stop the feed
                 log.exception("core failed on a %s message from %s", msg.kind, msg.supervisor)
                 self._reject(channel, payload, Rejection("internal_error", f"{type(err).__name__}: {err}"))
                 continue
+            if evs and type(evs[-1]) is Refused:  # the registry of supervisors said no (services/core/identity.py)
+                refused = evs.pop()
+                self._reject(channel, payload, Rejection(refused.reason, refused.detail))
+                if not refused.partly:
+                    extend(evs)
+                    continue
             extend(evs)
             kind = msg.kind
             key = (msg.domain, kind, "applied")
@@ -311,16 +364,14 @@ class Engine:
             except Exception:  # noqa: BLE001 - a listener's bug never kills the loop
                 log.exception("event listener %r failed", listener)
 
-    # --- bus callbacks (called from inside poll, on the engine thread) ---------------------
+    # --- bus changes (queued by the reader after the messages read before them; engine thread, under the lock) ----
 
-    def _on_connected(self) -> None:
-        with self.lock:
-            self._pending.extend(self.core.bus_restored(self.clock()))
-        self.metrics.redis_up = True
+    def _on_connected(self, change: BusChange, now: float, events: list[Event]) -> None:
+        events.extend(self.core.bus_restored(now))
+        self.metrics.redis_up = self._reader.connected
         self._store.needs_full = True  # Redis may have restarted empty
 
-    def _on_lost(self, reason: str) -> None:
-        with self.lock:
-            self._pending.extend(self.core.bus_lost(self.clock()))
-        self.metrics.redis_up = False
+    def _on_lost(self, change: BusChange, now: float, events: list[Event]) -> None:
+        events.extend(self.core.bus_lost(now, since=change.at))
+        self.metrics.redis_up = self._reader.connected
         self._commands.close()

@@ -55,10 +55,10 @@ def test_ingest_applies_valid_messages_and_counts_rejections_by_reason(engine: E
 
 def test_a_core_failure_on_one_message_is_counted_and_the_next_one_applies(tmp_path: Path) -> None:
     class Brittle(Hypervisor):
-        def handle(self, msg, now):
+        def handle(self, msg, now, heard_at=None):
             if msg.supervisor == "boom":
                 raise KeyError("bug")
-            return super().handle(msg, now)
+            return super().handle(msg, now, heard_at)
 
     engine = Engine(Settings(state_dir=tmp_path), DEAD_URL, core=Brittle(), clock=lambda: NOW)
     engine.ingest([state("boom"), state("lum")])
