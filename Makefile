@@ -26,7 +26,7 @@ run: $(STAMP)
 # Chromium at a time), every other test file stays whole on a worker (tests/conftest.py groups them). No reruns:
 # a test that fails once fails the run. The 15 slowest steps are listed at the end.
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=15 tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -1,7 +1,7 @@
 """Shared fixtures: a real redis-server per session (pytest-redis), a fixed clock, Chromium options.
 
 Under pytest-xdist (`make test`) every worker is its own session, so it has its own redis-server; the browser tests
-form one group that runs on one worker (one Chromium at a time), every other test file stays whole on its worker
+form one unit that runs on one worker (one Chromium at a time), every other test file stays whole on its worker
 (its module fixtures are built once). The state folder (VIGIE_STATE_DIR) is a temporary one: nothing a test starts
 writes into the repository's `.vigie/`.
 """
@@ -18,14 +18,21 @@ from pytest_redis import factories
 redis_server = factories.redis_proc(port=None, save="", timeout=30)
 
 FIXED_NOW = datetime(2026, 6, 21, 18, 0, 0, tzinfo=timezone.utc)
-BROWSER = Path(__file__).resolve().parent / "browser"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """xdist groups (`--dist loadgroup`): the browser tests together, every other test with the rest of its file."""
-    for item in items:
-        in_browser = BROWSER in Path(item.path).parents
-        item.add_marker(pytest.mark.xdist_group("browser" if in_browser else item.nodeid.split("::", 1)[0]))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own choice; optional: xdist may be absent
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, the browser tests as one unit: a file's tests share its module fixtures, one Chromium at a time."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
