@@ -173,7 +173,10 @@ MODELS: dict[str, Model] = {
     "Device": Model(None, "Device", refs={"refDeviceModel": ("model", "DeviceModel")}),
     "DeviceMeasurement": Model(None, "Device"),
     "Alert": Model(None, ""),
+    "Anomaly": Model(None, ""),
+    "WeatherAlert": Model(None, ""),
 }
+ALERT_TYPES = frozenset({"Alert", "Anomaly", "WeatherAlert"})  # the Alert family: each becomes an alarm, not an asset
 MODELS["StreetlightFeeder"] = MODELS["StreetlightControlCabinet"]
 
 # Readings a Device (or a DeviceMeasurement's controlledProperty) may carry, per domain.
@@ -205,7 +208,11 @@ DEVICE_STATE = {
 ALERT_SEVERITY = {"informational": "info", "low": "warning", "medium": "minor", "high": "major", "critical": "critical"}
 ALERT_CATEGORY_DOMAIN = {"traffic": "traffic"}
 ALERT_SUBCATEGORY_DOMAIN = {"waterPollution": "water", "flood": "water", "trafficJam": "traffic", "carAccident": "traffic",
-                            "roadClosed": "traffic", "roadWorks": "traffic", "hazardOnRoad": "traffic"}
+                            "roadClosed": "traffic", "roadWorks": "traffic", "hazardOnRoad": "traffic",
+                            # WeatherAlert (dataModel.Weather, MeteoAlarm's awareness types): roads, or the water network
+                            "snow_ice": "traffic", "snow/ice": "traffic", "snow": "traffic", "ice": "traffic", "fog": "traffic",
+                            "rain": "water", "rainfall": "water", "flooding": "water", "floods": "water", "drought": "water",
+                            "coastalEvent": "water"}
 # Attributes read for time or identity, never stored as properties.
 SKIPPED = {"location", "name", "description", "address", "areaServed", "dateObserved", "dateObservedFrom", "dateObservedTo",
            "observationDateTime", "dateModified", "dateCreated", "TimeInstant", "dateLastValueReported", "deviceState",

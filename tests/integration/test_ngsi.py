@@ -137,6 +137,16 @@ def test_every_official_alert_example_becomes_an_alarm(stack: Stack) -> None:
     assert r.get_json()[0]["alarmState"]["value"] == "active_unack"
 
 
+def test_an_anomaly_and_a_weather_alert_reach_the_operator(stack: Stack) -> None:
+    assert stack.notify(SDM / "Anomaly" / "example-normalized.json").status_code == 200
+    assert stack.notify(SDM / "WeatherAlert" / "example.json", domain="traffic").status_code == 200
+    alarms = wait_until(lambda: {a["id"]: a for a in stack.reader.alarms(active_only=False)} if len(stack.reader.alarms(active_only=False)) >= 2 else None)
+    anomaly = alarms["ngsi-orion-mtp-water/urn:ngsi-ld:Anomaly:1863179e-3768-4480-9167-ff21f870dd19"]
+    assert anomaly["active"] and anomaly["code"] == "anomaly.pressure" and "18.91" in anomaly["message"]
+    weather = alarms["ngsi-orion-mtp-traffic/urn:ngsi-ld:WeatherAlert:WeatherAlert-83b872975414bfca10832e564a1bb416-7"]
+    assert (weather["code"], weather["state"]) == ("weather.snow_ice", "rtn_unack")  # valid until 2016-03-14
+
+
 @pytest.mark.parametrize("path", sorted((DATA / "ngsi").glob("*/*.json")), ids=lambda p: p.name)
 def test_broker_examples_of_unmapped_types_are_refused_with_a_reason_and_counted(stack: Stack, path: Path) -> None:
     r = stack.notify(path)

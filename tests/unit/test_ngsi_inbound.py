@@ -74,6 +74,45 @@ def test_every_official_alert_example_raises_an_alarm(path: Path) -> None:
     assert expired == ("validTo" in path.read_text())  # every example with a validTo ended years ago
 
 
+@pytest.mark.parametrize(("path", "hint", "domain", "code", "message"), [
+    (SDM / "Anomaly" / "example.json", None, "water", "anomaly.pressure", "Anomaly on Pressure: 18.91 below the threshold 20"),
+    (SDM / "Anomaly" / "example-normalized.json", None, "water", "anomaly.pressure", "Anomaly on Pressure: 18.91 below the threshold 20"),
+    (SDM / "Anomaly" / "example.json", "lighting", "lighting", "anomaly.pressure", "Anomaly on Pressure: 18.91 below the threshold 20"),
+    (SDM / "WeatherAlert" / "example.json", None, "traffic", "weather.snow_ice", "weather snow_ice"),
+    (SDM / "WeatherAlert" / "example-normalized.json", None, "traffic", "weather.snow_ice", "weather snow_ice"),
+    (SDM / "WeatherAlert" / "example.json", "water", "water", "weather.snow_ice", "weather snow_ice"),
+], ids=lambda v: v.name if isinstance(v, Path) else str(v))
+def test_every_alert_family_example_becomes_an_alarm(path: Path, hint: str | None, domain: str, code: str, message: str) -> None:
+    m = one(json.loads(path.read_text(encoding="utf-8")), hint=hint)
+    assert isinstance(m, Mapped) and m.asset is None and m.domain == domain
+    raised = m.alarms[0]
+    assert (raised.action, raised.code, raised.message, raised.severity) == ("raise", code, message, "minor")
+    if path.parent.name == "Anomaly":  # on the device that detected it, from when it was detected
+        assert raised.asset == "urn:ngsi-ld:Device:1863179e-3868-4480-3496-jf21f090dd20" and raised.ts.year == 2021
+    else:  # validTo in 2016: raised and cleared at once, shown as returned to normal
+        assert [a.action for a in m.alarms] == ["raise", "clear"] and m.alarms[1].ts.isoformat() == "2016-03-14T23:59:00+00:00"
+
+
+@pytest.mark.parametrize(("severity", "expected"), [
+    ("informational", "info"), ("low", "warning"), ("medium", "minor"), ("high", "major"), ("critical", "critical"), ("odd", "minor"),
+])
+def test_an_alerts_severity_gives_the_alarms_severity(severity: str, expected: str) -> None:
+    weather = {**example("WeatherAlert", "example.json"), "severity": severity, "validTo": "2026-06-22T00:00:00Z"}
+    assert one(weather).alarms[0].severity == expected
+
+
+def test_an_alert_not_valid_yet_is_taken_but_not_raised() -> None:
+    weather = {**example("WeatherAlert", "example.json"), "validFrom": "2026-06-21T20:00:00Z", "validTo": "2026-06-22T00:00:00Z"}
+    m = one(weather)
+    assert isinstance(m, Mapped) and m.alarms == () and "valid from" in m.warnings[0]
+    assert [a.action for a in one({**weather, "validFrom": "2026-06-21T17:00:00Z"}).alarms] == ["raise"]
+
+
+def test_an_alert_family_entity_nothing_maps_is_refused_with_a_reason() -> None:
+    m = one({"id": "w1", "type": "WeatherAlert", "category": "weather", "subCategory": "highTemperature", "severity": "high"})
+    assert isinstance(m, Refusal) and m.reason == "no_domain" and "?domain=" in m.detail
+
+
 @pytest.mark.parametrize("path", [p for m in UNMAPPED for p in sorted((SDM / m).glob("example*"))], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_examples_of_models_vigie_does_not_map_are_refused_with_a_reason(path: Path) -> None:
     m = one(json.loads(path.read_text(encoding="utf-8")))
