@@ -7,6 +7,7 @@ kept as an untrusted `props["ngsi.<name>"]` (a scalar, or compact JSON up to 200
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import msgspec
@@ -17,12 +18,17 @@ from .entities import Attr, Entity, scalar
 from .geometry import to_contract_geometry
 from .models import DEVICE_READINGS, DEVICE_STATE, SKIPPED, Model, words
 from .results import CODE, UNSAFE_TEXT, MapError, Mapped, asset_id, ref_id
-from .units import UnitError, convert
+from .units import UnitError, convert, instant
 
 MAX_PROPS, MAX_REFS, MAX_PROP_TEXT = 32, 16, 200
+# Where an entity says when its values were observed, most precise first: the readings' own `observedAt` (NGSI-LD)
+# or time metadata (NGSIv2), then the entity's TimeInstant (IoT Agents; Cygnus writes "2015-12-12 11:11:11.123"),
+# dateObserved (an instant, or the end of an interval), observationDateTime, dateModified.
+ENTITY_TIMES = ("TimeInstant", "dateObserved", "dateObservedTo", "observationDateTime", "dateModified")
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ; an observation further ahead than this is not believed
 
 
-def build_asset(entity: Entity, model: Model, domain: str) -> Mapped:
+def build_asset(entity: Entity, model: Model, domain: str, now: datetime | None = None) -> Mapped:
     warnings: list[str] = []
     subject = entity
     define_if_new = False
@@ -56,8 +62,28 @@ def build_asset(entity: Entity, model: Model, domain: str) -> Mapped:
                                 AssetDef)
     except msgspec.ValidationError as err:
         raise MapError("bad_value", f"asset definition refused: {str(err)[:200]}") from err
+    if values:
+        observed = observed_at(entity, used, now, warnings)
+        if observed is not None:
+            values["observedAt"] = observed
     reading = _reading(domain, aid, values, warnings)
     return Mapped(domain, entity.id, entity.type, asset, reading, define_if_new=define_if_new, warnings=tuple(warnings))
+
+
+def observed_at(entity: Entity, readings: set[str], now: datetime | None, warnings: list[str]) -> datetime | None:
+    """When the entity's values were observed (see ENTITY_TIMES), or None when it does not say."""
+    stamps = [entity.attrs[k].observed_at for k in sorted(readings) if k in entity.attrs and entity.attrs[k].observed_at is not None]
+    stamps += [scalar(entity.attrs[k])[0] for k in ENTITY_TIMES if k in entity.attrs]
+    for raw in stamps:
+        try:
+            when = instant(raw)
+        except UnitError:
+            continue
+        if now is not None and when > now + FUTURE_SLACK:
+            warnings.append(f"observed at {when.isoformat()}, ahead of Vigie's clock: taken as observed on arrival")
+            return None
+        return when
+    return None
 
 
 def _name(entity: Entity) -> str:
@@ -145,10 +171,10 @@ def _measurement(entity: Entity, domain: str, values: dict, warnings: list[str],
 def _reading(domain: str, aid: str, values: dict, warnings: list[str]) -> msgspec.Struct | None:
     """The reading, dropping (with a warning) any field out of the contract's range."""
     rtype = READING_TYPES[domain]
-    allowed = set(rtype.__struct_fields__)
+    allowed = set(rtype.__struct_fields__)  # observedAt only where the contract carries it
     values = {k: v for k, v in values.items() if k in allowed}
     for _ in range(len(values) + 1):
-        if not values:
+        if not values.keys() - {"observedAt"}:
             return None
         try:
             return msgspec.convert({"asset": aid, **values}, rtype)

@@ -29,7 +29,7 @@ def map_entity(entity: Entity | Unreadable, *, now: datetime, hint: str | None =
         domain = _domain(entity, model, hint, lookup or (lambda _id: None))
         if entity.type in ALERT_TYPES:
             return _alert(entity, domain, now)
-        return build_asset(entity, model, domain)
+        return build_asset(entity, model, domain, now)
     except MapError as err:
         return Refusal(entity.id[:128], entity.type[:64], err.reason, err.detail)
 

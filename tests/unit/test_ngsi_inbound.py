@@ -62,7 +62,7 @@ def test_every_official_example_of_a_mapped_model_maps_to_the_same_asset(path: P
     assert isinstance(m, Mapped), m
     assert (m.domain, m.asset.id, m.asset.type) == (domain, asset_id, asset_type)
     if reading is not None:
-        assert {k: v for k, v in msgspec.structs.asdict(m.reading).items() if v is not None and k != "asset"} == reading
+        assert {k: v for k, v in msgspec.structs.asdict(m.reading).items() if v is not None and k not in ("asset", "observedAt")} == reading
 
 
 @pytest.mark.parametrize("path", sorted((SDM / "Alert").glob("example*")), ids=lambda p: p.name)
@@ -266,6 +266,42 @@ def test_an_observation_time_in_v2_metadata_is_read_from_ngsi_ld_typed_attribute
     entity = read_notification({"id": "t1", "type": "Tank", "level": {"type": "Property", "value": 2,
                                 "metadata": {"observedAt": {"type": "DateTime", "value": "2026-06-21T17:00:00Z"}}}})[0]
     assert entity.attrs["level"].observed_at == "2026-06-21T17:00:00Z"
+
+
+# --- observation time ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"TimeInstant": "2015-12-12 11:11:11.123"}, "2015-12-12T11:11:11.123000+00:00"),  # Cygnus' form
+    ({"TimeInstant": {"type": "DateTime", "value": "2015-12-12T11:11:11.123Z"}}, "2015-12-12T11:11:11.123000+00:00"),
+    ({"dateObserved": "2017-01-31T06:45:00Z"}, "2017-01-31T06:45:00+00:00"),
+    ({"dateObserved": "2016-12-07T11:10:00/2016-12-07T11:15:00"}, "2016-12-07T11:15:00+00:00"),  # the end of the period
+    ({"dateModified": "2026-06-21T17:59:00+02:00"}, "2026-06-21T17:59:00+02:00"),
+    ({"powerState": {"type": "Property", "value": "on", "observedAt": "2026-06-21T17:30:00Z"}, "dateModified": "2026-06-21T17:59:00Z"},
+     "2026-06-21T17:30:00+00:00"),  # the reading's own observedAt first
+    ({"powerState": {"type": "Text", "value": "on", "metadata": {"TimeInstant": {"type": "DateTime", "value": "2026-06-21T17:20:00Z"}}}},
+     "2026-06-21T17:20:00+00:00"),
+    ({}, None),
+    ({"dateObserved": "2026-06-21T19:00:00Z"}, None),  # an hour ahead of Vigie's clock: not believed
+])
+def test_the_observation_time_comes_from_the_entity(extra: dict, expected: str | None) -> None:
+    from services.ngsi.assetdefs import observed_at
+
+    entity = read_notification({**LAMP_KV, **extra})[0]
+    warnings: list[str] = []
+    when = observed_at(entity, {"powerState", "status"}, NOW, warnings)
+    assert (when.isoformat() if when else None) == expected
+    assert bool(warnings) == ("19:00" in str(extra))
+
+
+def test_an_old_observation_reaches_the_contract_with_its_time() -> None:
+    from services.contract.messages import LightingReading
+
+    if "observedAt" not in LightingReading.__struct_fields__:
+        pytest.skip("the feed contract carries no observedAt yet")
+    m = one({**LAMP_KV, "TimeInstant": "2015-12-12 11:11:11.123"})
+    assert m.reading.observedAt == datetime(2015, 12, 12, 11, 11, 11, 123000, tzinfo=timezone.utc)
+    assert one({**LAMP_KV, "dateObserved": "2026-06-21T19:00:00Z"}).reading.observedAt is None
 
 
 # --- what is kept, what is trusted ------------------------------------------------------------
