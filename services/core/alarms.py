@@ -34,6 +34,9 @@ __all__ = ["AlarmBook", "AlarmRecord", "AlarmState", "Outcome", "Priority", "PRI
 
 JOURNAL_MAX = 200_000  # entries kept for the store to drain (the oldest go first if nobody drains)
 S, T = AlarmState, Trigger
+# what returns a cleared alarm to normal, by state, when its source is withdrawn (`AlarmBook.withdraw`)
+WITHDRAW = {S.RTN_UNACK: T.ACKNOWLEDGE, S.SHELVED: T.UNSHELVE, S.SHELVED_ONE_SHOT: T.UNSHELVE, S.SUPPRESSED: T.UNSUPPRESS,
+            S.OUT_OF_SERVICE: T.RETURN_TO_SERVICE}
 
 
 class AlarmBook(OperatorActions, FloodGrouping):
@@ -180,6 +183,20 @@ class AlarmBook(OperatorActions, FloodGrouping):
         self._move(a, T.CLEAR, who, "", now)
         self._trim()
         return a
+
+    def withdraw(self, alarm_id: str, who: str, why: str, now: float) -> bool:
+        """Its source is gone (the supervisor left the registry): back to normal and forgotten, each step journaled."""
+        a = self._alarms.get(alarm_id)
+        if a is None:
+            return False
+        if a.active:
+            self.clear(alarm_id, now, who=who, now=now)
+        a = self._alarms.get(alarm_id)
+        trigger = WITHDRAW.get(a.state) if a is not None else None
+        if a is not None and trigger is not None:
+            self._move(a, trigger, who, why, now)
+            self._forget_if_normal(a)
+        return True
 
     # --- time --------------------------------------------------------------------------------
 

@@ -193,8 +193,12 @@ class TerritoryState:
                 gone.append(aid)
         return gone
 
-    def apply_readings(self, domain: str, supervisor: str, readings: Iterable, ts: float) -> tuple[list[str], list[str]]:
-        """Apply readings; return (ids whose values changed, ids unknown or not this supervisor's)."""
+    def apply_readings(self, domain: str, supervisor: str, readings: Iterable, ts: float,
+                       foreign: list[str] | None = None) -> tuple[list[str], list[str]]:
+        """Apply readings; return (ids whose values changed, ids unknown or not this supervisor's).
+
+        `foreign`: when given, the ids of other supervisors' assets go there instead (never applied either).
+        """
         changed: list[str] = []
         unknown: list[str] = []
         assets = self._assets
@@ -204,7 +208,7 @@ class TerritoryState:
         for r in readings:
             rec = assets.get(r.asset)
             if rec is None or rec.supervisor != supervisor:
-                unknown.append(r.asset)
+                (unknown if rec is None or foreign is None else foreign).append(r.asset)
                 continue
             rec.updated = ts
             if merge(r, rec.values):

@@ -62,4 +62,25 @@ class CommandsChanged:
     command_ids: tuple[str, ...]
 
 
-Event = Union[AssetsChanged, AssetsRemoved, AlarmsChanged, SupervisorChanged, KpisChanged, StateNeeded, CommandsChanged]
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The core refused a valid message (registry, ownership, limits): nothing of it applied, or only its own part
+    (`partly`: a telemetry's readings of its own assets). Adapters count `reason` like a codec rejection."""
+
+    domain: str
+    supervisor: str
+    kind: str
+    reason: str
+    detail: str
+    partly: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryChanged:
+    """A supervisor's registry entry changed (learned, held data, approved, rejected, removed, two publishers, assets)."""
+
+    supervisor: str
+
+
+Event = Union[AssetsChanged, AssetsRemoved, AlarmsChanged, SupervisorChanged, KpisChanged, StateNeeded, CommandsChanged, Refused,
+              RegistryChanged]

@@ -14,7 +14,9 @@ from .command_book import CommandBook, CommandConfig
 from .day_series import DaySeries, day_metrics
 from .events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, StateNeeded, SupervisorChanged
 from .health import Liveness, SeqVerdict, SupervisorRegistry
+from .identity import SupervisorIdentity
 from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, water_kpis
+from .registry import APPLY, Registry, RegistryConfig, Verdict
 
 DOMAINS = ("lighting", "water", "traffic")
 
@@ -44,15 +46,18 @@ class CoreConfig:
     language: str = "fr"  # the site's language: the texts of the alarms Vigie raises itself (as a SCADA's alarm texts)
     thresholds: Thresholds = field(default_factory=Thresholds)
     commands: CommandConfig = field(default_factory=CommandConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)  # who may publish (services/core/registry.py)
 
 
-class Hypervisor:
+class Hypervisor(SupervisorIdentity):
     """Applies supervisor messages in order and answers what the territory looks like now."""
 
     def __init__(self, config: CoreConfig | None = None) -> None:
         self.config = config or CoreConfig()
         self.state = TerritoryState(self.config.thresholds)
         self.health = SupervisorRegistry(self.config.late_after_s, self.config.stale_after_s)
+        self.registry = Registry(self.config.registry)
+        self._snapshot_created: dict[str, tuple[str, set[str]]] = {}  # supervisor -> (snapshot, assets it created)
         self.alarms = AlarmBook(asset_of=self.state.get)
         self.kpi_history = KpiHistory(self.config.kpi_window_s, self.config.kpi_sample_s)
         self._kpis: dict[str, dict[str, Kpi]] = {d: {} for d in DOMAINS}
@@ -74,26 +79,40 @@ class Hypervisor:
         """Apply one validated message received at `heard_at` (default `now`); return what changed and what is needed."""
         ts = msg.ts.timestamp()
         events: list[Event] = []
+        gate = self.registry.admit(msg, now)  # unknown, rejected, flagged or quarantined supervisors stop here
+        if gate is not APPLY:
+            events = self._admission(msg, gate, now)
+            if gate.verdict is not Verdict.APPLY:
+                return events
+        if msg.kind == "alarm" or msg.kind == "state":
+            refused = self._refusal(msg)  # another supervisor's asset, too many assets or parts: nothing applied
+            if refused:
+                return events + refused
         h, verdict, revived = self.health.seen(msg.domain, msg.supervisor, msg.kind, msg.seq, ts, now, heard_at)
         if revived:
             events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
             events.extend(self._stale_alarm(h.id, h.domain, False, now))
         if verdict is SeqVerdict.DUPLICATE:
             return events
-        if verdict is SeqVerdict.GAP and not isinstance(msg, State):
+        if verdict is SeqVerdict.GAP and not isinstance(msg, State) and self.registry.may_ask(msg.supervisor):
             events.append(StateNeeded(msg.domain, msg.supervisor, "sequence_gap"))
         prev = self._domain_ts.get(msg.domain)
         if prev is None or ts > prev:
             self._domain_ts[msg.domain] = ts
         if isinstance(msg, Telemetry):
-            changed, unknown = self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts)
+            foreign: list[str] = []
+            changed, unknown = self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, foreign)
             if changed:
                 self._dirty_domains.add(msg.domain)
                 events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(changed)))
                 if self.commands.watching:
                     events.extend(self.commands.observe(changed, self.state, now))
+            refused: list[Event] = []
+            if unknown or foreign:
+                unknown, refused = self._foreign_readings(msg, foreign, unknown)
             if unknown:
                 events.append(StateNeeded(msg.domain, msg.supervisor, "unknown_asset"))
+            events.extend(refused)
         elif isinstance(msg, Alarm):
             events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, msg.events, ts, now))
         elif isinstance(msg, State):
@@ -132,6 +151,7 @@ class Hypervisor:
         snap, parts, ids = self._snapshot_parts.get(msg.supervisor, ("", set(), set()))
         if snap != msg.snapshot:
             snap, parts, ids = msg.snapshot, set(), set()
+        self._created_by(msg)
         defined = self.state.define(msg.domain, msg.supervisor, msg.assets)
         parts.add(msg.part)
         ids.update(defined)
@@ -142,6 +162,7 @@ class Hypervisor:
         self._dirty_domains.add(msg.domain)
         if len(parts) == msg.parts:  # the whole snapshot arrived: reconcile
             del self._snapshot_parts[msg.supervisor]
+            events.extend(self._owned(msg.supervisor, ids))
             self._resync.discard(msg.supervisor)
             gone = [a.id for a in self.state.query(domain=msg.domain, supervisor=msg.supervisor) if a.id not in ids]
             if gone:
@@ -177,6 +198,7 @@ class Hypervisor:
             events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
             if h.status is not Liveness.UNKNOWN:  # unknown: what was known stands, raised or not
                 events.extend(self._stale_alarm(h.id, h.domain, h.status is Liveness.STALE, now))
+        events.extend(self._registry_tick(now))
         events.extend(self.commands.tick(now))
         self.alarms.tick(now)
         events.extend(self._alarm_changes())
@@ -252,7 +274,7 @@ class Hypervisor:
         self.alarms.clear(BUS_ALARM, now, who="vigie")
         events = self._alarm_changes()
         events.extend(self.tick(now))
-        events.extend(StateNeeded(h.domain, h.id, "reconnect") for h in self.health.all())
+        events.extend(StateNeeded(h.domain, h.id, "reconnect") for h in self.health.all() if self.registry.may_ask(h.id))
         return events
 
     def overflowed(self, domain: str, supervisor: str) -> list[Event]:

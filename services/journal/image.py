@@ -110,6 +110,7 @@ def capture(core: Hypervisor, now: float, defs: str, only: dict[str, set[str]] |
         "energy": {"kwh": energy.kwh, "last": energy._last, "day": energy._day.isoformat() if energy._day else None},
         "domain_ts": dict(core._domain_ts), "kpi_ts": dict(core._kpi_ts), "bus_up": core.bus_up,
         "commands": [r.to_dict() for r in core.commands.records.values()],
+        "registry": [e.to_record() for e in core.registry.all()],
     }
 
 
@@ -160,6 +161,7 @@ def restore(image: dict, defs: Defs, config: CoreConfig | None = None) -> Hyperv
         with gc_paused():
             _restore_assets(core, image, defs)
         _restore_health(core, image["health"])
+        _restore_registry(core, image)
         core.alarms.set_policy(AlarmPolicy.from_dict(image.get("policy", {})))
         core.alarms.restore(image["alarms"])
         _restore_alarm_counters(core, image)
@@ -206,6 +208,15 @@ def _restore_health(core: Hypervisor, rows: list[dict]) -> None:
         h = SupervisorHealth(**{k: row[k] for k in SupervisorHealth.__slots__ if k in row})
         h.status = Liveness(h.status)
         sups[h.id] = h
+
+
+def _restore_registry(core: Hypervisor, image: dict) -> None:
+    """The supervisors the core knew (declared ones as learned: a replay has no configuration file of its own)."""
+    records = image.get("registry")
+    if records is None:  # an image older than the registry: every supervisor it had heard of was approved
+        records = [{"id": h["id"], "domain": h["domain"], "standing": "approved", "origin": "learned"} for h in image["health"]]
+    core.registry.restore([{**r, "origin": "learned"} if r.get("origin") == "declared" else r for r in records], {})
+    core.registry.take_changed()
 
 
 def _restore_alarm_counters(core: Hypervisor, image: dict) -> None:
