@@ -37,6 +37,13 @@ def build_asset(entity: Entity, model: Model, domain: str, now: datetime | None 
         if device is None:
             raise MapError("bad_id", "refDevice is not a usable entity id")
         aid, define_if_new = device, True
+    elif entity.type == "TrafficFlowObserved" and "refRoadSegment" in entity.attrs:
+        # one asset per road: the observation is a reading of its RoadSegment (defined from it only if the source
+        # has not described the segment itself)
+        segment = ref_id(scalar(entity.attrs["refRoadSegment"])[0], "RoadSegment")
+        if segment is None:
+            raise MapError("bad_id", "refRoadSegment is not a usable entity id")
+        aid, define_if_new = segment, True
     else:
         aid = asset_id(entity.id, entity.type)
     if entity.deleted:
@@ -56,6 +63,9 @@ def build_asset(entity: Entity, model: Model, domain: str, now: datetime | None 
             used.add(src)
             _put_prop(props, prop, entity.attrs[src], conv, entity, warnings)
     props.update(model.fixed_props)
+    if model.asset_type == "RoadSegment" and "freeFlowSpeed" not in props and "maximumAllowedSpeed" in props:
+        props["freeFlowSpeed"] = props["maximumAllowedSpeed"]  # congestion is judged against the speed limit
+    refs = {k: v for k, v in refs.items() if v != aid}  # a flow observation is now its segment's own reading
     _untrusted(entity, props, used, warnings)
     try:
         asset = msgspec.convert({"id": aid, "type": model.asset_type, "name": name, "geometry": geometry, "refs": refs, "props": props},

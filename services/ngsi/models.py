@@ -75,6 +75,11 @@ def observation_period_s(entity: Entity) -> float | None:
     return seconds if 0 < seconds <= 31 * 86400 else None
 
 
+def road_closed(attr: Attr, entity: Entity) -> bool:
+    """RoadSegment.status open / limited / closed as Vigie's `closed` flag."""
+    return choice("open", "closed", "limited")(attr, entity) == "closed"
+
+
 def epanet_running(attr: Attr, entity: Entity) -> bool:
     """EPANET link status OPEN/CLOSED as a pump's running flag."""
     return choice("OPEN", "CLOSED", "CV")(attr, entity) != "CLOSED"
@@ -146,8 +151,10 @@ MODELS: dict[str, Model] = {
                                            **TRAFFIC_STATUS},
                                  props={"laneId": ("laneId", plain), "laneDirection": ("laneDirection", plain)},
                                  refs={"refRoadSegment": ("segment", "RoadSegment")}),
-    "RoadSegment": Model("traffic", "RoadSegment", props={"totalLaneNumber": ("lanes", plain),
-                                                          "maximumAllowedSpeed": ("maximumAllowedSpeed", quantity("speed"))}),
+    "RoadSegment": Model("traffic", "RoadSegment", readings={"status": ("closed", road_closed), **TRAFFIC_STATUS},
+                         props={"totalLaneNumber": ("lanes", plain), "maximumAllowedSpeed": ("maximumAllowedSpeed", quantity("speed")),
+                                "freeFlowSpeed": ("freeFlowSpeed", quantity("speed")),
+                                "length": ("lengthM", quantity("length", "KTM"))}),  # the model counts kilometres
     "Junction": Model("water", "Junction", readings={"pressure": ("pressure", quantity("pressure", "MTR")), **WATER_STATUS},
                       props=_EPANET_NODE),
     "Tank": Model("water", "Tank", readings={"pressure": ("pressure", quantity("pressure", "MTR")), "level": ("level", quantity("length")),

@@ -161,3 +161,24 @@ def test_a_heartbeat_says_degraded_after_refusals() -> None:
     src.refused_recently = 3
     assert msgspec.json.decode(src.heartbeat(T0, 1.0)[0][1])["status"] == "degraded"
     assert msgspec.json.decode(src.heartbeat(T0, 2.0)[0][1])["status"] == "ok"
+
+
+def test_a_road_segment_and_its_flow_observation_are_one_road_whose_congestion_shows() -> None:
+    from services.core.bands import SpeedBand, asset_band
+    from services.core.assets import Thresholds
+    from services.history.domain_views import most_congested
+
+    segment = json.loads((SDM / "RoadSegment" / "example.json").read_text(encoding="utf-8"))  # maximumAllowedSpeed 120
+    flow = {**json.loads((SDM / "TrafficFlowObserved" / "example.json").read_text(encoding="utf-8")),
+            "refRoadSegment": segment["id"], "averageVehicleSpeed": 8, "congested": True}
+    for order in ([flow, segment], [segment, flow]):  # whichever the broker sends first
+        core, src = Hypervisor(), SourceSupervisor("traffic", "ngsi-o-traffic")
+        for entity in order:
+            src.take(mapped(entity, domain="traffic"), T0)
+        for msg in decoded(src.flush(T0)):
+            core.handle(msg, T0)
+        (road,) = [a.to_dict() for a in core.state.query()]
+        assert road["id"] == "urn:ngsi-ld:RoadSegment:Spain-RoadSegment-A62-osm-24702186" and road["name"] == "Valladolid-Dueñas"
+        assert (road["props"]["freeFlowSpeed"], road["values"]["averageVehicleSpeed"], road["values"]["congested"]) == (120.0, 8.0, True)
+        assert asset_band("traffic", "RoadSegment", road["values"], road["props"], Thresholds()) == SpeedBand.JAMMED
+        assert [c.id for c in most_congested([road])] == [road["id"]]
