@@ -131,3 +131,42 @@ class _EngineCollector:
         for priority in PRIORITIES:
             g.add_metric([priority], m.alarms_active.get(priority, 0))
         yield g
+        if m.feed is not None:
+            yield from _feed_families(m.feed())
+        if m.redis_check is not None:
+            yield from _redis_families(m.redis_check)
+
+
+def _feed_families(f: dict) -> Iterator[Metric]:
+    """The bus reader's queue and subscription (services/feed/bus.py)."""
+    yield GaugeMetricFamily("vigie_feed_queue_bytes", "Bytes of bus messages read and waiting for the engine", value=f["bytes"])
+    yield GaugeMetricFamily("vigie_feed_queue_peak_bytes", "Most bytes the bus queue has held", value=f["peak_bytes"])
+    yield GaugeMetricFamily("vigie_feed_queue_limit_bytes", "The bus queue's bound (VIGIE_FEED_QUEUE_MB)", value=f["max_bytes"])
+    yield GaugeMetricFamily("vigie_feed_queue_messages", "Bus messages read and waiting for the engine", value=f["messages"])
+    yield CounterMetricFamily("vigie_feed_received", "Bus messages the reader received", value=f["received"])
+    c = CounterMetricFamily("vigie_feed_overflow", "Bus messages dropped because the queue was full, by domain", labels=["domain"])
+    for domain, n in sorted(f["dropped"].items()):
+        c.add_metric([domain], n)
+    yield c
+    yield CounterMetricFamily("vigie_feed_overflow_bytes", "Bytes of bus messages dropped because the queue was full", value=f["dropped_bytes"])
+    yield CounterMetricFamily("vigie_feed_disconnects", "Times the bus subscription was lost (Redis away, the connection cut)",
+                              value=f["disconnects"])
+
+
+def _redis_families(check: dict) -> Iterator[Metric]:
+    """What Vigie found in its Redis's configuration (services/feed/redis_check.py); absent what could not be read."""
+    settings = check.get("settings", {})
+    found = settings.get("client-output-buffer-limit", {}).get("found")
+    if isinstance(found, dict):
+        yield GaugeMetricFamily("vigie_redis_pubsub_buffer_hard_bytes", "Redis client-output-buffer-limit pubsub hard limit (0: none)",
+                                value=found["pubsub_hard_bytes"])
+        yield GaugeMetricFamily("vigie_redis_pubsub_buffer_soft_bytes", "Redis client-output-buffer-limit pubsub soft limit (0: none)",
+                                value=found["pubsub_soft_bytes"])
+        yield GaugeMetricFamily("vigie_redis_pubsub_buffer_soft_seconds", "Redis client-output-buffer-limit pubsub soft seconds",
+                                value=found["pubsub_soft_seconds"])
+    g = GaugeMetricFamily("vigie_redis_config_ok", "1 when a Redis setting is what Vigie needs, 0 when not (unread settings absent)",
+                          labels=["setting"])
+    for name, s in sorted(settings.items()):
+        if s["status"] != "unknown":
+            g.add_metric([name], 1.0 if s["status"] == "ok" else 0.0)
+    yield g

@@ -216,4 +216,4 @@ def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:
     except JournalBusy as err:
         log.warning("not recording here: %s", err)
         return None
-    return Recorder(journal, redis_url, core_config(settings)).start()
+    return Recorder(journal, redis_url, core_config(settings), queue_bytes=settings.feed_queue_bytes).start()

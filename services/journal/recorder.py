@@ -6,6 +6,10 @@ snapshot and the journal's tail is bit for bit what the recorder saw. Operator a
 append-only Redis streams (the alarm journal, the audit trail), read from where the journal stops,
 so an action is journaled even if the recorder was away. Like the engine it survives Redis going
 away (back-off, then a `b` record saying when the bus was lost and found again).
+
+Its subscription is read by a thread of its own into a byte-bounded queue (services/feed/bus.py), as
+the engine's: a slow disk or a large state never gets the subscription cut by Redis, a cut is seen
+as soon as it happens, and what was read before it is journaled before the `b` record.
 """
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from typing import Any, Callable
 
 from services.alarms.store import JOURNAL_KEY
 from services.audit import AUDIT_KEY
-from services.feed.bus import ERRORS, FeedSubscriber, bounded_client
+from services.feed.bus import ERRORS, FeedQueue, FeedReader, Taken, bounded_client
 from services.contract import Codec, Rejection
+from services.contract.codec import MAX_PAYLOAD_BYTES
 from services.core import CoreConfig, Hypervisor
 from services.core.events import AlarmsChanged, AssetsRemoved, Event
 from services.threads import LoopThread
@@ -35,13 +40,14 @@ SYSTEM_ACTORS = frozenset({"supervisor", "vigie", ""})
 STREAMS_EVERY_S = 0.5
 FLUSH_EVERY_S = 0.5
 BATCH = 2000
+QUEUE_BYTES = 256 * 1024 * 1024  # Settings.feed_queue_bytes
 
 
 class Recorder:
     """Journals the bus and the operators' actions; one thread, started with `start()`."""
 
     def __init__(self, journal: Journal, redis_url: str, config: CoreConfig | None = None, *,
-                 clock: Callable[[], float] = time.time, streams: bool = True) -> None:
+                 clock: Callable[[], float] = time.time, streams: bool = True, queue_bytes: int = QUEUE_BYTES) -> None:
         self.journal = journal
         self.redis_url = redis_url
         self.clock = clock
@@ -49,8 +55,9 @@ class Recorder:
         self.shadow = Hypervisor(config)
         self.feed = Feed(self.shadow, on_tick=self._on_tick)
         self.codec = Codec()
-        self.counts = {"messages": 0, "actions": 0, "refused": 0, "snapshots": 0, "errors": 0}
-        self._bus = FeedSubscriber(redis_url, pattern=PATTERN, on_connected=self._connected, on_lost=self._lost)
+        self.counts = {"messages": 0, "actions": 0, "refused": 0, "snapshots": 0, "errors": 0, "dropped": 0}
+        self.queue = FeedQueue(queue_bytes, MAX_PAYLOAD_BYTES)
+        self.reader = FeedReader(redis_url, self.queue, pattern=PATTERN, name="vigie-recorder", clock=clock)
         self._client: Any = None
         self._stream_ids: dict[str, str] = {}
         self._defs_dirty = True
@@ -70,31 +77,31 @@ class Recorder:
         since_ms = int((span[1] if span else self.clock()) * 1000)
         self._stream_ids = {JOURNAL_KEY: f"{since_ms}-0", AUDIT_KEY: f"{since_ms}-0"}
         self._loop.start()
+        self.reader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop recording and seal the journal's open segment."""
+        self.reader.stop(timeout)
         self._loop.stop(timeout)
-        self._bus.close()
         if self._client is not None:
             self._client.close()
         self.journal.close()
 
     @property
     def connected(self) -> bool:
-        """Is the recorder's subscription up?"""
-        return self._bus.connected
+        """Is the recorder's subscription up (the reader's view: it knows of a cut before the journal does)?"""
+        return self.reader.connected
 
     # --- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                batch = self._bus.poll(0.05, BATCH)
+                taken = self.queue.take(BATCH, 0.05)
                 now = self.clock()
-                for channel, payload in batch:
-                    if channel.startswith(PREFIXES):
-                        self.record(now, channel, payload)
+                if taken:
+                    self._take(now, taken)
                 self.feed.advance(now)  # as the engine: this turn's messages, then the tick
                 if self.streams and now >= self._next_streams:
                     self._next_streams = now + STREAMS_EVERY_S
@@ -106,6 +113,25 @@ class Recorder:
                 self.counts["errors"] += 1
                 log.exception("recorder loop error")
                 self._stop.wait(0.5)
+
+    def _take(self, now: float, taken: Taken) -> None:
+        """Journal what the reader queued, at the recorder's time (journal records keep the order they are applied in)."""
+        if taken.oversized:
+            self.counts["refused"] += len(taken.oversized)
+            for big in taken.oversized:
+                log.warning("recorder: %d-byte message on %r not journaled (over the payload limit)", big.size,
+                            big.channel[:120].decode("utf-8", "replace"))
+        if taken.overflowed:
+            dropped = sum(self.queue.stats()["dropped"].values())
+            log.warning("recorder: its queue was full; %d messages not journaled so far (from %s)", dropped,
+                        ", ".join(sorted(f"{d}.{s}" for d, s in taken.overflowed)))
+            self.counts["dropped"] = dropped
+        for _received_at, batch in taken.chunks:
+            for channel, payload in batch:
+                if channel.startswith(PREFIXES):
+                    self.record(now, channel, payload)
+        if taken.change is not None:
+            self._bus_record(taken.change.up, "subscribed" if taken.change.up else taken.change.reason, now)
 
     def record(self, t: float, channel: bytes, payload: bytes) -> None:
         """Journal one bus message and feed it to the shadow core."""
@@ -140,14 +166,7 @@ class Recorder:
                 self._defs_dirty = True
                 self._changed.setdefault(ev.domain, set()).update(ev.asset_ids)
 
-    def _connected(self) -> None:
-        self._bus_record(True, "subscribed")
-
-    def _lost(self, why: str) -> None:
-        self._bus_record(False, why)
-
-    def _bus_record(self, up: bool, why: str) -> None:
-        t = self.clock()
+    def _bus_record(self, up: bool, why: str, t: float) -> None:
         try:
             self.journal.bus(t, up, why)
         except JournalError as err:

@@ -158,6 +158,9 @@ def create_api(
     @bp.get("/healthz")
     def healthz() -> Response:
         h = reader.health()
+        if engine is not None:  # the engine's process: its bus reader, and what it found in Redis's configuration
+            h["feed"] = {k: v for k, v in engine.feed_stats().items() if k != "connected"}
+            h["redis"] = engine.redis_check or {"status": "unknown", "reason": "not checked yet (Redis not reached)", "settings": {}}
         return _json(h, 503 if h["status"] == "down" else 200)
 
     @bp.get("/metrics")
@@ -274,7 +277,11 @@ def openapi_document(asset_types: list[str], conditions: list[str], max_limit: i
         "Kpi": {"type": "object", "properties": {"key": text, "domain": text, "value": nullable_num, "unit": text, "abnormal": {"type": "boolean"}}},
         "Health": {"type": "object", "properties": {
             "status": {"enum": ["ok", "degraded", "down"]}, "redis_up": {"type": "boolean"}, "engine": text,
-            "snapshot_age_s": nullable_num, "supervisors": {"type": "array", "items": obj}}},
+            "snapshot_age_s": nullable_num, "supervisors": {"type": "array", "items": obj},
+            "feed": {"type": "object", "description": "The engine's bus reader: queue bytes, peak, bound, overflow by domain, "
+                     "oversized messages, disconnects (engine process only)"},
+            "redis": {"type": "object", "description": "What Vigie found in its Redis's configuration against what it needs: "
+                      "status ok | warning | unknown, and per setting found, needed, status, why (engine process only)"}}},
     }
     kpis_by_domain = {"type": "object", "properties": {d: {"type": "array", "items": _ref("Kpi")} for d in DOMAINS}}
     domain = {"enum": list(DOMAINS)}
