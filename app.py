@@ -46,6 +46,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
     from services.web.ngsi import create_ngsi_blueprint, security_gate
     from services.web.replay import init_replay
     from services.web.security import init_security
+    from services.web.supervisors import init_supervisors
 
     server = Flask("vigie")
     server.secret_key = settings.secret_key or None  # else one shared by every worker, kept in Redis
@@ -60,6 +61,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
     dash_app, socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
     security.register_dash(dash_app)
     init_alarms(server, runtime)  # alarm actions (API and console), journal, KPIs
+    init_supervisors(server, runtime)  # the registry of supervisors: API and the engineers' page
     init_commands(server, settings, runtime, security, socketio)  # operator commands: API, page, audit, pushes
     replay = init_replay(server, settings, runtime, security)  # journal API, replay sessions, the trainer's page
     return server, socketio, replay

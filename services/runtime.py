@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,8 @@ from services.journal.recorder import Recorder
 from services.feed.reader import LocalReader, Reader, RedisReader
 from services.redis_launcher import RedisHandle, resolve_redis
 from services.settings import DOMAINS, Settings
+from services.supervisors.config import registry_config
+from services.supervisors.store import RegistryStore
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ class Runtime:
     day_archive: DayArchive | None = None  # each domain's day in buckets (written where the engine runs, read anywhere)
     engine_rpc: EngineRpcServer | None = None  # applies web-only workers' alarm actions and commands (where the engine runs)
     engine_client: EngineClient | None = None  # forwards them to the engine's process (on a web-only worker)
+    registry_store: RegistryStore | None = None  # the registry of supervisors (written only where the engine runs)
 
     def stop(self) -> None:
         """Stop the simulators, the engine, the alarm store, then the Redis we started (in that order)."""
@@ -121,6 +124,8 @@ class Runtime:
             self.recorder.stop()
         if self.alarm_store is not None:
             self.alarm_store.stop()
+        if self.registry_store is not None:
+            self.registry_store.stop()
         if isinstance(self.reader, RedisReader):
             self.reader.client.close()
         self.redis.stop()
@@ -135,16 +140,22 @@ def start_services(settings: Settings) -> Runtime:
     recorder: Recorder | None = None
     rpc: EngineRpcServer | None = None
     client: EngineClient | None = None
+    registry: RegistryStore | None = None
     alarms = AlarmStore(handle.url)
     archive = DayArchive(handle.url, core_config(settings).timezone)
     try:
         if settings.run_engine:
-            core = Hypervisor(core_config(settings))
+            core = Hypervisor(replace(core_config(settings), registry=registry_config(settings)))
             started_at = time.time()
             alarms.restore(core, started_at)  # the alarm list and its journal survive a restart
             archive.restore_energy(core, started_at)  # "energy today" survives a restart too
+            registry = RegistryStore(handle.url)
+            withdrawn = registry.restore(core, started_at)  # who may publish, and whose assets are whose, survive a restart
             engine = Engine(settings, handle.url, core, metrics=metrics).start()
             alarms.attach(engine)
+            registry.attach(engine)
+            if withdrawn:  # supervisors the file no longer declares went with their alarms: the alarm store forgets them too
+                engine.execute(lambda _core, _now: (None, withdrawn))
             archive.attach(engine)
             reader: Reader = LocalReader(engine)
             relay = NgsiRelay(handle.url, registry=metrics.registry).start()
@@ -191,19 +202,24 @@ def start_services(settings: Settings) -> Runtime:
         if engine is not None:
             engine.stop()
         alarms.stop()
+        if registry is not None:
+            registry.stop()
         archive.stop()
         handle.stop()
         raise
-    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive, rpc, client)
+    return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive, rpc, client,
+                   registry_store=registry)
 
 
 def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: AlarmStore) -> EngineRpcServer:
     """Serve web-only workers' alarm actions here (commands join when their service starts: services/commands/service.py)."""
     from services.alarms.actions import AlarmActions
-    from services.feed.engine_remote import serve_alarms
+    from services.feed.engine_remote import serve_alarms, serve_supervisors
+    from services.supervisors.actions import SupervisorActions
 
     rpc = EngineRpcServer(redis_url, metrics)
     serve_alarms(rpc, AlarmActions(engine, alarms))
+    serve_supervisors(rpc, SupervisorActions(engine))
     return rpc.start()
 
 

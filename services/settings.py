@@ -33,6 +33,11 @@ class Settings:
     coalesce_ms: int = 250  # push window per domain
     max_payload_bytes: int = 8 * 1024 * 1024
     kpi_history_s: float = 6 * 3600.0
+    # the registry of supervisors (services/core/registry.py; docs/feed-protocol.md, "Supervisor identity")
+    supervisors_approval: str = "open"  # "open": a first-seen supervisor is approved; "required" (production): quarantined
+    supervisors_auto_approve: tuple[str, ...] = ()  # ids or patterns (ngsi-*) approved at first sight even when required
+    supervisors_file: Path | None = None  # declared supervisors; None: <state folder>/supervisors.yaml, else the territory's
+    supervisor_max_assets: int = 50_000  # the most assets a supervisor without a maximum of its own may declare
     # web
     language: str = "fr"
     tile_url: str | None = None  # optional online base layer; the offline one is always there
@@ -84,6 +89,10 @@ class Settings:
             feed_queue_bytes=int(float(env.get("VIGIE_FEED_QUEUE_MB", "256")) * 1024 * 1024),
             coalesce_ms=int(env.get("VIGIE_COALESCE_MS", "250")),
             language=env.get("VIGIE_LANG", "fr"),
+            supervisors_approval=env.get("VIGIE_SUPERVISORS_APPROVAL", "open").strip().lower(),
+            supervisors_auto_approve=tuple(p.strip() for p in env.get("VIGIE_SUPERVISORS_AUTO_APPROVE", "").split(",") if p.strip()),
+            supervisors_file=Path(env["VIGIE_SUPERVISORS_FILE"]) if env.get("VIGIE_SUPERVISORS_FILE") else None,
+            supervisor_max_assets=int(env.get("VIGIE_SUPERVISOR_MAX_ASSETS", "50000")),
             tile_url=env.get("VIGIE_TILE_URL") or None,
             wall_playlist=Path(env["VIGIE_WALL_PLAYLIST"]) if env.get("VIGIE_WALL_PLAYLIST") else None,
             secret_key=env.get("VIGIE_SECRET_KEY", ""),

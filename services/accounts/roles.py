@@ -33,6 +33,7 @@ class Action(StrEnum):
     TOKENS_MANAGE = "tokens.manage"
     AUDIT_READ = "audit.read"
     NGSI_NOTIFY = "ngsi.notify"  # a context broker pushing notifications (a token of an engineer of those domains)
+    SUPERVISORS_MANAGE = "supervisors.manage"  # approve, reject or remove a supervisor of its domain (registry of supervisors)
 
 
 class PrincipalKind(StrEnum):
@@ -82,6 +83,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.TOKENS_MANAGE: Rule(frozenset({Role.ADMIN})),
     Action.AUDIT_READ: Rule(frozenset({Role.ENGINEER, Role.ADMIN})),
     Action.NGSI_NOTIFY: Rule(frozenset({Role.ENGINEER}), scoped=True),
+    Action.SUPERVISORS_MANAGE: Rule(frozenset({Role.ENGINEER}), scoped=True),
 }
 
 SCOPED_ROLES = frozenset({Role.OPERATOR, Role.ENGINEER})  # roles whose rights stop at their domains

@@ -170,7 +170,7 @@ class SupervisorIdentity:
         if e is None:
             return _outcome(supervisor, "not_found", "no such supervisor"), []
         if e.standing is Standing.APPROVED and max_assets in (None, e.max_assets):
-            return _outcome(supervisor, "already", f"already approved ({e.origin})", e), []
+            return _outcome(supervisor, "already", f"already approved ({e.origin})", e, "approved"), []
         if e.standing is Standing.APPROVED:  # a new maximum only
             self.registry.set_limit(supervisor, max_assets)
             return _outcome(supervisor, "done", f"maximum set to {max_assets} assets", e), [RegistryChanged(supervisor)]
@@ -194,9 +194,9 @@ class SupervisorIdentity:
         if e is None:
             return _outcome(supervisor, "not_found", "no such supervisor"), []
         if e.origin is Origin.DECLARED:
-            return _outcome(supervisor, "refused", "declared in the configuration file: remove it there", e), []
+            return _outcome(supervisor, "refused", "declared in the configuration file: remove it there", e, "declared"), []
         if e.standing is Standing.REJECTED:
-            return _outcome(supervisor, "already", f"already rejected by {e.decided_by}", e), []
+            return _outcome(supervisor, "already", f"already rejected by {e.decided_by}", e, "rejected"), []
         self.registry.reject(supervisor, who, now)
         events = [RegistryChanged(supervisor), *self._purge(supervisor, e.domain, who, "supervisor rejected", now)]
         return _outcome(supervisor, "done", "rejected", e), events
@@ -207,7 +207,7 @@ class SupervisorIdentity:
         if e is None:
             return _outcome(supervisor, "not_found", "no such supervisor"), []
         if e.origin is Origin.DECLARED:
-            return _outcome(supervisor, "refused", "declared in the configuration file: remove it there", e), []
+            return _outcome(supervisor, "refused", "declared in the configuration file: remove it there", e, "declared"), []
         self.registry.remove(supervisor)
         events = [RegistryChanged(supervisor), *self._purge(supervisor, e.domain, who, "supervisor removed from the registry", now)]
         return _outcome(supervisor, "done", "removed", e), events
@@ -244,5 +244,6 @@ class SupervisorIdentity:
         return events
 
 
-def _outcome(supervisor: str, result: str, message: str, e: Any = None) -> dict:
-    return {"supervisor": supervisor, "result": result, "message": message, "domain": e.domain if e is not None else None}
+def _outcome(supervisor: str, result: str, message: str, e: Any = None, why: str = "") -> dict:
+    """One decision's answer: done, already, refused or not_found; `message` in English (API, audit), `why` a code for the page."""
+    return {"supervisor": supervisor, "result": result, "message": message, "why": why, "domain": e.domain if e is not None else None}

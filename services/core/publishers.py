@@ -7,7 +7,8 @@ of a second publisher:
 
 * a message continuing a track other than the previous message's (the two counters alternate);
 * a number that repeats the last of a track (two publishers whose counters happen to meet);
-* a `state` part of a snapshot that a newer snapshot had already abandoned (two snapshots alternate).
+* a `state` part of a snapshot that a newer snapshot had already abandoned (two snapshots alternate);
+* a boot id (contract v2: a supervisor's process run, new at each start) that a newer boot had replaced.
 
 `evidence` pieces within `window_s` flag the id; it clears after `clear_s` without any evidence.
 """
@@ -32,13 +33,14 @@ class WatchConfig:
 class PublisherWatch:
     """Follows one supervisor id's counters; says when a second publisher appears and when it is gone."""
 
-    __slots__ = ("tracks", "last_track", "evidence", "snapshots", "flagged_at", "last_evidence")
+    __slots__ = ("tracks", "last_track", "evidence", "snapshots", "boots", "flagged_at", "last_evidence")
 
     def __init__(self) -> None:
         self.tracks: list[list[float]] = []  # [last seq, last heard]
         self.last_track: list[float] | None = None
         self.evidence: deque[float] = deque()
         self.snapshots: deque[str] = deque(maxlen=MAX_SNAPSHOTS)
+        self.boots: deque[str] = deque(maxlen=MAX_SNAPSHOTS)
         self.flagged_at: float | None = None
         self.last_evidence: float | None = None
 
@@ -47,16 +49,13 @@ class PublisherWatch:
         """Does this id have two publishers now?"""
         return self.flagged_at is not None
 
-    def note(self, seq: int, snapshot: str | None, now: float, cfg: WatchConfig) -> bool | None:
+    def note(self, seq: int, snapshot: str | None, now: float, cfg: WatchConfig, boot: str | None = None) -> bool | None:
         """Follow one message; True when the id just got flagged, False when it just cleared, else None."""
         found = self._track(seq, now, cfg)
-        if snapshot is not None:
-            if self.snapshots and snapshot != self.snapshots[-1] and snapshot in self.snapshots:
-                found = True
-            if not self.snapshots or self.snapshots[-1] != snapshot:
-                if snapshot in self.snapshots:
-                    self.snapshots.remove(snapshot)
-                self.snapshots.append(snapshot)
+        if snapshot is not None and _came_back(self.snapshots, snapshot):
+            found = True
+        if boot is not None and _came_back(self.boots, boot):
+            found = True
         if found:
             self.evidence.append(now)
             self.last_evidence = now
@@ -99,3 +98,14 @@ class PublisherWatch:
         best[0], best[1] = seq, now
         self.last_track = best
         return switched
+
+
+def _came_back(recent: deque[str], name: str) -> bool:
+    """Note `name` as the latest of `recent`; return whether it had been replaced by another and came back."""
+    if recent and recent[-1] == name:
+        return False
+    back = name in recent
+    if back:
+        recent.remove(name)
+    recent.append(name)
+    return back

@@ -180,7 +180,8 @@ class Registry:
         if e.domain != msg.domain:
             return Admission(Verdict.REFUSE, "wrong_domain", f"{e.id} is registered for {e.domain}, not {msg.domain}")
         e.last_seen = now
-        change = e.watch.note(msg.seq, msg.snapshot if isinstance(msg, State) else None, now, cfg.publishers)
+        change = e.watch.note(msg.seq, msg.snapshot if isinstance(msg, State) else None, now, cfg.publishers,
+                              getattr(msg, "boot", None))  # contract v2 messages name their process run
         if change is not None:
             self._changed.add(e.id)
         if e.watch.flagged:

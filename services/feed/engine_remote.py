@@ -25,6 +25,7 @@ from services.feed.engine_rpc import EngineClient, EngineRpcServer, EngineUnreac
 
 if TYPE_CHECKING:
     from services.alarms.store import AlarmStore
+    from services.supervisors.actions import SupervisorActions
 
 Short = Annotated[str, Meta(max_length=120)]
 Ident = Annotated[str, Meta(min_length=1, max_length=128)]
@@ -45,6 +46,8 @@ class Op(StrEnum):
     COMMAND_REVERT = "command.revert"
     COMMAND_CHOICES = "command.choices"
     COMMAND_BOUNDS = "command.bounds"
+    SUPERVISORS_VIEW = "supervisors.view"
+    SUPERVISORS_DECIDE = "supervisors.decide"
 
 
 # --- the arguments of each op, as the engine's side validates them ----------------------------------
@@ -112,6 +115,13 @@ class ChoicesArgs(Struct, forbid_unknown_fields=True):
     kind: Annotated[str, Meta(max_length=32)]
 
 
+class DecideArgs(Struct, forbid_unknown_fields=True):
+    decision: Annotated[str, Meta(max_length=16)]
+    supervisor: Annotated[str, Meta(min_length=1, max_length=64)]
+    who: UserName
+    max_assets: int | None = None
+
+
 class BoundsArgs(Struct, forbid_unknown_fields=True):
     domain: Annotated[str, Meta(max_length=32)]
     ids: Annotated[list[Ident], Meta(max_length=200_000)]
@@ -172,6 +182,25 @@ def serve_alarms(server: EngineRpcServer, actions: AlarmActions) -> None:
     server.serve(Op.ALARM_KPIS, NoArgs, _refusals(lambda a: actions.kpis()))
     server.serve(Op.ALARM_POLICY, NoArgs, _refusals(lambda a: actions.policy().to_dict()))
     server.serve(Op.ALARM_SET_POLICY, PolicyArgs, _refusals(set_policy))
+
+
+def serve_supervisors(server: EngineRpcServer, actions: "SupervisorActions") -> None:
+    """Read the registry of supervisors and apply engineers' decisions with the engine's SupervisorActions."""
+    from services.supervisors.actions import BadDecision, SupervisorsUnavailable
+
+    def guarded(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(args: Any) -> Any:
+            try:
+                return fn(args)
+            except BadDecision as err:
+                raise Rejected("bad_args", str(err)) from None
+            except SupervisorsUnavailable as err:
+                raise RemoteRefusal("unavailable", str(err)) from None
+
+        return run
+
+    server.serve(Op.SUPERVISORS_VIEW, NoArgs, guarded(lambda a: actions.view()))
+    server.serve(Op.SUPERVISORS_DECIDE, DecideArgs, guarded(lambda a: actions.decide(a.decision, a.supervisor, a.who, a.max_assets)))
 
 
 def serve_commands(server: EngineRpcServer, service: CommandService) -> None:
@@ -280,3 +309,37 @@ class RemoteCommandService(CommandService):
         except CommandsUnavailable:
             return None
         return tuple(box) if box else None  # type: ignore[return-value]
+
+
+class RemoteSupervisorActions:
+    """SupervisorActions whose reads and decisions happen in the engine's process (a web-only worker)."""
+
+    def __init__(self, client: EngineClient) -> None:
+        self.client = client
+
+    def _call(self, op: str, args: dict[str, Any] | None = None) -> Any:
+        from services.supervisors.actions import BadDecision, SupervisorsUnavailable
+
+        try:
+            return self.client.call(op, args)
+        except EngineUnreachable as err:
+            raise SupervisorsUnavailable(str(err)) from err
+        except RemoteRefusal as err:
+            if err.kind == "bad_request":
+                raise BadDecision(str(err)) from err
+            raise SupervisorsUnavailable(f"the engine's process could not answer ({err})") from err
+
+    def view(self) -> list[dict]:
+        """Every registered supervisor, from the engine's process."""
+        return self._call(Op.SUPERVISORS_VIEW)
+
+    def domain_of(self, supervisor: str) -> str | None:
+        """The domain a supervisor is registered for, from the engine's process."""
+        return next((r["domain"] for r in self.view() if r["id"] == supervisor), None)
+
+    def decide(self, decision: str, supervisor: str, who: str, max_assets: int | None = None) -> dict:
+        """Approve, reject or remove in the engine's process."""
+        from services.supervisors.actions import check
+
+        max_assets = check(decision, supervisor, max_assets)
+        return self._call(Op.SUPERVISORS_DECIDE, {"decision": decision, "supervisor": supervisor, "who": who, "max_assets": max_assets})

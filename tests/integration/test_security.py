@@ -128,10 +128,10 @@ MATRIX = {  # action -> roles allowed (in their own domain, lighting)
     Action.ALARM_COMMENT: {Role.OPERATOR, Role.ENGINEER}, Action.COMMAND_SEND: {Role.OPERATOR, Role.ENGINEER},
     Action.SETTINGS_THRESHOLDS: {Role.ENGINEER}, Action.REPLAY_RUN: {Role.TRAINER},
     Action.ACCOUNTS_MANAGE: {Role.ADMIN}, Action.TOKENS_MANAGE: {Role.ADMIN}, Action.AUDIT_READ: {Role.ENGINEER, Role.ADMIN},
-    Action.NGSI_NOTIFY: {Role.ENGINEER},
+    Action.NGSI_NOTIFY: {Role.ENGINEER}, Action.SUPERVISORS_MANAGE: {Role.ENGINEER},
 }
 SCOPED = {Action.ALARM_ACKNOWLEDGE, Action.ALARM_SHELVE, Action.ALARM_COMMENT, Action.COMMAND_SEND, Action.SETTINGS_THRESHOLDS,
-          Action.NGSI_NOTIFY}
+          Action.NGSI_NOTIFY, Action.SUPERVISORS_MANAGE}
 
 
 @pytest.mark.parametrize("role", list(Role))

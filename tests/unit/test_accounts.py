@@ -46,6 +46,7 @@ MATRIX: dict[Action, tuple[bool, ...]] = {
     Action.TOKENS_MANAGE:        (False, False, False, False, True),
     Action.AUDIT_READ:           (False, False, True,  False, True),
     Action.NGSI_NOTIFY:          (False, False, True,  False, False),
+    Action.SUPERVISORS_MANAGE:   (False, False, True,  False, False),
 }
 ROLES = (R.VIEWER, R.OPERATOR, R.ENGINEER, R.TRAINER, R.ADMIN)
 SCOPED = {a for a, rule in PERMISSIONS.items() if rule.scoped}

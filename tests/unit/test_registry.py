@@ -222,6 +222,22 @@ def test_two_snapshots_alternating_are_two_publishers():
     assert hv.alarms.get(two_publishers_alarm("lum-mtp")).active
 
 
+def test_two_boot_ids_alternating_are_two_publishers():
+    hv = core()
+    hv.registry.admit(beat("lum-mtp", 1, domain="lighting"), NOW)
+    watch = hv.registry.get("lum-mtp").watch
+    cfg = hv.registry.config.publishers
+    flags = [watch.note(100 + i, None, NOW + i, cfg, boot="b1" if i % 2 == 0 else "b2") for i in range(8)]  # one counter, two runs
+    assert True in flags and watch.flagged
+
+
+def test_a_new_boot_id_alone_is_a_restart():
+    hv = core()
+    hv.registry.admit(beat("lum-mtp", 1, domain="lighting"), NOW)
+    watch, cfg = hv.registry.get("lum-mtp").watch, hv.registry.config.publishers
+    assert [watch.note(i, None, NOW + i, cfg, boot="b1" if i < 5 else "b2") for i in range(2, 12)] == [None] * 10
+
+
 def test_the_two_publishers_alarm_clears_when_one_publisher_is_left_for_a_while():
     hv = core()
     hv.handle(state("lum-mtp", 1, ["lum-0"], domain="lighting"), NOW)

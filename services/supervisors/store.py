@@ -1,0 +1,176 @@
+"""The registry of supervisors in Redis: one writer thread, fed from the engine thread; restored before the engine starts.
+
+Keys: `vigie:supervisors:registry` (hash id -> JSON record: domain, standing, origin, maximum, who decided and
+when) and `vigie:supervisors:assets:<id>` (JSON list of the asset ids it owns, from its last complete state).
+What a quarantined supervisor sent is not kept: after a restart it is held again as it publishes.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+import redis
+
+from services.core.events import Event, RegistryChanged
+from services.feed.bus import ERRORS, bounded_client
+from services.redis_conn import BusUnavailable
+from services.streams import text
+from services.threads import QueuedWriter
+
+if TYPE_CHECKING:
+    from services.core import Hypervisor
+
+log = logging.getLogger(__name__)
+
+REGISTRY_KEY = "vigie:supervisors:registry"
+ASSETS_PREFIX = "vigie:supervisors:assets:"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+class RegistryStore(QueuedWriter):
+    """Reads the registry at start, then writes what the engine thread hands over (kept while Redis is away)."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.client = bounded_client(url, timeout_s)
+        self.writes = 0
+        self.failures = 0
+        self._records: dict[str, bytes | None] = {}
+        self._assets: dict[str, bytes | None] = {}
+        self._busy = False
+        self._writer: redis.Redis | None = None
+        self._core: "Hypervisor | None" = None
+        self._init_writer("vigie-registry-store")
+
+    # --- loading (before the engine starts) ------------------------------------------------
+
+    def restore(self, core: "Hypervisor", now: float) -> list[Event]:
+        """Load the registry into `core`; return the events of supervisors the file no longer declares (purged)."""
+        try:
+            raw = self._call(lambda: self.client.hgetall(REGISTRY_KEY))
+            records = []
+            for sid, rec in raw.items():
+                try:
+                    records.append(_decode(rec))
+                except msgspec.DecodeError:
+                    log.warning("registry record of %s unreadable; it will be first seen again", text(sid))
+            ids = [str(r.get("id", "")) for r in records if r.get("standing") == "approved"]
+            blobs = self._call(lambda: self.client.mget([ASSETS_PREFIX + i for i in ids])) if ids else []
+        except BusUnavailable as err:
+            log.warning("registry of supervisors not restored (%s): declared ones only", err)
+            return []
+        assets = {i: _decode(b) for i, b in zip(ids, blobs) if b}
+        events = core.restore_registry(records, assets, now)
+        self._core = core
+        self._take()
+        log.info("registry of supervisors: %d restored, %d declared", len(records),
+                 sum(1 for e in core.registry.all() if e.origin == "declared"))
+        return events
+
+    def load_records(self) -> list[dict]:
+        """Every saved entry (tests, a web-only worker's fallback view)."""
+        return [_decode(v) for v in self._call(lambda: self.client.hgetall(REGISTRY_KEY)).values()]
+
+    def _call(self, fn):
+        try:
+            return fn()
+        except ERRORS as err:
+            raise BusUnavailable(f"registry store unreachable: {err}") from err
+
+    # --- writing (engine thread hands over, writer thread writes) ----------------------------
+
+    def attach(self, engine) -> "RegistryStore":
+        """Follow an engine's registry changes and start writing them."""
+        self._core = engine.core
+        engine.subscribe(self.on_events)
+        return self.start()
+
+    def on_events(self, events: list[Event]) -> None:
+        """Take what changed in the registry (on the engine thread)."""
+        if self._core is not None and any(type(ev) is RegistryChanged for ev in events):
+            self._take()
+
+    def _take(self) -> None:
+        reg = self._core.registry
+        changed, assets = reg.take_changed()
+        if not changed and not assets:
+            return
+        records = {sid: (_encode(e.to_record()) if (e := reg.get(sid)) is not None else None) for sid in changed}
+        owned = {sid: (_encode(sorted(e.assets)) if (e := reg.get(sid)) is not None and e.assets else None) for sid in assets}
+        with self._cv:
+            self._records.update(records)
+            self._assets.update(owned)
+            self._cv.notify()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Write what is pending (if Redis answers), then stop."""
+        super().stop(timeout)
+        self.client.close()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything handed over is written (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while (self._records or self._assets or self._busy) and time.monotonic() < end:
+                self._cv.wait(0.02)
+            return not (self._records or self._assets or self._busy)
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            with self._cv:
+                while not (self._records or self._assets) and not self._stop:
+                    self._cv.wait()
+                if backoff and not self._stop:
+                    self._cv.wait(backoff)
+                records, assets = self._records, self._assets
+                self._records, self._assets, self._busy = {}, {}, True
+                stopping = self._stop
+            if self._write(records, assets):
+                backoff = 0.0
+            else:
+                with self._cv:  # keep them, newer changes first
+                    self._records = {**records, **self._records}
+                    self._assets = {**assets, **self._assets}
+                backoff = min(10.0, max(0.5, backoff * 2))
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+            if stopping:
+                break
+        if self._writer is not None:
+            self._writer.close()
+
+    def _write(self, records: dict[str, bytes | None], assets: dict[str, bytes | None]) -> bool:
+        if not records and not assets:
+            return True
+        try:
+            if self._writer is None:
+                self._writer = bounded_client(self.url, self.timeout_s)
+            pipe = self._writer.pipeline(transaction=False)
+            gone = [sid for sid, raw in records.items() if raw is None]
+            kept = {sid: raw for sid, raw in records.items() if raw is not None}
+            if gone:
+                pipe.hdel(REGISTRY_KEY, *gone)
+            if kept:
+                pipe.hset(REGISTRY_KEY, mapping=kept)
+            for sid, raw in assets.items():
+                if raw is None:
+                    pipe.delete(ASSETS_PREFIX + sid)
+                else:
+                    pipe.set(ASSETS_PREFIX + sid, raw)
+            pipe.execute()
+        except ERRORS as err:
+            self.failures += 1
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            if self.failures == 1 or self.failures % 100 == 0:
+                log.warning("cannot write the registry of supervisors to Redis (%s); kept until it answers", err)
+            return False
+        self.writes += 1
+        return True
