@@ -7,7 +7,7 @@ through NGSI) go back out as they came.
 """
 from __future__ import annotations
 
-from .outbound import Out, escape, ngsi_id, sdm_type_of
+from .outbound import Out, entity_id, escape, ngsi_id, sdm_type_of
 from .units import iso
 
 ALERT_CATEGORIES = {"traffic", "naturalDisaster", "weather", "environment", "health", "security", "agriculture"}
@@ -29,7 +29,7 @@ def alarm_entity(alarm: dict, asset: dict | None = None) -> Out:
     else:
         category, sub = CODE_ALERT.get(code, (DOMAIN_CATEGORY.get(alarm["domain"], "environment"), None))
     if asset is not None:
-        source = ngsi_id(asset["id"], sdm_type_of(asset))
+        source = entity_id(asset["id"], sdm_type_of(asset))
     elif alarm["asset"].startswith("urn:"):
         source = alarm["asset"]
     else:

@@ -232,7 +232,7 @@ def _untrusted(entity: Entity, props: dict, used: set[str], warnings: list[str])
         if name in used or (name in SKIPPED and name != "numValue"):
             continue
         key = "ngsi." + (measured[0] if name == "numValue" and measured else name)
-        value = _prop_value(scalar(attr)[0])
+        value = _prop_value(attr.value)  # as sent (EPANET's {"value", "observedBy"} kept whole), to go back out unchanged
         if value is None or not CODE.match(key) or len(props) >= MAX_PROPS - 1:
             dropped += 1
             continue

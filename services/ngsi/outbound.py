@@ -7,6 +7,7 @@ without a Smart Data Models home) are extension attributes in Vigie's own `@cont
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,16 +17,20 @@ from .vocabulary import context_for
 AreaLookup = Callable[[str], "dict | None"]  # area id (district-5, commune-34172) -> GeoJSON geometry
 
 SDM_TYPE = {
-    "Streetlight": "Streetlight", "StreetlightControlCabinet": "StreetlightFeeder", "StreetlightGroup": "StreetlightGroup",
-    "RoadSegment": "TrafficFlowObserved", "TrafficSignal": "Device", "Junction": "Junction", "Pipe": "Pipe", "Tank": "Tank",
-    "Reservoir": "Reservoir", "Pump": "Device", "Valve": "Device", "Device": "Device",
+    "Streetlight": "Streetlight", "StreetlightControlCabinet": "StreetlightControlCabinet", "StreetlightGroup": "StreetlightGroup",
+    "RoadSegment": "RoadSegment", "TrafficSignal": "Device", "Junction": "Junction", "Pipe": "Pipe", "Tank": "Tank",
+    "Reservoir": "Reservoir", "Pump": "Pump", "Valve": "Valve", "Device": "Device",
 }
+# Entities an asset is served as: its own type first; a road also as the TrafficFlowObserved that refers to it.
+ALSO = {"RoadSegment": ("TrafficFlowObserved",)}
 SUBJECT = {
-    "Streetlight": "dataModel.Streetlighting", "StreetlightFeeder": "dataModel.Streetlighting",
+    "Streetlight": "dataModel.Streetlighting", "StreetlightControlCabinet": "dataModel.Streetlighting",
     "StreetlightGroup": "dataModel.Streetlighting", "TrafficFlowObserved": "dataModel.Transportation",
-    "Junction": "dataModel.WaterDistributionManagementEPANET", "Pipe": "dataModel.WaterDistributionManagementEPANET",
-    "Tank": "dataModel.WaterDistributionManagementEPANET", "Reservoir": "dataModel.WaterDistributionManagementEPANET",
-    "WaterQualityObserved": "dataModel.WaterQuality", "Device": "dataModel.Device", "Alert": "dataModel.Alert",
+    "RoadSegment": "dataModel.Transportation", "Junction": "dataModel.WaterDistributionManagementEPANET",
+    "Pipe": "dataModel.WaterDistributionManagementEPANET", "Tank": "dataModel.WaterDistributionManagementEPANET",
+    "Reservoir": "dataModel.WaterDistributionManagementEPANET", "Pump": "dataModel.WaterDistributionManagementEPANET",
+    "Valve": "dataModel.WaterDistributionManagementEPANET", "WaterQualityObserved": "dataModel.WaterQuality",
+    "Device": "dataModel.Device", "Alert": "dataModel.Alert",
 }
 # Each numeric attribute as served: (quantity of services.ngsi.units, UN/CEFACT code). The value is written in that unit
 # in every representation (the normalized one says so in `unitCode`); it is the unit the Smart Data Models document and
@@ -49,20 +54,22 @@ def unit_of(sdm_type: str, name: str) -> tuple[str | None, str] | None:
     """(quantity, UN/CEFACT code) of a numeric attribute of an outbound entity type, or None (not a quantity)."""
     if sdm_type in EPANET and name in EPANET_QUANTITY:
         return EPANET_QUANTITY[name]
+    if (sdm_type, name) in TYPE_QUANTITY:
+        return TYPE_QUANTITY[(sdm_type, name)]
     return QUANTITY.get(name)
 
 
-EXTENSIONS = ("condition", "supervisor", "controlMode", "overrideUntil", "vigieStatus", "vigieRefs", "vigieProps", "closed",
+EXTENSIONS = ("condition", "supervisor", "freeFlowSpeed", "controlMode", "overrideUntil", "vigieStatus", "vigieRefs", "vigieProps", "closed",
               "signalPlan", "running", "setpoint", "position", "pressure", "flow", "chlorine", "turbidity", "level",
               "alarmState", "acknowledged", "acknowledgedBy", "acknowledgedAt", "acknowledgeComment", "priority", "alarmCode",
               "raiseCount", "domain", "shelvedBy", "shelvedUntil", "shelveReason", "suppressedBy", "outOfServiceReason", "assignee")
 LAMP_STATUS = {"ok", "defectiveLamp", "brokenLantern", "columnIssue"}
+TYPE_QUANTITY = {("RoadSegment", "length"): ("length", "KTM")}  # the model counts kilometres
 LOCATION_CATEGORY = {"bridge", "centralIsland", "facade", "garden", "park", "parking", "pedestrianPath", "playground", "road",
                      "sidewalk", "tunnel"}
-DEVICE_ROLE = {"TrafficSignal": (["actuator"], ["trafficFlow"]), "Pump": (["actuator"], ["pressure", "waterConsumption"]),
-               "Valve": (["actuator"], ["waterConsumption"])}
+DEVICE_ROLE = {"TrafficSignal": (["actuator"], ["trafficFlow"])}
 MEASURES = {"pressure": "pressure", "flow": "waterConsumption", "quality": "waterPollution"}
-_EXPLICIT = {"powerRating", "lanternHeight", "circuit", "locationCategory", "controllingMethod", "streetPoleNum", "feederID",
+_EXPLICIT = {"freeFlowSpeed", "maximumAllowedSpeed", "lengthM", "powerRating", "lanternHeight", "circuit", "locationCategory", "controllingMethod", "streetPoleNum", "feederID",
              "lamps", "circuitId", "laneId", "laneDirection", "elevation", "tag", "length", "diameter", "roughness", "maxLevel",
              "minLevel", "nominalDiameter", "minVolume", "reservoirHead", "measures"}
 
@@ -107,24 +114,46 @@ def local_candidates(entity_id: str) -> list[str]:
     parts = entity_id.split(":", 3)
     if len(parts) == 4 and parts[0] == "urn" and parts[1] == "ngsi-ld":
         out.append(unescape(parts[3]))
+        if parts[2] in ("TrafficFlowObserved", "RoadSegment"):  # the two entities of one road
+            out += [f"urn:ngsi-ld:{t}:{parts[3]}" for t in ("RoadSegment", "TrafficFlowObserved") if t != parts[2]]
     return out
 
 
 def sdm_type_of(asset: dict) -> str:
-    """The Smart Data Models type an asset is published as."""
+    """The Smart Data Models type an asset is published as (its first entity)."""
     if asset["type"] == "Device" and asset.get("props", {}).get("measures") == "quality":
         return "WaterQualityObserved"
     return SDM_TYPE.get(asset["type"], "Device")
 
 
+def sdm_types_of(asset: dict) -> tuple[str, ...]:
+    """Every Smart Data Models type an asset is published as."""
+    first = sdm_type_of(asset)
+    return (first, *ALSO.get(first, ()))
+
+
+def entity_id(asset_id: str, sdm_type: str) -> str:
+    """The id of an asset's entity of this type: `urn:ngsi-ld:<type>:...`, never an id that names another type."""
+    parts = asset_id.split(":", 3)
+    if len(parts) == 4 and parts[0] == "urn" and parts[1] == "ngsi-ld":
+        return asset_id if parts[2] == sdm_type or sdm_type not in ("RoadSegment", "TrafficFlowObserved") else \
+            f"urn:ngsi-ld:{sdm_type}:{parts[3]}"
+    return ngsi_id(asset_id, sdm_type)
+
+
 # --- assets --------------------------------------------------------------------------------
 
 
-def asset_entity(asset: dict, *, area: AreaLookup | None = None) -> Out:
-    """Map one Vigie asset (the reader's dict) to its Smart Data Models entity."""
-    sdm = sdm_type_of(asset)
+def asset_entities(asset: dict, *, area: AreaLookup | None = None) -> list[Out]:
+    """Every Smart Data Models entity of one asset (a road: its RoadSegment and its TrafficFlowObserved)."""
+    return [asset_entity(asset, area=area, sdm=t) for t in sdm_types_of(asset)]
+
+
+def asset_entity(asset: dict, *, area: AreaLookup | None = None, sdm: str | None = None) -> Out:
+    """Map one Vigie asset (the reader's dict) to its Smart Data Models entity (of type `sdm`, default its first)."""
+    sdm = sdm or sdm_type_of(asset)
     v, props, refs = asset.get("values") or {}, dict(asset.get("props") or {}), dict(asset.get("refs") or {})
-    out = Out({"id": ngsi_id(asset["id"], sdm), "type": sdm})
+    out = Out({"id": entity_id(asset["id"], sdm), "type": sdm})
     e = out.entity
     if asset.get("name"):
         e["name"] = asset["name"]
@@ -136,12 +165,30 @@ def asset_entity(asset: dict, *, area: AreaLookup | None = None) -> Out:
     BUILDERS.get(sdm, _device)(out, asset, v, props, refs)
     e["condition"] = asset.get("condition", "unknown")
     e["supervisor"] = asset.get("supervisor", "")
+    _own_names(out, props)
     rest = {k: val for k, val in props.items() if k not in _EXPLICIT}
     if rest:
         e["vigieProps"] = rest
     if refs:
         e["vigieRefs"] = refs
     return out
+
+
+def _own_names(out: Out, props: dict) -> None:
+    """A broker's attributes Vigie does not map (`ngsi.<name>` props) go back out under their own names."""
+    for key in [k for k in props if k.startswith("ngsi.") and k != "ngsi.more"]:
+        name = key[5:]
+        if name in out.entity or name in EXTENSIONS or not name[:1].isalpha():
+            continue
+        value = props.pop(key)
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)  # kept as compact JSON text on the way in
+            except ValueError:
+                pass
+        out.entity[name] = value
+        if name.startswith("ref") and isinstance(value, str) and value.startswith("urn:"):
+            out.relationships.add(name)
 
 
 def _area_of(refs: dict, area: AreaLookup | None) -> dict | None:
@@ -197,22 +244,45 @@ def _streetlight(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     if props.get("controllingMethod") in ("group", "individual"):
         out.entity["controllingMethod"] = props["controllingMethod"]
     _ref(out, "refStreetlightGroup", refs, "group", "StreetlightGroup")
-    _ref(out, "refStreetlightControlCabinet", refs, "cabinet", "StreetlightFeeder")
+    _ref(out, "refStreetlightControlCabinet", refs, "cabinet", "StreetlightControlCabinet")
 
 
-def _feeder(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
+def _cabinet(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "powerState", v.get("powerState"))
     _put(out, "totalActivePower", v.get("powerConsumption"))
     _put(out, "vigieStatus", v.get("status"))
     if isinstance(props.get("lamps"), (int, float)) and not isinstance(props.get("lamps"), bool):
         out.entity["numStreetlight"] = props["lamps"]
+    groups = [g for key in sorted(refs) if key == "group" or key.startswith("group.") for g in [refs.pop(key)]]
+    if groups:
+        out.entity["refStreetlightGroup"] = [t if t.startswith("urn:") else ngsi_id(t, "StreetlightGroup") for t in groups]
+        out.relationships.add("refStreetlightGroup")
 
 
 def _group(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "powerState", v.get("powerState"))
     _put(out, "illuminanceLevel", v.get("illuminanceLevel"))
     _props(out, props, "circuitId")
-    _ref(out, "refStreetlightControlCabinet", refs, "cabinet", "StreetlightFeeder")
+    _ref(out, "refStreetlightControlCabinet", refs, "cabinet", "StreetlightControlCabinet")
+
+
+def _road(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
+    geometry = a.get("geometry") or {}
+    if geometry.get("type") == "LineString":
+        ends = geometry["coordinates"]
+        out.entity["startPoint"] = {"type": "Point", "coordinates": list(ends[0])}
+        out.entity["endPoint"] = {"type": "Point", "coordinates": list(ends[-1])}
+    if "street" in refs:
+        out.entity["refRoad"] = ngsi_id(refs.pop("street"), "Road")  # the street is the road the segment belongs to
+        out.relationships.add("refRoad")
+    if isinstance(props.get("lanes"), (int, float)) and props["lanes"] >= 1:
+        out.entity["totalLaneNumber"] = props["lanes"]
+    for name in ("maximumAllowedSpeed", "freeFlowSpeed"):
+        _put(out, name, props.get(name))
+    _put(out, "length", props.get("lengthM"))
+    if v.get("closed") is not None:
+        out.entity["status"] = "closed" if v["closed"] else "open"
+    _put(out, "vigieStatus", v.get("status"))
 
 
 def _traffic_flow(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
@@ -224,11 +294,9 @@ def _traffic_flow(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
         out.entity["laneId"] = props["laneId"]
     if props.get("laneDirection") in ("forward", "backward"):
         out.entity["laneDirection"] = props["laneDirection"]
-    if "segment" in refs:
-        _ref(out, "refRoadSegment", refs, "segment", "RoadSegment")
-    elif not a["id"].startswith("urn:"):
-        out.entity["refRoadSegment"] = ngsi_id(a["id"], "RoadSegment")
-        out.relationships.add("refRoadSegment")
+    refs.pop("segment", None)
+    out.entity["refRoadSegment"] = entity_id(a["id"], "RoadSegment")  # the road itself, served as its own entity
+    out.relationships.add("refRoadSegment")
 
 
 def _observed(out: Out, name: str, value: Any) -> None:
@@ -257,8 +325,35 @@ def _epanet_node(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 def _pipe(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _observed(out, "flow", v.get("flow"))
     _props(out, props, "length", "diameter", "roughness", "tag")
+    _link_ends(out, refs)
+    _put(out, "vigieStatus", v.get("status"))
+
+
+def _link_ends(out: Out, refs: dict) -> None:
     _ref(out, "startsAt", refs, "startsAt", None)
     _ref(out, "endsAt", refs, "endsAt", None)
+
+
+def _pump(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
+    if v.get("running") is not None:
+        out.entity["status"] = "OPEN" if v["running"] else "CLOSED"  # EPANET's link status of a pump
+    _observed(out, "flow", v.get("flow"))
+    _observed(out, "pressure", v.get("pressure"))  # at the pump's outlet (an extension for this model)
+    _put(out, "setpoint", v.get("setpoint"))
+    _props(out, props, "elevation", "tag")
+    _link_ends(out, refs)
+    _put(out, "vigieStatus", v.get("status"))
+
+
+def _valve(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
+    position = v.get("position")
+    if position is not None:
+        out.entity["status"] = "CLOSED" if position == 0 else "OPEN"
+        _put(out, "openStatus", position)
+    _observed(out, "flow", v.get("flow"))
+    _observed(out, "pressure", v.get("pressure"))
+    _props(out, props, "diameter", "tag")
+    _link_ends(out, refs)
     _put(out, "vigieStatus", v.get("status"))
 
 
@@ -287,9 +382,9 @@ def _device(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
 
 
 BUILDERS: dict[str, Callable[[Out, dict, dict, dict, dict], None]] = {
-    "Streetlight": _streetlight, "StreetlightFeeder": _feeder, "StreetlightGroup": _group,
+    "Streetlight": _streetlight, "StreetlightControlCabinet": _cabinet, "StreetlightGroup": _group, "RoadSegment": _road,
     "TrafficFlowObserved": _traffic_flow, "Junction": _epanet_node, "Tank": _epanet_node, "Reservoir": _epanet_node,
-    "Pipe": _pipe, "WaterQualityObserved": _quality, "Device": _device,
+    "Pipe": _pipe, "Pump": _pump, "Valve": _valve, "WaterQualityObserved": _quality, "Device": _device,
 }
 
 

@@ -286,7 +286,7 @@ def _vigie_types(types: set[str] | None) -> list[str | None]:
     """The Vigie asset types to read for these Smart Data Models types ([None]: all)."""
     if types is None:
         return [None]
-    wanted = {vt for vt, sdm in outbound.SDM_TYPE.items() if sdm in types}
+    wanted = {vt for vt, sdm in outbound.SDM_TYPE.items() if {sdm, *outbound.ALSO.get(sdm, ())} & types}
     if "WaterQualityObserved" in types:
         wanted.add("Device")
     return sorted(wanted)
@@ -308,9 +308,11 @@ def _select(reader: Reader, types: set[str] | None, ids: list[str] | None, q, ge
         for vt in _vigie_types(types):
             for a in reader.assets(type=vt, bbox=bbox, offset=0, limit=10_000_000)[1]:
                 assets[a["id"]] = a
-                sdm = outbound.sdm_type_of(a)
-                if (types is None or sdm in types) and (geo is None or matches_geo({"location": a.get("geometry")}, geo)):
-                    rows.append((outbound.ngsi_id(a["id"], sdm), lambda a=a: outbound.asset_entity(a, area=area)))
+                if geo is not None and not matches_geo({"location": a.get("geometry")}, geo):
+                    continue
+                for sdm in outbound.sdm_types_of(a):
+                    if types is None or sdm in types:
+                        rows.append((outbound.entity_id(a["id"], sdm), lambda a=a, sdm=sdm: outbound.asset_entity(a, area=area, sdm=sdm)))
     if types is None or "Alert" in types:
         for al in reader.alarms(active_only=True):
             subject = assets.get(al["asset"]) if al["asset"] in assets else reader.asset(al["asset"])
@@ -332,9 +334,9 @@ def _one(reader: Reader, entity_id: str, area) -> outbound.Out | None:
     for candidate in outbound.local_candidates(entity_id):
         asset = reader.asset(candidate)
         if asset is not None:
-            out = outbound.asset_entity(asset, area=area)
-            if out.entity["id"] == entity_id:
-                return out
+            for sdm in outbound.sdm_types_of(asset):
+                if outbound.entity_id(asset["id"], sdm) == entity_id:
+                    return outbound.asset_entity(asset, area=area, sdm=sdm)
     return None
 
 

@@ -47,6 +47,11 @@ OBJECT_LEVEL_FORBIDDEN = {"additionalProperties", "patternProperties", "property
 NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 TEXTUAL = {"pattern", "format", "minLength", "maxLength"}
 START = datetime(2026, 6, 21, 21, 0, tzinfo=timezone.utc)
+# Every type Vigie serves has its official schema here, but Pump: the stored snapshots of its repository have no
+# usable Pump/schema.json (a stub, or a 2020 draft whose status enum contradicts the model's own examples).
+SCHEMAS = sorted(t for t in outbound.SUBJECT if (SDM / t / "schema.json").exists())
+# Required attributes Vigie has no value for in the simulated territory; it never invents them (docs/ngsi.md).
+NOT_KNOWN = {"RoadSegment": {"allowedVehicleType"}, "StreetlightControlCabinet": {"workingMode"}, "Valve": {"startsAt", "endsAt"}}
 
 
 @lru_cache(maxsize=None)
@@ -57,7 +62,7 @@ def _schema(sdm_type: str) -> dict:
 @lru_cache(maxsize=1)
 def registry() -> Registry:
     resources = [(url, DRAFT202012.create_resource(json.loads(path.read_text(encoding="utf-8")))) for url, path in DOCUMENTS.items()]
-    for t in set(outbound.SUBJECT):
+    for t in SCHEMAS:
         s = _schema(t)
         resources.append((s["$id"], DRAFT202012.create_resource(s)))
     return Registry().with_resources(resources)
@@ -166,7 +171,7 @@ def violations(entities: list[dict]) -> list[str]:
     problems: list[str] = []
     pending: dict[tuple[str, str], dict[Any, Any]] = {}
     for e in entities:
-        if missing := required(e["type"]) - e.keys():
+        if missing := required(e["type"]) - e.keys() - NOT_KNOWN.get(e["type"], set()):
             problems.append(f"{e['id']}: missing {sorted(missing)}")
         for attr, value in e.items():
             col = column(e["type"], attr)
@@ -196,14 +201,42 @@ def territory() -> tuple[list[dict], list[dict]]:
     return [a.to_dict() for a in core.state.query()], [a.to_dict() for a in core.alarms.all()]
 
 
+def test_every_type_served_has_its_official_schema_but_pump() -> None:
+    assert set(outbound.SUBJECT) - set(SCHEMAS) == {"Pump"}
+
+
 def test_every_asset_of_the_simulated_territory_validates_against_its_schema(territory) -> None:
     assets, _ = territory
-    outs = [outbound.asset_entity(a, area=outbound.territory_areas("montpellier")) for a in assets]
-    types = {o.type for o in outs}
-    assert types == {"Streetlight", "StreetlightFeeder", "StreetlightGroup", "TrafficFlowObserved", "Device", "Junction",
-                     "Pipe", "Reservoir", "WaterQualityObserved"}
-    assert len(outs) == len(assets) > 40_000
-    assert violations([o.entity for o in outs]) == []
+    outs = [o for a in assets for o in outbound.asset_entities(a, area=outbound.territory_areas("montpellier"))]
+    by_type: dict[str, int] = {}
+    for o in outs:
+        by_type[o.type] = by_type.get(o.type, 0) + 1
+    assert set(by_type) == {"Streetlight", "StreetlightControlCabinet", "StreetlightGroup", "RoadSegment", "TrafficFlowObserved",
+                            "Device", "Junction", "Pipe", "Pump", "Valve", "Reservoir", "WaterQualityObserved"}
+    assert by_type["RoadSegment"] == by_type["TrafficFlowObserved"] > 8000  # a road and its observation, two entities
+    assert len(outs) > 48_000
+    assert violations([o.entity for o in outs if o.type in SCHEMAS]) == []
+    assert all(o.entity["id"].startswith(f"urn:ngsi-ld:{o.type}:") for o in outs)  # no id contradicts its type
+
+
+def test_a_brokers_pump_keeps_its_type_and_its_attributes_under_their_own_names() -> None:
+    from services.contract import State, WaterReading
+    from services.ngsi.intake import map_notification
+
+    body = json.loads((SDM / "Pump" / "example-normalized.json").read_text(encoding="utf-8"))
+    (m,) = map_notification(body, now=START).mapped["water"]
+    core = Hypervisor()
+    core.handle(State[WaterReading](v=1, kind="state", domain="water", supervisor="ngsi-o-water", ts=START, seq=1, snapshot="s",
+                                    assets=[m.asset], readings=[m.reading]), START.timestamp())
+    e = outbound.asset_entity(core.state.get(m.asset.id).to_dict()).entity
+    assert (e["id"], e["type"], e["status"]) == ("urn:ngsi-ld:Pump:85zhnf58-0d4c-h4g854g-b7d0-3310klm", "Pump", "OPEN")
+    assert (e["startsAt"], e["endsAt"], e["tag"]) == ("63fe7d79-0d4c-4da9-b7d0-3340efa0656a", "1863179e-3768-4480-9167-ff21f870dd19", "DMA1")
+    assert e["flow"] == {"value": pytest.approx(20.0)}  # l/s, as it came
+    for name in ("initialStatus", "power", "speed", "pumpPattern", "efficCurve", "energyPrice", "energyPattern"):
+        assert e[name] == body[name]["value"], name
+    for name in ("velocity", "quality", "energyUse"):
+        assert e[name] == body[name]["value"], name
+    assert "vigieProps" not in e
 
 
 def test_every_alarm_of_the_simulated_territory_validates_as_an_alert(territory) -> None:
@@ -233,7 +266,7 @@ def test_a_tripped_lamp_is_a_column_issue_for_the_model_and_keeps_its_vigie_stat
     e = outbound.asset_entity(lamp).entity
     assert (e["status"], e["vigieStatus"]) == ("columnIssue", "tripped")
     assert e["refStreetlightGroup"] == "urn:ngsi-ld:StreetlightGroup:g~2F1"
-    assert e["refStreetlightControlCabinet"] == "urn:ngsi-ld:StreetlightFeeder:cabinet-1"
+    assert e["refStreetlightControlCabinet"] == "urn:ngsi-ld:StreetlightControlCabinet:cabinet-1"
     assert e["vigieProps"] == {"lampType": "LANTERNE"} and e["powerRating"] == 100.0
     assert e["dateModified"] == "1970-01-01T00:00:00Z"
 

@@ -165,7 +165,7 @@ def test_entities_by_type_with_count_and_pages(client_and_bus) -> None:
     assert [e["id"] for e in r.get_json()] == ["urn:ngsi-ld:Streetlight:lamp-1", "urn:ngsi-ld:Streetlight:lamp-2"]
     assert r.get_json()[0]["status"] == {"type": "Property", "value": "ok"}
     assert r.headers["Link"].startswith("<http://localhost/ngsi-ld/v1/jsonldContexts/vigie.jsonld>") and r.mimetype == "application/json"
-    assert get(client, "/ngsi-ld/v1/entities?limit=0&count=true").headers["NGSILD-Results-Count"] == "7"  # 5 lamps, a road, an alert
+    assert get(client, "/ngsi-ld/v1/entities?limit=0&count=true").headers["NGSILD-Results-Count"] == "8"  # 5 lamps, a road and its flow, an alert
 
 
 def test_json_ld_carries_the_context_and_keyvalues_is_the_simplified_form(client_and_bus) -> None:
@@ -237,3 +237,12 @@ def test_reading_needs_the_token_and_the_context_document_is_served(client_and_b
     assert client.get("/ngsi-ld/v1/entities").status_code == 401
     ctx = get(client, "/ngsi-ld/v1/jsonldContexts/vigie.jsonld")
     assert ctx.mimetype == "application/ld+json" and ctx.get_json()["@context"][-1].endswith("ngsi-ld-core-context.jsonld")
+
+
+def test_a_road_is_served_as_its_road_segment_and_its_flow_observation(client_and_bus) -> None:
+    client, _, _ = client_and_bus
+    (road,) = get(client, "/ngsi-ld/v1/entities?type=RoadSegment&options=keyValues").get_json()
+    assert (road["id"], road["name"], road["startPoint"]["coordinates"]) == ("urn:ngsi-ld:RoadSegment:seg-1", "Avenue", [3.87, 43.60])
+    flow = get(client, "/ngsi-ld/v1/entities/urn:ngsi-ld:TrafficFlowObserved:seg-1?options=keyValues").get_json()
+    assert flow["refRoadSegment"] == "urn:ngsi-ld:RoadSegment:seg-1" and flow["congested"] is True
+    assert get(client, "/ngsi-ld/v1/entities/urn:ngsi-ld:RoadSegment:seg-1").status_code == 200
