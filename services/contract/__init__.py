@@ -1,4 +1,4 @@
-"""The feed contract (v1): channels, typed messages, the codec. Pure: no I/O."""
+"""The feed contract (v1, and v2's retained state): channels, typed messages, the codec, key names. Pure: no I/O."""
 from .channels import SUP_PATTERN, cmd_channel, parse_sup_channel, sup_channel
 from .codec import Codec, Rejection
 from .messages import (
@@ -15,6 +15,7 @@ from .messages import (
     Point,
     READING_TYPES,
     State,
+    StateReady,
     StateRequest,
     Telemetry,
     TrafficReading,
@@ -25,6 +26,6 @@ from .messages import (
 __all__ = [
     "SUP_PATTERN", "cmd_channel", "parse_sup_channel", "sup_channel", "Codec", "Rejection",
     "CONTRACT_VERSION", "Ack", "Alarm", "AlarmEvent", "AssetDef", "Command", "Envelope", "Heartbeat",
-    "LightingReading", "LineString", "Point", "READING_TYPES", "State", "StateRequest", "Telemetry",
+    "LightingReading", "LineString", "Point", "READING_TYPES", "State", "StateReady", "StateRequest", "Telemetry",
     "TrafficReading", "WaterReading", "encode",
 ]

@@ -5,7 +5,7 @@ import re
 from typing import NamedTuple
 
 DOMAINS = ("lighting", "water", "traffic")
-KINDS = ("telemetry", "alarm", "state", "heartbeat", "ack")
+KINDS = ("telemetry", "alarm", "state", "heartbeat", "ack", "state_ready")  # state_ready: contract v2
 # Kinds carrying another vocabulary on `sup.<domain>.<supervisor_id>.<kind>`: an adapter maps them to
 # contract messages and republishes them (services/ngsi: NGSI entities). The engine leaves them alone.
 ADAPTED_KINDS = ("ngsi",)

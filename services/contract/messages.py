@@ -1,10 +1,14 @@
-"""The feed contract, version 1: typed messages exchanged with supervisors over Redis.
+"""The feed contract: typed messages exchanged with supervisors over Redis.
 
 Supervisors publish on ``sup.<domain>.<supervisor_id>.<kind>``; Vigie sends on
 ``cmd.<domain>.<supervisor_id>``. Every message carries the envelope fields
 (``v``, ``kind``, ``domain``, ``supervisor``, ``ts``, ``seq``). The vocabulary follows the
 FIWARE Smart Data Models (Streetlight, TrafficFlowObserved, the EPANET water models).
 Units are in each field's description; ``docs/schemas/`` is generated from these classes.
+
+Version 1 is the five supervisor kinds and Vigie's two; version 2 adds retained state: a supervisor
+keeps its full state in Redis (services/contract/retained.py) and announces each version with a
+`state_ready` message, the one kind that carries ``"v": 2``. Version 1 messages are unchanged.
 """
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from typing import Annotated, Generic, Literal, TypeVar, Union
 import msgspec
 from msgspec import Meta, Struct
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # the newest version; each kind keeps the version it was introduced in (KIND_VERSIONS)
 
 Domain = Literal["lighting", "water", "traffic"]
-Kind = Literal["telemetry", "alarm", "state", "heartbeat", "ack"]
+Kind = Literal["telemetry", "alarm", "state", "heartbeat", "ack"]  # the version 1 kinds
 
 SupervisorId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z", description="Supervisor id: letters, digits, _ and -")]
 # In readings (the hot path) an asset id is only length-checked: it must name an asset defined
@@ -36,6 +40,7 @@ Code = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", descriptio
 Timestamp = Annotated[datetime, Meta(tz=True, description="ISO 8601 with offset")]
 Seq = Annotated[int, Meta(ge=0, le=2**53, description="Per-supervisor sequence number, +1 for each message")]
 Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
+ObservationTimestamp = Annotated[datetime, Meta(tz=True, description="When the values were observed at the source, ISO 8601 with offset (optional)")]
 Lon = Annotated[float, Meta(ge=-180.0, le=180.0)]
 Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 
@@ -69,6 +74,7 @@ class LightingReading(Struct, kw_only=True, omit_defaults=True, frozen=True):
     """A Streetlight or control-cabinet reading (FIWARE Streetlight vocabulary)."""
 
     asset: AssetId
+    observedAt: ObservationTimestamp | None = None
     powerState: PowerState | None = None
     status: LampStatus | None = None
     illuminanceLevel: Annotated[float, Meta(ge=0.0, le=1.0, description="Light output, 0..1 of nominal")] | None = None
@@ -84,6 +90,7 @@ class WaterReading(Struct, kw_only=True, omit_defaults=True, frozen=True):
     """A water-network reading (EPANET Junction/Pipe/Tank/Reservoir/Pump/Valve, WaterQualityObserved)."""
 
     asset: AssetId
+    observedAt: ObservationTimestamp | None = None
     pressure: Annotated[float, Meta(ge=-1.0, le=40.0, description="Pressure (bar)")] | None = None
     flow: Annotated[float, Meta(ge=-1e5, le=1e5, description="Flow (m3/h)")] | None = None
     level: Annotated[float, Meta(ge=0.0, le=100.0, description="Water level (m)")] | None = None
@@ -103,6 +110,7 @@ class TrafficReading(Struct, kw_only=True, omit_defaults=True, frozen=True):
     """A road-segment observation (FIWARE TrafficFlowObserved) or a junction's signal state."""
 
     asset: AssetId
+    observedAt: ObservationTimestamp | None = None
     intensity: Annotated[float, Meta(ge=0.0, le=50000.0, description="Vehicles per hour (veh/h)")] | None = None
     averageVehicleSpeed: Annotated[float, Meta(ge=0.0, le=300.0, description="Mean speed (km/h)")] | None = None
     occupancy: Annotated[float, Meta(ge=0.0, le=1.0, description="Occupancy, 0..1")] | None = None
@@ -217,7 +225,30 @@ class Ack(Envelope, kw_only=True, frozen=True):
     failed: Annotated[list[AssetId], Meta(max_length=200000)] = []
 
 
-SupervisorMessage = Union[Telemetry, Alarm, State, Heartbeat, Ack]
+# --- version 2: retained state -------------------------------------------------------------
+
+KeyId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}\Z", description="Letters, digits, _ . and - (it goes into Redis key names)")]
+
+
+class StateReady(Struct, kw_only=True, frozen=True):
+    """Also the value of the manifest key `sup:<domain>:<supervisor_id>:state`; part n is the key `...:state:<snapshot>:part:<n>`, a v1 `state` part."""
+
+    v: Literal[2]
+    kind: Literal["state_ready"]
+    domain: Domain
+    supervisor: SupervisorId
+    ts: Timestamp
+    seq: Seq
+    boot: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}\Z", description="Id of the supervisor's process run, new at each start")]
+    version: Annotated[int, Meta(ge=1, le=2**53, description="Version of the retained state, +1 for each new one within a boot")]
+    snapshot: Annotated[KeyId, Meta(description="Id of this version's parts: their `snapshot` field and the middle of their key names")]
+    parts: Annotated[int, Meta(ge=1, le=10000, description="How many part keys this version has")]
+    assets: Annotated[int, Meta(ge=0, le=10_000_000, description="How many assets the parts define")]
+    definitions: Annotated[int, Meta(ge=1, le=2**53, description="The version (of this boot) in which the assets or their definitions last changed")]
+    refresh_s: Annotated[float, Meta(ge=0.0, le=86400.0, description="A new version is written at most this long after a change (s)")]
+
+
+SupervisorMessage = Union[Telemetry, Alarm, State, Heartbeat, Ack, StateReady]
 
 # --- Vigie -> supervisor (cmd.<domain>.<supervisor_id>) -----------------------------------
 
@@ -240,7 +271,7 @@ class Command(Struct, kw_only=True, frozen=True, tag="command", tag_field="kind"
 
 
 class StateRequest(Struct, kw_only=True, frozen=True, tag="state_request", tag_field="kind"):
-    """Vigie asking a supervisor for a fresh `state` (`"kind": "state_request"` on the wire)."""
+    """Vigie asking a supervisor for a fresh `state` (`"kind": "state_request"`); a v2 supervisor answers with a `state_ready`."""
 
     v: Literal[1] = 1
     domain: Domain
@@ -253,8 +284,9 @@ class StateRequest(Struct, kw_only=True, frozen=True, tag="state_request", tag_f
 CommandMessage = Union[Command, StateRequest]
 
 # message kind -> struct, per domain (generic ones are parametrised by the domain's reading type)
-KIND_TYPES: dict[str, object] = {"alarm": Alarm, "heartbeat": Heartbeat, "ack": Ack}
+KIND_TYPES: dict[str, object] = {"alarm": Alarm, "heartbeat": Heartbeat, "ack": Ack, "state_ready": StateReady}
 GENERIC_KINDS: dict[str, object] = {"telemetry": Telemetry, "state": State}
+KIND_VERSIONS: dict[str, int] = {"state_ready": 2}  # the `v` of each kind; absent: 1
 
 
 def message_type(domain: str, kind: str) -> object:

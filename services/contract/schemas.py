@@ -1,8 +1,9 @@
 """JSON Schemas (draft 2020-12) of the feed contract, generated from the msgspec Structs.
 
-`python -m services.contract.schemas docs/schemas` writes one file per message kind (and per
-domain for `telemetry` and `state`, whose readings differ by domain). The Structs in
-`messages.py` are the truth; these files are their published, language-neutral form.
+`python -m services.contract.schemas docs/schemas` (or `make schemas`) writes one file per message kind
+(and per domain for `telemetry` and `state`, whose readings differ by domain). Each kind keeps the
+contract version it was introduced in (`state_ready`: 2, the others: 1). The Structs in `messages.py`
+are the truth; these files are their published, language-neutral form.
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from typing import Any
 import msgspec
 
 from .channels import DOMAINS
-from .messages import CONTRACT_VERSION, Ack, Alarm, Command, Heartbeat, StateRequest, message_type
+from .messages import KIND_VERSIONS, Ack, Alarm, Command, Heartbeat, StateReady, StateRequest, message_type
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-ID_BASE = f"urn:vigie:feed:v{CONTRACT_VERSION}:"
+ID_BASE = "urn:vigie:feed:v{version}:"
 PER_DOMAIN_KINDS = ("telemetry", "state")
+SINGLE_KINDS = ("alarm", "heartbeat", "ack", "state_ready", "command", "state_request")
 
 _SUP = "sup.<domain>.<supervisor_id>.{kind}"
 _CMD = "cmd.<domain>.<supervisor_id>"
@@ -32,6 +34,7 @@ _SUMMARIES: dict[str, str] = {
     "ack": "A supervisor's answer to a command: accepted or rejected at once, then applied, partial or failed.",
     "command": "An operator command sent by Vigie to one supervisor.",
     "state_request": "Vigie asking a supervisor for a fresh full `state` (after a sequence gap or a reconnect).",
+    "state_ready": "Contract v2: a new version of a supervisor's full state is retained in Redis, its parts written before this.",
 }
 
 
@@ -42,7 +45,8 @@ def _file_name(kind: str, domain: str | None) -> str:
 def _struct_type(kind: str, domain: str | None) -> object:
     if kind in PER_DOMAIN_KINDS:
         return message_type(domain or "", kind)
-    return {"alarm": Alarm, "heartbeat": Heartbeat, "ack": Ack, "command": Command, "state_request": StateRequest}[kind]
+    return {"alarm": Alarm, "heartbeat": Heartbeat, "ack": Ack, "command": Command, "state_request": StateRequest,
+            "state_ready": StateReady}[kind]
 
 
 def _hoist_descriptions(properties: dict[str, Any]) -> None:
@@ -70,20 +74,21 @@ def message_schema(kind: str, domain: str | None = None) -> dict[str, Any]:
         _hoist_descriptions(sub.get("properties", {}))
     props: dict[str, Any] = root["properties"]
     _hoist_descriptions(props)
-    props["v"] = {"const": CONTRACT_VERSION, "description": "Contract version"}
+    version = KIND_VERSIONS.get(kind, 1)
+    props["v"] = {"const": version, "description": "Contract version"}
     props["kind"] = {"const": kind, "description": "Message kind (repeats the channel's last part)"}
     props["domain"] = {"const": domain} if domain is not None else props["domain"]
     props["domain"]["description"] = "Domain (repeats the channel's second part)"
     channel = _CMD if kind in ("command", "state_request") else _SUP.format(kind=kind)
     if domain is not None:
         channel = channel.replace("<domain>", domain)
-    title = f"Vigie feed v{CONTRACT_VERSION}: {kind.replace('_', ' ')}" + (f" ({domain})" if domain else "")
+    title = f"Vigie feed v{version}: {kind.replace('_', ' ')}" + (f" ({domain})" if domain else "")
     description = " ".join(
         [_SUMMARIES[kind].format(domain=domain or ""), f"Published on `{channel}`.", root.get("description", "")]
     ).strip()
     schema: dict[str, Any] = {
         "$schema": DIALECT,
-        "$id": ID_BASE + _file_name(kind, domain),
+        "$id": ID_BASE.format(version=version) + _file_name(kind, domain),
         "title": title,
         "description": description,
         "type": "object",
@@ -101,7 +106,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     for kind in PER_DOMAIN_KINDS:
         for domain in DOMAINS:
             out[_file_name(kind, domain)] = message_schema(kind, domain)
-    for kind in ("alarm", "heartbeat", "ack", "command", "state_request"):
+    for kind in SINGLE_KINDS:
         out[_file_name(kind, None)] = message_schema(kind)
     return out
 

@@ -1,4 +1,5 @@
-"""The feed contract v1: what the codec accepts, what it refuses and why, and that the published schemas and doc match it."""
+"""The feed contract (v1, and v2's retained state): what the codec accepts, what it refuses and why, and that the
+published schemas and doc match it."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import pytest
 
 from services.contract import Codec, Rejection, sup_channel
 from services.contract.codec import MAX_PAYLOAD_BYTES, REASONS
+from services.contract.messages import KIND_VERSIONS
 from services.contract.schemas import all_schemas, message_schema, write_schemas
 from tests.hostile import DOMAINS, KINDS, encode_message, hostile_messages, valid_message
 
@@ -200,12 +202,14 @@ def test_the_committed_schemas_are_up_to_date_with_the_code(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("name", sorted(all_schemas()))
-def test_each_schema_is_a_described_draft_2020_12_schema_of_version_1(name: str) -> None:
+def test_each_schema_is_a_described_draft_2020_12_schema_of_its_kinds_version(name: str) -> None:
     schema = all_schemas()[name]
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith(name) and schema["title"] and schema["description"]
-    assert schema["properties"]["v"]["const"] == 1
+    version = 2 if name.startswith("state_ready.") else 1
+    assert KIND_VERSIONS.get(name.split(".")[0], 1) == version
+    assert schema["properties"]["v"]["const"] == version and schema["$id"].startswith(f"urn:vigie:feed:v{version}:")
     assert schema["properties"]["kind"]["const"] == name.split(".")[0]
 
 
@@ -248,7 +252,7 @@ def test_each_example_in_the_protocol_doc_is_valid(codec: Codec, example: dict[s
 
 def test_the_protocol_doc_shows_every_kind_and_every_domains_telemetry() -> None:
     shown = {(m["kind"], m["domain"]) for m in _doc_examples()}
-    assert {k for k, _ in shown} == set(KINDS) | {"command", "state_request"}
+    assert {k for k, _ in shown} == set(KINDS) | {"command", "state_request", "state_ready"}
     assert {("telemetry", d) for d in DOMAINS} <= shown
 
 

@@ -63,7 +63,7 @@ def test_datetimes_in_values_come_back_as_datetimes():
     _journal_free_world(core, override=datetime(2027, 1, 15, 9, 0, tzinfo=timezone.utc))
     restored = round_trip(core, T0 + 1)
     assert restored.state.get("lamp-x").values["overrideUntil"] == datetime(2027, 1, 15, 9, 0, tzinfo=timezone.utc)
-    assert core_image.DATETIME_FIELDS == {"overrideUntil"}
+    assert core_image.DATETIME_FIELDS == {"overrideUntil", "observedAt"}
 
 
 def test_an_image_of_another_format_is_refused():
