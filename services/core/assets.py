@@ -194,10 +194,11 @@ class TerritoryState:
         return gone
 
     def apply_readings(self, domain: str, supervisor: str, readings: Iterable, ts: float,
-                       foreign: list[str] | None = None) -> tuple[list[str], list[str]]:
+                       foreign: list[str] | None = None, *, keep_newer: bool = False) -> tuple[list[str], list[str]]:
         """Apply readings; return (ids whose values changed, ids unknown or not this supervisor's).
 
         `foreign`: when given, the ids of other supervisors' assets go there instead (never applied either).
+        `keep_newer`: an asset updated after `ts` keeps its values (a retained state older than the live feed).
         """
         changed: list[str] = []
         unknown: list[str] = []
@@ -209,6 +210,8 @@ class TerritoryState:
             rec = assets.get(r.asset)
             if rec is None or rec.supervisor != supervisor:
                 (unknown if rec is None or foreign is None else foreign).append(r.asset)
+                continue
+            if keep_newer and rec.updated is not None and rec.updated > ts:
                 continue
             rec.updated = ts
             if merge(r, rec.values):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from services.contract.messages import StateReady
+
 
 @dataclass(frozen=True, slots=True)
 class AssetsChanged:
@@ -56,6 +58,25 @@ class StateNeeded:
 
 
 @dataclass(frozen=True, slots=True)
+class StateAnnounced:
+    """A supervisor announced a version of its retained state (contract v2); the adapter reads it when it is needed."""
+
+    domain: str
+    supervisor: str
+    ready: StateReady
+
+
+@dataclass(frozen=True, slots=True)
+class StateApplied:
+    """A whole `state` of a supervisor was applied (`retained`: read from Redis, not heard on the bus)."""
+
+    domain: str
+    supervisor: str
+    snapshot: str
+    retained: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CommandsChanged:
     """Operator commands moved in their lifecycle (sent, answered, confirmed, timed out, override ended)."""
 
@@ -83,4 +104,4 @@ class RegistryChanged:
 
 
 Event = Union[AssetsChanged, AssetsRemoved, AlarmsChanged, SupervisorChanged, KpisChanged, StateNeeded, CommandsChanged, Refused,
-              RegistryChanged]
+              RegistryChanged, StateAnnounced, StateApplied]

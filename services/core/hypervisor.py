@@ -6,17 +6,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping
 
-from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State, SupervisorMessage, Telemetry
+from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State, StateReady, SupervisorMessage, Telemetry
 
 from .alarms import AlarmBook, AlarmRecord
 from .assets import Thresholds, TerritoryState
 from .command_book import CommandBook, CommandConfig
 from .day_series import DaySeries, day_metrics
-from .events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, StateNeeded, SupervisorChanged
+from .events import (
+    AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, Refused, StateAnnounced, StateApplied, StateNeeded, SupervisorChanged,
+)
 from .health import Liveness, SeqVerdict, SupervisorRegistry
 from .identity import SupervisorIdentity
 from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, water_kpis
-from .registry import APPLY, Registry, RegistryConfig, Verdict
+from .registry import APPLY, Registry, RegistryConfig, Standing, Verdict
 
 DOMAINS = ("lighting", "water", "traffic")
 
@@ -122,7 +124,25 @@ class Hypervisor(SupervisorIdentity):
         elif isinstance(msg, Ack):
             self.acks.append(msg)
             events.extend(self.commands.on_ack(msg, self.state, now))
+        elif isinstance(msg, StateReady):
+            events.append(StateAnnounced(msg.domain, msg.supervisor, msg))
         return events
+
+    def apply_retained(self, msg: State, now: float) -> list[Event]:
+        """Apply one part of a supervisor's retained state (contract v2), read from Redis rather than heard on the bus.
+
+        The path of a `state` part, without its sequence number (it was never published) and without undoing what
+        the live feed said after the version was written: a reading of an asset updated since, an alarm raised or
+        cleared since, stand. Only an approved supervisor's retained state is applied (`not_approved` otherwise).
+        """
+        e = self.registry.get(msg.supervisor)
+        if e is None or e.standing is not Standing.APPROVED or e.watch.flagged or e.domain != msg.domain:
+            return [Refused(msg.domain, msg.supervisor, msg.kind, "not_approved",
+                            f"retained state of {msg.supervisor}: not an approved supervisor of {msg.domain} (yet)")]
+        refused = self._refusal(msg)
+        if refused:
+            return refused
+        return self._apply_state(msg, msg.ts.timestamp(), now, retained=True)
 
     def _apply_alarm_events(self, domain: str, supervisor: str, evs: list[AlarmEvent], ts: float, now: float,
                             sync: bool = False) -> list[Event]:
@@ -146,7 +166,7 @@ class Hypervisor(SupervisorIdentity):
         touched = self.alarms.take_touched()
         return [AlarmsChanged(tuple(touched))] if touched else []
 
-    def _apply_state(self, msg: State, ts: float, now: float) -> list[Event]:
+    def _apply_state(self, msg: State, ts: float, now: float, retained: bool = False) -> list[Event]:
         events: list[Event] = []
         snap, parts, ids = self._snapshot_parts.get(msg.supervisor, ("", set(), set()))
         if snap != msg.snapshot:
@@ -156,7 +176,7 @@ class Hypervisor(SupervisorIdentity):
         parts.add(msg.part)
         ids.update(defined)
         self._snapshot_parts[msg.supervisor] = (snap, parts, ids)
-        self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts)
+        self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, keep_newer=retained)
         if defined:
             events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(defined)))
         self._dirty_domains.add(msg.domain)
@@ -172,10 +192,18 @@ class Hypervisor(SupervisorIdentity):
             if h is not None:
                 h.assets = len(ids)
             listed = {f"{msg.supervisor}/{ev.id}" for ev in msg.alarms}
-            for aid in [a.id for a in self.alarms.by_supervisor(msg.supervisor) if a.id not in listed]:
-                self.alarms.clear(aid, ts, now=now)
-            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, msg.alarms, ts, now, sync=True))
+            for a in [a for a in self.alarms.by_supervisor(msg.supervisor) if a.id not in listed]:
+                if not (retained and a.raised_at > ts):  # raised by the live feed after a retained version was written
+                    self.alarms.clear(a.id, ts, now=now)
+            standing = [ev for ev in msg.alarms if not (retained and self._cleared_after(f"{msg.supervisor}/{ev.id}", ts))]
+            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, standing, ts, now, sync=True))
+            events.append(StateApplied(msg.domain, msg.supervisor, msg.snapshot, retained))
         return events
+
+    def _cleared_after(self, alarm_id: str, ts: float) -> bool:
+        """Did the live feed clear this alarm after `ts`?"""
+        a = self.alarms.get(alarm_id)
+        return a is not None and not a.active and a.cleared_at is not None and a.cleared_at > ts
 
     def _stale_alarm(self, supervisor: str, domain: str, stale: bool, now: float) -> list[Event]:
         aid = f"vigie/supervisor_stale/{supervisor}"

@@ -1,0 +1,111 @@
+"""The core and contract v2: a `state_ready` is announced, a retained state applies like a `state` but never
+undoes what the live feed said after it was written, and only an approved supervisor's applies."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.contract import AlarmEvent, AssetDef, Heartbeat, LightingReading, State, StateReady, Telemetry
+from services.contract.messages import Alarm
+from services.core import Hypervisor
+from services.core.events import AssetsChanged, Refused, StateAnnounced, StateApplied
+
+T0 = datetime(2026, 6, 21, 22, 0, tzinfo=timezone.utc)
+NOW = T0.timestamp() + 1.0
+SUP = "lum-1"
+
+
+def env(kind: str, seq: int, at: datetime = T0) -> dict:
+    return {"v": 1, "kind": kind, "domain": "lighting", "supervisor": SUP, "ts": at, "seq": seq}
+
+
+def part(n: int, parts: int, ids: list[str], *, at: datetime = T0, level: float = 0.5, alarms: list[AlarmEvent] = (),
+         snapshot: str = "b1-1") -> State:
+    """A retained part: a v1 `state` part carrying its announcement's seq (here 5)."""
+    return State[LightingReading](**env("state", 5, at), snapshot=snapshot, part=n, parts=parts,
+                                  assets=[AssetDef(id=a, type="Streetlight") for a in ids],
+                                  readings=[LightingReading(asset=a, illuminanceLevel=level, status="ok") for a in ids],
+                                  alarms=list(alarms))
+
+
+def raise_(aid: str, asset: str, at: datetime) -> AlarmEvent:
+    return AlarmEvent(id=aid, asset=asset, action="raise", severity="major", code="lamp_off", message="off", ts=at)
+
+
+def clear(aid: str, asset: str, at: datetime) -> AlarmEvent:
+    return AlarmEvent(id=aid, asset=asset, action="clear", severity="major", code="lamp_off", message="off", ts=at)
+
+
+@pytest.fixture
+def core() -> Hypervisor:
+    """A core that has heard the supervisor once (so the open registry approved it)."""
+    c = Hypervisor()
+    c.handle(Heartbeat(**env("heartbeat", 1)), NOW)
+    return c
+
+
+def test_a_state_ready_is_announced_and_counts_in_the_sequence(core: Hypervisor) -> None:
+    ready = StateReady(v=2, kind="state_ready", domain="lighting", supervisor=SUP, ts=T0, seq=2, boot="b1", version=1,
+                       snapshot="b1-1", parts=1, assets=3, definitions=1, refresh_s=15.0)
+    assert core.handle(ready, NOW) == [StateAnnounced("lighting", SUP, ready)]
+    assert core.health.get(SUP).seq == 2 and core.health.get(SUP).gaps == 0
+
+
+def test_a_retained_state_applies_part_by_part_and_reconciles_like_a_state(core: Hypervisor) -> None:
+    first = core.apply_retained(part(1, 2, ["l1", "l2"]), NOW)
+    assert AssetsChanged("lighting", SUP, ("l1", "l2")) in first and not any(type(e) is StateApplied for e in first)
+    last = core.apply_retained(part(2, 2, ["l3"]), NOW)
+    assert StateApplied("lighting", SUP, "b1-1", retained=True) in last
+    assert sorted(a.id for a in core.state.query(supervisor=SUP)) == ["l1", "l2", "l3"]
+    assert core.health.get(SUP).seq == 1  # a retained part was never published: the sequence is the live feed's
+    core.apply_retained(part(1, 1, ["l1"], snapshot="b1-2"), NOW)  # the next version lists one lamp: the others go
+    assert [a.id for a in core.state.query(supervisor=SUP)] == ["l1"]
+
+
+def test_a_published_state_says_it_was_applied_too(core: Hypervisor) -> None:
+    events = core.handle(part(1, 1, ["l1"]), NOW)
+    assert StateApplied("lighting", SUP, "b1-1", retained=False) in events
+
+
+def test_a_reading_the_live_feed_sent_after_the_version_stands(core: Hypervisor) -> None:
+    core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5), NOW)
+    later = T0 + timedelta(seconds=20)
+    core.handle(Telemetry[LightingReading](**env("telemetry", 2, later), readings=[LightingReading(asset="l1", illuminanceLevel=1.0)]), NOW)
+    core.apply_retained(part(1, 1, ["l1", "l2"], at=T0 + timedelta(seconds=10), level=0.2, snapshot="b1-2"), NOW)
+    assert core.state.get("l1").values["illuminanceLevel"] == 1.0  # updated live at +20 s, after the version (+10 s)
+    assert core.state.get("l2").values["illuminanceLevel"] == 0.2  # not updated since: the version's value
+
+
+@pytest.mark.parametrize("live_at_s,version_at_s,active_after", [
+    (20, 10, True),  # raised live after the version was written: the version does not clear it
+    (5, 10, False),  # raised before, and the version does not list it: cleared
+])
+def test_a_retained_state_clears_only_alarms_raised_before_it(core: Hypervisor, live_at_s: int, version_at_s: int,
+                                                              active_after: bool) -> None:
+    core.apply_retained(part(1, 1, ["l1"]), NOW)
+    core.handle(Alarm(**env("alarm", 2, T0 + timedelta(seconds=live_at_s)), events=[raise_("off:l1", "l1", T0 + timedelta(seconds=live_at_s))]),
+                NOW)
+    core.apply_retained(part(1, 1, ["l1"], at=T0 + timedelta(seconds=version_at_s), snapshot="b1-2"), NOW)
+    assert core.alarms.get(f"{SUP}/off:l1").active is active_after
+
+
+@pytest.mark.parametrize("cleared_at_s,version_at_s,active_after", [
+    (20, 10, False),  # cleared live after the version: the version's standing alarm does not come back
+    (5, 10, True),  # cleared before the version that lists it: raised again (the supervisor says it is on)
+])
+def test_a_retained_state_raises_again_only_alarms_not_cleared_since(core: Hypervisor, cleared_at_s: int, version_at_s: int,
+                                                                     active_after: bool) -> None:
+    core.handle(Alarm(**env("alarm", 2), events=[raise_("off:l1", "l1", T0)]), NOW)
+    core.handle(Alarm(**env("alarm", 3, T0 + timedelta(seconds=cleared_at_s)),
+                      events=[clear("off:l1", "l1", T0 + timedelta(seconds=cleared_at_s))]), NOW)
+    listed = [raise_("off:l1", "l1", T0)]
+    core.apply_retained(part(1, 1, ["l1"], at=T0 + timedelta(seconds=version_at_s), alarms=listed), NOW)
+    assert core.alarms.get(f"{SUP}/off:l1").active is active_after
+
+
+def test_the_retained_state_of_a_supervisor_not_approved_is_refused() -> None:
+    core = Hypervisor()  # never heard of it: the registry has no entry
+    [refused] = core.apply_retained(part(1, 1, ["l1"]), NOW)
+    assert type(refused) is Refused and refused.reason == "not_approved"
+    assert core.state.get("l1") is None
