@@ -118,11 +118,16 @@ def _relations(entity: Entity, model: Model, warnings: list[str]) -> tuple[dict[
     for src, (ref, target) in model.refs.items():
         if src in entity.attrs:
             used.add(src)
-            rid = ref_id(scalar(entity.attrs[src])[0], target)
-            if rid is None:
-                warnings.append(f"{src}: not a usable entity id")
-            elif len(refs) < MAX_REFS:
-                refs[ref] = rid
+            value = scalar(entity.attrs[src])[0]
+            targets = value if isinstance(value, list) else [value]  # a multi-valued relationship keeps every ref
+            for n, one in enumerate(targets[:MAX_REFS], start=1):
+                rid = ref_id(one, target)
+                if rid is None:
+                    warnings.append(f"{src}: not a usable entity id")
+                elif len(refs) < MAX_REFS:
+                    refs[ref if n == 1 else f"{ref}.{n}"] = rid
+                else:
+                    warnings.append(f"{src}: more than {MAX_REFS} relations, {one!r} not kept")
     return refs, used
 
 

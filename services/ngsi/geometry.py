@@ -27,6 +27,33 @@ def _line(raw: Any) -> list[Coord] | None:
     return None if any(c is None for c in coords) else coords  # type: ignore[return-value]
 
 
+def _ring_moments(ring: list[Coord]) -> tuple[float, float, float]:
+    """(signed area, x moment, y moment) of a ring by the shoelace formula (closed or not)."""
+    a = mx = my = 0.0
+    pts = ring if ring[0] != ring[-1] else ring[:-1]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+        cross = x0 * y1 - x1 * y0
+        a += cross
+        mx += (x0 + x1) * cross
+        my += (y0 + y1) * cross
+    return a / 2.0, mx / 6.0, my / 6.0
+
+
+def area_centroid(polygons: list[list[list[Coord]]]) -> Coord | None:
+    """The area-weighted centroid of polygons (outer ring, holes), as shapely's `centroid`; None for a degenerate area."""
+    total = mx = my = 0.0
+    for rings in polygons:
+        for i, ring in enumerate(rings):
+            if len(ring) < 3:
+                continue
+            a, x, y = _ring_moments(ring)
+            sign = 1.0 if (i == 0) == (a > 0) else -1.0  # the outer ring adds, holes subtract, whatever their winding
+            total, mx, my = total + sign * a, mx + sign * x, my + sign * y
+    if abs(total) < 1e-15:
+        return None
+    return (mx / total, my / total)
+
+
 def _centroid(coords: list[Coord]) -> Coord:
     return (sum(c[0] for c in coords) / len(coords), sum(c[1] for c in coords) / len(coords))
 
@@ -51,11 +78,13 @@ def to_contract_geometry(raw: Any) -> tuple[dict | None, str | None]:
         longest = max(lines, key=lambda ln: sum(haversine_m(a, b) for a, b in zip(ln, ln[1:])))
         return {"type": "LineString", "coordinates": [list(c) for c in longest]}, "MultiLineString reduced to its longest line"
     if kind in ("Polygon", "MultiPolygon") and isinstance(coords, list):
-        rings = [coords[0]] if kind == "Polygon" else [p[0] for p in coords[:1000] if isinstance(p, list) and p]
-        points = [c for ring in rings for c in (_line(ring) or [])]
-        if not points:
+        polys = [coords] if kind == "Polygon" else [p for p in coords[:1000] if isinstance(p, list) and p]
+        polygons = [[ln for ln in (_line(r) for r in poly[:16]) if ln] for poly in polys if isinstance(poly, list)]
+        polygons = [p for p in polygons if p]
+        if not polygons:
             return None, f"bad {kind} coordinates"
-        return {"type": "Point", "coordinates": list(_centroid(points))}, f"{kind} reduced to its centre point"
+        centre = area_centroid(polygons) or _centroid([c for p in polygons for c in p[0]])
+        return {"type": "Point", "coordinates": list(centre)}, f"{kind} reduced to its centre point"
     return None, f"unsupported geometry type {str(kind)[:30]!r}"
 
 

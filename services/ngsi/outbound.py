@@ -217,9 +217,11 @@ def _in_unit(out: Out, name: str, value: Any) -> Any:
 
 
 def _ref(out: Out, name: str, refs: dict, key: str, sdm_type: str | None) -> None:
-    target = refs.pop(key, None)
-    if target is not None:
-        out.entity[name] = target if target.startswith("urn:") or sdm_type is None else ngsi_id(target, sdm_type)
+    """A relationship from refs `key`, `key.2`, `key.3`... (a list when there are several)."""
+    keys = [k for k in (key, *(f"{key}.{n}" for n in range(2, 17))) if k in refs]
+    targets = [t if t.startswith("urn:") or sdm_type is None else ngsi_id(t, sdm_type) for t in (refs.pop(k) for k in keys)]
+    if targets:
+        out.entity[name] = targets[0] if len(targets) == 1 else targets
         out.relationships.add(name)
 
 

@@ -96,7 +96,7 @@ class NgsiMetrics:
                                ["reason"], registry=registry)
 
 
-UNSERVED_PARTS = frozenset({"types", "attributes", "subscriptions", "csourceRegistrations", "csourceSubscriptions",
+UNSERVED_PARTS = frozenset({"subscriptions", "csourceRegistrations", "csourceSubscriptions",
                             "entityOperations", "temporal", "jsonldContexts", "info"})
 
 
@@ -213,9 +213,12 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
 
     def guard_read() -> Response | None:
         verdict = authorize(READ, None)
-        if verdict.allowed:
-            return None
-        return _not_allowed(verdict)
+        if not verdict.allowed:
+            return _not_allowed(verdict)
+        if request.headers.get("Accept") and request.accept_mimetypes.best_match(JSON_TYPES) is None:  # none: JSON
+            return problem(406, "NotAcceptable", "Not acceptable",
+                           f"Vigie's NGSI-LD API answers {', '.join(JSON_TYPES)}; Accept: {request.headers.get('Accept', '')[:100]}")
+        return None
 
     @bp.get("/ngsi-ld/v1/entities")
     def entities() -> Response:
@@ -225,6 +228,9 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
             args = request.args
             if args.get("idPattern"):
                 raise QueryError("idPattern is not supported; list the ids with id=", "OperationNotSupported")
+            if not any(args.get(k) for k in ("type", "id", "q", "georel", "attrs", "pick")):
+                raise QueryError("a query needs a selector: type, id, q, attrs or a geo-query (georel); "
+                                 "GET /ngsi-ld/v1/types lists the types")
             limit, offset = paging(args.get("limit"), args.get("offset"))
             types = {short_name(t.strip()) for t in args["type"].split(",") if t.strip()} if args.get("type") else None
             ids = [i.strip() for i in args["id"].split(",") if i.strip()] if args.get("id") else None
@@ -251,6 +257,66 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
         if out is None:
             return problem(404, "ResourceNotFound", "Entity not found", f"no entity {entity_id[:200]!r}")
         return _respond(out, request.args)
+
+    def _served() -> dict[str, tuple[int, set[str]]]:
+        """Every type served: (how many entities, their attribute names); maps every entity (a second or two)."""
+        found: dict[str, tuple[int, set[str]]] = {}
+        for a in reader.assets(offset=0, limit=10_000_000)[1]:
+            for out in outbound.asset_entities(a, area=area):
+                n, names = found.get(out.type, (0, set()))
+                found[out.type] = (n + 1, names | (out.entity.keys() - {"id", "type"}))
+        for al in reader.alarms(active_only=True):
+            n, names = found.get("Alert", (0, set()))
+            found["Alert"] = (n + 1, names | (alerts.alarm_entity(al).entity.keys() - {"id", "type"}))
+        return found
+
+    def _listing(body: Any) -> Response:
+        response = Response(_encode(body), mimetype="application/json")
+        response.headers["Link"] = f'<{url_for(".context", _external=True)}>; {LINK_REL}'
+        return response
+
+    @bp.get("/ngsi-ld/v1/types")
+    def types() -> Response:
+        if (refused := guard_read()) is not None:
+            return refused
+        try:
+            served = _served()
+        except ReaderUnavailable:
+            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        if request.args.get("details") == "true":
+            return _listing([{"id": t, "type": "EntityType", "typeName": t, "attributeNames": sorted(names)}
+                             for t, (_, names) in sorted(served.items())])
+        return _listing({"id": "urn:ngsi-ld:EntityTypeList:vigie", "type": "EntityTypeList", "typeList": sorted(served)})
+
+    @bp.get("/ngsi-ld/v1/types/<name>")
+    def one_type(name: str) -> Response:
+        if (refused := guard_read()) is not None:
+            return refused
+        try:
+            served = _served()
+        except ReaderUnavailable:
+            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        wanted = short_name(name)
+        if wanted not in served:
+            return problem(404, "ResourceNotFound", "Type not found", f"Vigie serves no entity of type {name[:100]!r}")
+        count, names = served[wanted]
+        return _listing({"id": wanted, "type": "EntityTypeInfo", "typeName": wanted, "entityCount": count,
+                         "attributeDetails": [{"id": a, "type": "Attribute", "attributeName": a, "typeNames": [wanted]}
+                                              for a in sorted(names)]})
+
+    @bp.get("/ngsi-ld/v1/attributes")
+    def attributes() -> Response:
+        if (refused := guard_read()) is not None:
+            return refused
+        try:
+            served = _served()
+        except ReaderUnavailable:
+            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        names = sorted(set().union(*(n for _, n in served.values())) if served else set())
+        if request.args.get("details") == "true":
+            return _listing([{"id": a, "type": "Attribute", "attributeName": a,
+                              "typeNames": sorted(t for t, (_, n) in served.items() if a in n)} for a in names])
+        return _listing({"id": "urn:ngsi-ld:AttributeList:vigie", "type": "AttributeList", "attributeList": names})
 
     @bp.get("/ngsi-ld/v1/jsonldContexts/vigie.jsonld")
     def context() -> Response:

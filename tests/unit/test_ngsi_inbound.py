@@ -329,8 +329,24 @@ def test_geometries_the_contract_cannot_carry_are_reduced() -> None:
     group = example("StreetlightGroup", "example.json")
     assert one(group).asset.geometry.coordinates == [(100.0, 0.0), (101.0, 1.0)]  # the longest line of a MultiLineString
     area = {**LAMP_KV, "location": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]}}
-    assert one(area).asset.geometry.coordinates == pytest.approx((0.8, 0.8))
+    assert one(area).asset.geometry.coordinates == pytest.approx((1.0, 1.0))  # the area's centroid, closing vertex counted once
     assert one({**LAMP_KV, "location": {"type": "Point", "coordinates": [200, 95]}}).asset.geometry is None
+
+
+@pytest.mark.parametrize(("coordinates", "centre"), [
+    ([[[0, 0], [4, 0], [4, -2], [0, -2], [0, 0]]], (2.0, -1.0)),  # the Cygnus example's rectangle
+    ([[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]], [[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]], (7 / 3, 7 / 3)),  # a hole
+    ([[[0, 0], [0, 2], [2, 2], [2, 0], [0, 0]]], (1.0, 1.0)),  # clockwise
+])
+def test_a_polygon_is_placed_at_its_centroid(coordinates: list, centre: tuple) -> None:
+    m = one({**LAMP_KV, "location": {"type": "Polygon", "coordinates": coordinates}})
+    assert m.asset.geometry.coordinates == pytest.approx(centre)
+
+
+def test_every_ref_of_a_multi_valued_relationship_is_kept() -> None:
+    cabinet = {"id": "c1", "type": "StreetlightControlCabinet", "refStreetlightGroup": ["g1", "g2", "urn:ngsi-ld:StreetlightGroup:g3"]}
+    assert one(cabinet).asset.refs == {"group": "urn:ngsi-ld:StreetlightGroup:g1", "group.2": "urn:ngsi-ld:StreetlightGroup:g2",
+                                       "group.3": "urn:ngsi-ld:StreetlightGroup:g3"}
 
 
 # --- domains ---------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def test_entities_by_type_with_count_and_pages(client_and_bus) -> None:
     assert [e["id"] for e in r.get_json()] == ["urn:ngsi-ld:Streetlight:lamp-1", "urn:ngsi-ld:Streetlight:lamp-2"]
     assert r.get_json()[0]["status"] == {"type": "Property", "value": "ok"}
     assert r.headers["Link"].startswith("<http://localhost/ngsi-ld/v1/jsonldContexts/vigie.jsonld>") and r.mimetype == "application/json"
-    assert get(client, "/ngsi-ld/v1/entities?limit=0&count=true").headers["NGSILD-Results-Count"] == "8"  # 5 lamps, a road and its flow, an alert
+    everything = "type=Streetlight,RoadSegment,TrafficFlowObserved,Alert"
+    assert get(client, f"/ngsi-ld/v1/entities?{everything}&limit=0&count=true").headers["NGSILD-Results-Count"] == "8"  # 5 lamps, a road and its flow, an alert
 
 
 def test_json_ld_carries_the_context_and_keyvalues_is_the_simplified_form(client_and_bus) -> None:
@@ -225,16 +226,17 @@ def test_geojson_is_offered(client_and_bus) -> None:
 @pytest.mark.parametrize(("query", "status", "kind"), [
     ("q=status==", 400, "BadRequestData"), ("limit=5000", 403, "TooManyResults"), ("georel=near&geometry=Point", 400, "BadRequestData"),
     ("idPattern=.*", 422, "OperationNotSupported"), ("q=name~=x", 422, "OperationNotSupported"),
+    ("", 400, "BadRequestData"), ("limit=5", 400, "BadRequestData"),  # no selector: the specification refuses it
 ])
 def test_bad_queries_get_problem_details(client_and_bus, query: str, status: int, kind: str) -> None:
     client, _, _ = client_and_bus
-    r = get(client, f"/ngsi-ld/v1/entities?{query}")
+    r = get(client, f"/ngsi-ld/v1/entities?{query}" + ("&type=Streetlight" if query.startswith(("q=", "limit=5000", "georel")) else ""))
     assert r.status_code == status and r.get_json()["type"] == f"https://uri.etsi.org/ngsi-ld/errors/{kind}" and r.get_json()["title"]
 
 
 def test_reading_needs_the_token_and_the_context_document_is_served(client_and_bus) -> None:
     client, _, _ = client_and_bus
-    assert client.get("/ngsi-ld/v1/entities").status_code == 401
+    assert client.get("/ngsi-ld/v1/entities?type=Streetlight").status_code == 401
     ctx = get(client, "/ngsi-ld/v1/jsonldContexts/vigie.jsonld")
     assert ctx.mimetype == "application/ld+json" and ctx.get_json()["@context"][-1].endswith("ngsi-ld-core-context.jsonld")
 
@@ -246,3 +248,24 @@ def test_a_road_is_served_as_its_road_segment_and_its_flow_observation(client_an
     flow = get(client, "/ngsi-ld/v1/entities/urn:ngsi-ld:TrafficFlowObserved:seg-1?options=keyValues").get_json()
     assert flow["refRoadSegment"] == "urn:ngsi-ld:RoadSegment:seg-1" and flow["congested"] is True
     assert get(client, "/ngsi-ld/v1/entities/urn:ngsi-ld:RoadSegment:seg-1").status_code == 200
+
+
+def test_unsupported_accept_is_406_and_a_wildcard_is_json(client_and_bus) -> None:
+    client, _, _ = client_and_bus
+    r = get(client, "/ngsi-ld/v1/entities?type=Streetlight", Accept="application/xml")
+    assert r.status_code == 406 and r.get_json()["type"].endswith("/NotAcceptable")
+    assert get(client, "/ngsi-ld/v1/entities?type=Streetlight", Accept="*/*").mimetype == "application/json"
+
+
+def test_types_and_attributes_are_listed(client_and_bus) -> None:
+    client, _, _ = client_and_bus
+    r = get(client, "/ngsi-ld/v1/types")
+    assert r.status_code == 200 and r.get_json()["type"] == "EntityTypeList"
+    assert r.get_json()["typeList"] == ["Alert", "RoadSegment", "Streetlight", "TrafficFlowObserved"]
+    details = {t["typeName"]: t for t in get(client, "/ngsi-ld/v1/types?details=true").get_json()}
+    assert "powerState" in details["Streetlight"]["attributeNames"]
+    info = get(client, "/ngsi-ld/v1/types/Streetlight").get_json()
+    assert (info["type"], info["entityCount"]) == ("EntityTypeInfo", 5)
+    assert get(client, "/ngsi-ld/v1/types/Room").status_code == 404
+    names = get(client, "/ngsi-ld/v1/attributes").get_json()
+    assert names["type"] == "AttributeList" and {"refRoadSegment", "alarmState", "illuminanceLevel"} <= set(names["attributeList"])
