@@ -77,11 +77,36 @@ def short_name(name: str, inline: Mapping[str, str] | None = None) -> str:
     return name
 
 
+@lru_cache(maxsize=None)
+def subject_terms(subject: str) -> frozenset[str]:
+    """The terms one vendored Smart Data Models context defines."""
+    path = CONTEXT_DIR / f"{subject}.jsonld"
+    if not path.exists():
+        return frozenset()
+    return frozenset(json.loads(path.read_text(encoding="utf-8")).get("@context", {}))
+
+
+def extension_terms(subjects: Iterable[str], terms: Iterable[str]) -> dict[str, str]:
+    """Vigie's own term definitions for an entity of these subjects: never one of a Smart Data Models term.
+
+    A term the entity's own contexts define is left to them; a Smart Data Models term of another subject
+    (a Device's `pressure`) points to that model's IRI; only Vigie's own words get `urn:vigie:<term>`.
+    """
+    defined = frozenset().union(*(subject_terms(s) for s in subjects))
+    out: dict[str, str] = {}
+    for term in sorted(terms):
+        if term in defined:
+            continue
+        out[term] = sdm_terms().get(term, f"vigie:{term}")
+    return out
+
+
 def context_for(subjects: Iterable[str], vigie_terms: Iterable[str]) -> list:
     """The `@context` of an outbound entity: its Smart Data Models subjects, Vigie's own terms, the core context."""
+    subjects = list(subjects)
     out: list = [SDM_CONTEXT_URL.format(subject=s) for s in subjects]
-    vigie_terms = list(vigie_terms)
-    if vigie_terms:
-        out.append({"vigie": VIGIE_PREFIX, **{t: f"vigie:{t}" for t in sorted(vigie_terms)}})
+    own = extension_terms(subjects, vigie_terms)
+    if own:
+        out.append({"vigie": VIGIE_PREFIX, **own})
     out.append(CORE_CONTEXT_URL)
     return out

@@ -28,7 +28,7 @@ from services.ngsi.intake import (DOMAINS, MAX_PAYLOAD_BYTES, SOURCE, Intake, de
                                   source_supervisor)
 from services.ngsi.relay import NotTaken
 from services.ngsi.query import QueryError, matches_geo, paging, parse_geo, parse_q
-from services.ngsi.vocabulary import CORE_CONTEXT_URL, SDM_CONTEXT_URL, short_name
+from services.ngsi.vocabulary import CORE_CONTEXT_URL, SDM_CONTEXT_URL, extension_terms, short_name
 from services.feed.reader import Reader, ReaderUnavailable
 
 log = logging.getLogger(__name__)
@@ -320,8 +320,9 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
 
     @bp.get("/ngsi-ld/v1/jsonldContexts/vigie.jsonld")
     def context() -> Response:
-        doc = {"@context": [*(SDM_CONTEXT_URL.format(subject=s) for s in sorted(set(outbound.SUBJECT.values()))),
-                            {"vigie": "urn:vigie:", **{t: f"vigie:{t}" for t in outbound.EXTENSIONS}}, CORE_CONTEXT_URL]}
+        subjects = sorted(set(outbound.SUBJECT.values()))
+        doc = {"@context": [*(SDM_CONTEXT_URL.format(subject=s) for s in subjects),
+                            {"vigie": "urn:vigie:", **extension_terms(subjects, outbound.EXTENSIONS)}, CORE_CONTEXT_URL]}
         return Response(_encode(doc), mimetype="application/ld+json")
 
     return bp

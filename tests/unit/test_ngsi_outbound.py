@@ -316,3 +316,35 @@ def test_the_normalized_form_marks_relationships_geoproperties_and_units() -> No
     ctx = doc["@context"]
     assert ctx[0].endswith("dataModel.WaterDistributionManagementEPANET/master/context.jsonld") and ctx[-1].endswith("core-context.jsonld")
     assert ctx[1]["condition"] == "vigie:condition" and ctx[1]["vigie"] == "urn:vigie:"
+
+
+def test_the_context_never_redefines_a_smart_data_models_term(territory) -> None:
+    """Expand each served attribute name through its entity's own @context, in order (a later definition wins, as in
+    JSON-LD), the Smart Data Models contexts read from the vendored copies: every Smart Data Models term keeps its
+    model's IRI, only Vigie's own words are urn:vigie:."""
+    from services.ngsi.vocabulary import CONTEXT_DIR, SDM_CONTEXT_URL, sdm_terms
+
+    files = {SDM_CONTEXT_URL.format(subject=p.stem): json.loads(p.read_text(encoding="utf-8"))["@context"]
+             for p in CONTEXT_DIR.glob("dataModel.*.jsonld")}
+    assets, alarms = territory
+    by_id = {a["id"]: a for a in assets}
+    outs = [o for a in assets for o in outbound.asset_entities(a)] + [alerts.alarm_entity(al, by_id.get(al["asset"])) for al in alarms]
+    seen: dict[tuple[str, frozenset], outbound.Out] = {}
+    for o in outs:
+        seen.setdefault((o.type, frozenset(o.entity)), o)
+    checked = 0
+    for o in seen.values():
+        terms: dict[str, str] = {}
+        for item in o.context():
+            ctx = files.get(item, {}) if isinstance(item, str) else item
+            for term, target in ctx.items():
+                iri = target["@id"] if isinstance(target, dict) else target
+                prefix, _, rest = iri.partition(":")
+                terms[term] = (ctx.get(prefix, prefix + ":") + rest) if prefix == "vigie" else iri
+        for name in set(o.entity) - {"id", "type"}:
+            checked += 1
+            if name in sdm_terms():  # the model's own IRI (some are NGSI-LD core IRIs, e.g. Streetlight's status)
+                assert terms.get(name) and not terms[name].startswith("urn:vigie:"), (o.type, name, terms.get(name))
+            elif name != "location":  # location: the NGSI-LD core context's
+                assert terms.get(name, "").startswith("urn:vigie:"), (o.type, name, terms.get(name))
+    assert checked > 200  # distinct (type, attribute) pairs of the served entities
