@@ -17,6 +17,7 @@ from callbacks import replay as replay_callbacks
 from callbacks import replay_exercise
 from callbacks import alarm_kpis as alarm_kpi_callbacks
 from callbacks import alarms as alarm_callbacks
+from callbacks import supervisors as supervisor_callbacks
 from callbacks.context import EXTENSION, VigieUI, current_ui
 from callbacks.routes import create_routes
 from layouts.shell import app_shell
@@ -83,6 +84,7 @@ def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any)
     day_charts.register(app, current_ui)
     alarm_callbacks.register(app)
     alarm_kpi_callbacks.register(app)
+    supervisor_callbacks.register(app)
     command_callbacks.register(app)
     commands_log.register(app)
     replay_callbacks.register(app)

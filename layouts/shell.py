@@ -15,6 +15,7 @@ from .palette import PRIORITY_STYLE
 PUSH_EVENT = "push"  # services.web.push.EVENT
 SINKS = ("configure", "connected", "push", "select")
 NAV = (("overview", "/"), ("lighting", "/lighting"), ("water", "/water"), ("traffic", "/traffic"), ("alarms", "/alarms"), ("commands", "/commands"))
+OTHER_PAGES = {"supervisors": "/supervisors"}  # pages reached otherwise than by the navigation (the supervisor badges)
 
 
 def sink(name: str) -> str:
@@ -52,7 +53,7 @@ def header(lang: str, theme: str, current: str, territory_name: str, default_lan
     """Brand, navigation, supervisor badges (always visible), clock, language and theme switches."""
     other_lang = "en" if lang == "fr" else "fr"
     other_theme = "light" if theme == "dark" else "dark"
-    path = dict(NAV).get(current, "/")
+    path = dict(NAV).get(current) or OTHER_PAGES.get(current, "/")
     links = [
         dcc.Link(t(f"nav.{key}", lang), href=href(p, lang, theme, default_lang),
                  className="nav-link" + (" active" if key == current else ""), id=f"nav-{key}")
@@ -67,7 +68,9 @@ def header(lang: str, theme: str, current: str, territory_name: str, default_lan
             ]),
             html.Nav(links, className="vigie-nav"),
             html.Div(className=ids.ANNUNCIATOR_SLOT + " in-header"),  # the Silence button, on pages without the summary strip
-            html.Div(id=ids.SUPERVISORS, className="supervisor-badges", **{"aria-label": t("summary.supervisors", lang)}),
+            html.A(html.Div(id=ids.SUPERVISORS, className="supervisor-badges", **{"aria-label": t("summary.supervisors", lang)}),
+                   href=href("/supervisors", lang, theme, default_lang), className="supervisor-badges-link", id="nav-supervisors",
+                   title=t("nav.supervisors", lang)),
             html.Div(className="header-tools", children=[
                 html.Span(id=ids.CLOCK_TEXT, className="clock"),
                 html.A(t("nav.lang", lang), href=href(path, other_lang, theme, default_lang), className="tool-link", id="lang-switch"),

@@ -18,7 +18,7 @@ import msgspec
 
 from services.core.assets import Thresholds
 from services.core.bands import BANDED_DOMAINS, bands_of
-from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, SupervisorChanged
+from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, RegistryChanged, SupervisorChanged
 
 from services.feed.push_wire import (  # noqa: F401 - re-exported: the wire format is part of this module's interface
     ALARM_CONSOLE_FIELDS, CHANNELS, CONDITION_CODE, DOMAINS, EVENT, PROTOCOL, SNAPSHOT_LIMIT, build_snapshot,
@@ -63,6 +63,8 @@ class PushHub:
         self._last_emit = {ch: float("-inf") for ch in CHANNELS}
         self._last_poll = float("-inf")
         self._last_sups: list[dict] | None = None
+        self._registry_rev = 0  # registry changes seen (the supervisors page re-reads the registry when it moves)
+        self._last_registry_rev = 0
         self._last_summary: dict | None = None
         self._hist_ts: dict[str, float] = {}
         self._names: dict[str, str] = {}
@@ -86,6 +88,9 @@ class PushHub:
                     self._dirty_alarms.update(ev.alarm_ids)
                 elif isinstance(ev, SupervisorChanged):
                     self._dirty_sups = True
+                elif isinstance(ev, RegistryChanged):
+                    self._dirty_sups = True
+                    self._registry_rev += 1
             self._cond.notify()
 
     # --- what is due ----------------------------------------------------------------------
@@ -280,10 +285,10 @@ class PushHub:
 
     def _supervisors_delta(self) -> dict | None:
         sups = [compact_supervisor(s) for s in self.reader.supervisors()]
-        if sups == self._last_sups:
+        if sups == self._last_sups and self._registry_rev == self._last_registry_rev:
             return None
-        self._last_sups = sups
-        return {"supervisors": sups}
+        self._last_sups, self._last_registry_rev = sups, self._registry_rev
+        return {"supervisors": sups, "registry": self._registry_rev}
 
     def _summary_delta(self, ready: set[str]) -> dict | None:
         if not ready & {"alarms", "supervisors"}:

@@ -1,0 +1,108 @@
+"""Labels of the engineers' supervisors page (French by default, English)."""
+from __future__ import annotations
+
+from .i18n import language
+
+_FR: dict[str, str] = {
+    "page.title": "Registre des superviseurs",
+    "page.intro": "Qui peut publier sur le bus, dans quel domaine, avec combien d'équipements. "
+                  "Un superviseur inconnu attend ici en quarantaine : ses données ne sont ni sur les cartes ni dans les alarmes.",
+    "policy.open": "Mode ouvert : un superviseur inconnu est approuvé à son premier message (réglage de démonstration).",
+    "policy.required": "Approbation requise : un superviseur inconnu reste en quarantaine jusqu'à la décision d'un ingénieur.",
+    "section.flagged": "Deux émetteurs sur un même identifiant",
+    "section.quarantined": "En quarantaine",
+    "section.approved": "Approuvés",
+    "section.rejected": "Rejetés",
+    "section.empty": "Aucun",
+    "col.supervisor": "Superviseur", "col.domain": "Domaine", "col.origin": "Origine", "col.assets": "Équipements",
+    "col.feed": "Flux", "col.sent": "Ce qu'il a envoyé", "col.actions": "Décision",
+    "origin.declared": "déclaré dans le fichier de configuration",
+    "origin.learned": "appris à son premier message, {when}",
+    "origin.engineer.approved": "approuvé par {who}, {when}",
+    "origin.engineer.rejected": "rejeté par {who}, {when}",
+    "origin.unknown": "inconnu, vu pour la première fois {when}",
+    "assets.max": "au plus {max}",
+    "feed.never": "rien d'appliqué",
+    "feed.status": "{status}, il y a {age}",
+    "feed.counters": "{gaps} trou(s), {restarts} redémarrage(s)",
+    "flagged.since": "▲ deux émetteurs depuis {when} : messages écartés, aucune demande d'état",
+    "held.summary": "{messages} message(s) retenu(s) · {assets} équipement(s) · {alarms} alarme(s)",
+    "held.truncated": "une partie n'a pas été retenue : un état complet lui sera demandé à l'approbation",
+    "held.foreign_assets": "▲ {n} équipement(s) d'autres superviseurs, dont {sample}",
+    "held.foreign_alarms": "▲ {n} alarme(s) sur des équipements d'autres superviseurs",
+    "held.alarm": "{severity} sur {asset} : {message}",
+    "held.alarm_owner": "{severity} sur {asset} (de {owner}) : {message}",
+    "held.none": "rien pour l'instant",
+    "severity.critical": "urgente", "severity.major": "haute", "severity.minor": "basse", "severity.warning": "basse",
+    "severity.info": "diagnostic",
+    "act.approve": "Approuver", "act.reject": "Rejeter", "act.remove": "Retirer",
+    "act.confirm": "Confirmer", "act.cancel": "Annuler",
+    "act.declared": "à modifier dans le fichier",
+    "act.not_allowed": "réservé aux ingénieurs du domaine {domain}",
+    "confirm.approve": "Approuver {id} ? Ce qu'il a envoyé pendant sa quarantaine sera appliqué (cartes, alarmes).",
+    "confirm.reject": "Rejeter {id} ? Ses messages seront écartés, ses équipements et ses alarmes retirés, et aucun état ne lui sera plus demandé.",
+    "confirm.remove": "Retirer {id} du registre ? Ses équipements et ses alarmes (dont « muet ») partent avec lui ; s'il publie à nouveau, il sera traité en inconnu.",
+    "confirm.title": "Décision sur un superviseur",
+    "fb.done.approve": "{id} approuvé.", "fb.done.reject": "{id} rejeté.", "fb.done.remove": "{id} retiré du registre.",
+    "fb.already": "{id} : rien à faire ({why}).", "fb.not_found": "{id} n'est plus dans le registre.",
+    "fb.refused": "{id} : refusé ({why}).", "fb.forbidden": "{id} : décision réservée aux ingénieurs du domaine {domain}.",
+    "why.approved": "déjà approuvé", "why.rejected": "déjà rejeté", "why.declared": "déclaré dans le fichier de configuration, à modifier là",
+    "fb.unavailable": "Le registre n'est pas joignable pour le moment : {why}",
+    "unavailable": "Le registre des superviseurs n'est pas joignable pour le moment.",
+}
+
+_EN: dict[str, str] = {
+    "page.title": "Registry of supervisors",
+    "page.intro": "Who may publish on the bus, in which domain, with how many assets. "
+                  "An unknown supervisor waits here in quarantine: its data is on no map and in no alarm list.",
+    "policy.open": "Open mode: an unknown supervisor is approved at its first message (the demo setting).",
+    "policy.required": "Approval required: an unknown supervisor stays in quarantine until an engineer decides.",
+    "section.flagged": "Two publishers on one id",
+    "section.quarantined": "In quarantine",
+    "section.approved": "Approved",
+    "section.rejected": "Rejected",
+    "section.empty": "None",
+    "col.supervisor": "Supervisor", "col.domain": "Domain", "col.origin": "Origin", "col.assets": "Assets",
+    "col.feed": "Feed", "col.sent": "What it sent", "col.actions": "Decision",
+    "origin.declared": "declared in the configuration file",
+    "origin.learned": "learned at its first message, {when}",
+    "origin.engineer.approved": "approved by {who}, {when}",
+    "origin.engineer.rejected": "rejected by {who}, {when}",
+    "origin.unknown": "unknown, first seen {when}",
+    "assets.max": "at most {max}",
+    "feed.never": "nothing applied",
+    "feed.status": "{status}, {age} ago",
+    "feed.counters": "{gaps} gap(s), {restarts} restart(s)",
+    "flagged.since": "▲ two publishers since {when}: messages set aside, no state requested",
+    "held.summary": "{messages} message(s) held · {assets} asset(s) · {alarms} alarm(s)",
+    "held.truncated": "some of it was not held: a whole state will be asked for on approval",
+    "held.foreign_assets": "▲ {n} asset(s) of other supervisors, including {sample}",
+    "held.foreign_alarms": "▲ {n} alarm(s) on other supervisors' assets",
+    "held.alarm": "{severity} on {asset}: {message}",
+    "held.alarm_owner": "{severity} on {asset} ({owner}'s): {message}",
+    "held.none": "nothing yet",
+    "severity.critical": "urgent", "severity.major": "high", "severity.minor": "low", "severity.warning": "low",
+    "severity.info": "diagnostic",
+    "act.approve": "Approve", "act.reject": "Reject", "act.remove": "Remove",
+    "act.confirm": "Confirm", "act.cancel": "Cancel",
+    "act.declared": "change it in the file",
+    "act.not_allowed": "for engineers of the {domain} domain",
+    "confirm.approve": "Approve {id}? What it sent while in quarantine will be applied (maps, alarms).",
+    "confirm.reject": "Reject {id}? Its messages will be set aside, its assets and alarms removed, and it will never be asked for a state again.",
+    "confirm.remove": "Remove {id} from the registry? Its assets and alarms (the silence alarm too) go with it; if it publishes again it is treated as unknown.",
+    "confirm.title": "A decision about a supervisor",
+    "fb.done.approve": "{id} approved.", "fb.done.reject": "{id} rejected.", "fb.done.remove": "{id} removed from the registry.",
+    "fb.already": "{id}: nothing to do ({why}).", "fb.not_found": "{id} is no longer in the registry.",
+    "fb.refused": "{id}: refused ({why}).", "fb.forbidden": "{id}: a decision for engineers of the {domain} domain.",
+    "why.approved": "already approved", "why.rejected": "already rejected", "why.declared": "declared in the configuration file: change it there",
+    "fb.unavailable": "The registry cannot be reached right now: {why}",
+    "unavailable": "The registry of supervisors cannot be reached right now.",
+}
+
+_CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}
+
+
+def st(key: str, lang: str = "fr", **fmt: object) -> str:
+    """The supervisors page's label for `key` in `lang` (the key itself when missing)."""
+    text = _CATALOGS[language(lang)].get(key, key)
+    return text.format(**fmt) if fmt else text
