@@ -10,20 +10,20 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from concurrent.futures import Future, TimeoutError as FutureTimeout
-from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from services.feed.bus import ERRORS, BusChange, CommandPublisher, FeedQueue, FeedReader, Message, Taken, bounded_client, where
+from services.feed.bus import ERRORS, BusChange, FeedQueue, FeedReader, Message, Taken, bounded_client, where
 from services.feed.redis_check import check_redis, log_verdict
-from services.contract import Codec, Rejection, StateRequest, cmd_channel, encode
+from services.contract import Codec, Rejection, State
 from services.contract.channels import ADAPTED_KINDS
 from services.core import CoreConfig, Hypervisor
-from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, Event, Refused, StateNeeded
+from services.core.events import (
+    AlarmsChanged, AssetsChanged, AssetsRemoved, Event, Refused, RegistryChanged, StateAnnounced, StateApplied, StateNeeded,
+)
 from services.metrics import Metrics
-from services.redis_conn import BusUnavailable
 from services.settings import Settings
+from services.feed.retained import RetainedStateReader
 from services.feed.snapshots import SnapshotBuilder, SnapshotStore
 from services.threads import LoopThread
 
@@ -36,10 +36,9 @@ Request = Callable[[Hypervisor, float], tuple[T, list[Event]]]
 TICK_S = 1.0
 POLL_S = 0.02  # longest wait for bus data before serving requests again
 BATCH = 2000  # messages applied between two looks at the request queue
-STATE_REQUEST_EVERY_S = 5.0  # per supervisor
 FREEZE_GC_FROM = 10_000  # assets: freeze the heap after loading at least this many (and 25% more each time)
 KNOWN_DOMAINS = {b"lighting", b"water", b"traffic"}
-KNOWN_KINDS = {b"telemetry", b"alarm", b"state", b"heartbeat", b"ack"}
+KNOWN_KINDS = {b"telemetry", b"alarm", b"state", b"heartbeat", b"ack", b"state_ready"}
 # kinds an adapter (the NGSI relay) maps into contract messages: not for the engine to decode
 ADAPTED_SUFFIXES = tuple(f".{k}".encode() for k in ADAPTED_KINDS)
 
@@ -111,13 +110,13 @@ class Engine:
         self._bus = self._reader.subscriber
         self.redis_check: dict | None = None  # what the last check of Redis's configuration found (redis_check.py)
         self.metrics.feed = self.feed_stats
-        self._commands = CommandPublisher(redis_url)
         self._store = SnapshotStore(redis_url)
         self._snapshots = SnapshotBuilder(self.core)
         self._requests: queue.SimpleQueue[tuple[Request, Future]] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
         self._rejections = RejectionLog()
-        self._state_requested: dict[str, float] = {}
+        self.retained = RetainedStateReader(redis_url, self._apply_retained, metrics=self.metrics, clock=clock,
+                                            max_payload_bytes=settings.max_payload_bytes)  # full states, off this thread
         self._frozen_at = 0
         self._loop = LoopThread(self._run, "vigie-engine")
         self._stop = self._loop.stopping
@@ -127,15 +126,16 @@ class Engine:
     def start(self) -> "Engine":
         """Start the snapshot writer, the engine thread and its bus reader (Redis may still be down: it retries)."""
         self._store.start()
+        self.retained.start()
         self._loop.start()
         self._reader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the engine thread, write the last snapshot, drop the Redis connections."""
+        self.retained.stop(timeout)
         self._reader.stop(timeout)
         self._loop.stop(timeout)
-        self._commands.close()
         self._store.stop(timeout)
 
     @property
@@ -339,23 +339,39 @@ class Engine:
                 snapshots.alarms_changed(ev.alarm_ids)
             elif t is StateNeeded:
                 self._request_state(ev, now)
+            elif t is StateAnnounced:
+                self.retained.announced(ev.ready)
+            elif t is StateApplied:
+                self.retained.state_applied(ev.domain, ev.supervisor, ev.retained)
+            elif t is RegistryChanged:
+                self.retained.registry_changed(ev.supervisor)
 
     def _request_state(self, ev: StateNeeded, now: float) -> None:
-        last = self._state_requested.get(ev.supervisor)
-        if ev.reason != "reconnect" and last is not None and now - last < STATE_REQUEST_EVERY_S:
-            return
-        if not self._bus.connected:
-            return  # the reconnect asks every supervisor anyway
-        req = StateRequest(domain=ev.domain, supervisor=ev.supervisor, ts=datetime.fromtimestamp(now, timezone.utc),
-                           request_id=uuid.uuid4().hex[:16], reason=ev.reason)
+        """Hand the need to the state reader, which never blocks this thread: it reads a v2 supervisor's retained
+        state from Redis, or sends a v1 supervisor a paced state request (services/feed/retained.py)."""
+        h = self.core.health.get(ev.supervisor)
+        self.retained.need(ev.domain, ev.supervisor, ev.reason, h.seq if h is not None else None)
+
+    def _apply_retained(self, part: State) -> bool:
+        """Apply one part of a retained state on the engine thread (called by the state reader, which waits); False if refused."""
+        def apply(core: Hypervisor, now: float) -> tuple[bool, list[Event]]:
+            evs = core.apply_retained(part, now)
+            if evs and type(evs[-1]) is Refused:
+                refused = evs.pop()
+                self.metrics.count_rejection(refused.reason, part.domain, "state")
+                log.info("retained state of %s not applied: %s", part.supervisor, refused.detail)
+                return False, evs
+            self.metrics.readings[part.domain] = self.metrics.readings.get(part.domain, 0) + len(part.readings)
+            for ev in evs:  # definitions: the snapshot rewrites these assets' identity too
+                if type(ev) is AssetsChanged:
+                    self._snapshots.assets_defined(ev.domain, ev.asset_ids)
+            return True, evs
+
         try:
-            self._commands.publish(cmd_channel(ev.domain, ev.supervisor), encode(req))
-        except BusUnavailable as err:
-            log.info("state request to %s not sent: %s", ev.supervisor, err)
-            return
-        self._state_requested[ev.supervisor] = now
-        self.metrics.state_requests[ev.reason] = self.metrics.state_requests.get(ev.reason, 0) + 1
-        log.info("asked %s.%s for its state (%s)", ev.domain, ev.supervisor, ev.reason)
+            return self.execute(apply, timeout=30.0)
+        except EngineUnavailable as err:
+            log.info("retained state of %s not applied: %s", part.supervisor, err)
+            return False
 
     def _deliver(self, events: list[Event]) -> None:
         for listener in list(self._listeners):
@@ -374,4 +390,3 @@ class Engine:
     def _on_lost(self, change: BusChange, now: float, events: list[Event]) -> None:
         events.extend(self.core.bus_lost(now, since=change.at))
         self.metrics.redis_up = self._reader.connected
-        self._commands.close()
