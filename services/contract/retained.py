@@ -13,7 +13,6 @@ that follows the manifest never meets half a version. Pure: names and values, no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import msgspec
 
@@ -64,10 +63,6 @@ class RetainedVersion:
     def announcement(self) -> bytes:
         """The `state_ready` payload (also the manifest's value)."""
         return msgspec.json.encode(self.ready)
-
-    def again(self, seq: int, ts: datetime) -> "RetainedVersion":
-        """The same version announced anew (a new `seq`): "nothing changed since", after a reconnect or a request."""
-        return RetainedVersion(msgspec.structs.replace(self.ready, seq=seq, ts=ts), self.parts)
 
 
 def keys_of(ready: StateReady) -> list[str]:

@@ -1,9 +1,13 @@
-"""What every simulated supervisor shares: envelope, sequence numbers, chunking, commands, acks.
+"""What every simulated supervisor shares: envelope, sequence numbers, chunking, commands, acks, retained state.
 
 A simulator is a world (`SupervisorSim` subclass) that advances in fixed steps of simulated
 time, so a given seed and start give the same messages whatever the machine's speed. The
 `Runner` (services/simulators/runner.py) drives one against Redis in wall-clock time with a
 speed factor; tests can also call `step()` directly and collect the messages.
+
+A simulator speaks contract v2 when its runner keeps its state retained (`retains`): `retained()`
+builds a version for Redis, and a `state_request` is answered by the runner (the state written again
+if Redis lost it), never with a full `state` on the bus. `state()` is the v1 full state.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, Iterable
+from typing import Callable, ClassVar, Iterable
 
 from services.contract import (
     Ack,
@@ -23,12 +27,14 @@ from services.contract import (
     Heartbeat,
     Rejection,
     State,
+    StateReady,
     StateRequest,
     Telemetry,
     encode,
     sup_channel,
 )
 from services.contract.messages import READING_TYPES
+from services.contract.retained import RetainedVersion
 
 Outgoing = list[tuple[str, bytes]]  # (channel, payload) pairs to publish, in order
 
@@ -65,6 +71,9 @@ class SupervisorSim(ABC):
         self.started = start
         self.seq = 0
         self.silenced = False  # a silent supervisor publishes nothing (fault injection)
+        self.retains = False  # contract v2: the runner keeps the state retained in Redis and answers state requests
+        self.state_requested = False  # (v2) a state request came: the runner checks the retained state and announces it
+        self.dirty = False  # telemetry or alarms went out since the runner last looked
         self._changed: dict[str, object] = {}
         self._alarm_events: list[AlarmEvent] = []
         self._active_alarms: dict[str, AlarmEvent] = {}
@@ -161,27 +170,44 @@ class SupervisorSim(ABC):
         events, self._alarm_events = self._alarm_events, []
         for i in range(0, len(events), TELEMETRY_CHUNK):
             out.append((self._channel("alarm"), encode(Alarm(**self._env("alarm"), events=events[i : i + TELEMETRY_CHUNK]))))
+        self.dirty = self.dirty or bool(out)
         return out
 
-    def state(self) -> Outgoing:
-        """The full snapshot as one or more `state` parts (assets, readings, active alarms)."""
-        self._snapshots += 1
-        snap = f"{self.supervisor_id}-{self._snapshots}-{self.seq}"
+    def _state_parts(self, snapshot: str, envelope: Callable[[], dict]) -> list[State]:
+        """The full snapshot in parts of STATE_CHUNK assets (readings with their assets, active alarms in the last)."""
         assets = self.asset_defs()
         readings = {r.asset: r for r in self.current_readings()}
         rtype = READING_TYPES[self.domain]
         chunks = [assets[i : i + STATE_CHUNK] for i in range(0, len(assets), STATE_CHUNK)] or [[]]
-        out: Outgoing = []
-        for n, chunk in enumerate(chunks, start=1):
-            last = n == len(chunks)
-            msg = State[rtype](
-                **self._env("state"), snapshot=snap, part=n, parts=len(chunks), assets=chunk,
+        return [
+            State[rtype](
+                **envelope(), snapshot=snapshot, part=n, parts=len(chunks), assets=chunk,
                 readings=[readings[a.id] for a in chunk if a.id in readings],
-                alarms=list(self._active_alarms.values()) if last else [],
+                alarms=list(self._active_alarms.values()) if n == len(chunks) else [],
             )
-            out.append((self._channel("state"), encode(msg)))
+            for n, chunk in enumerate(chunks, start=1)
+        ]
+
+    def state(self) -> Outgoing:
+        """The full snapshot as one or more `state` parts to publish (contract v1)."""
+        self._snapshots += 1
+        parts = self._state_parts(f"{self.supervisor_id}-{self._snapshots}-{self.seq}", lambda: self._env("state"))
         self._changed.clear()
-        return [] if self.silenced else out
+        return [] if self.silenced else [(self._channel("state"), encode(m)) for m in parts]
+
+    def retained(self, boot: str, version: int, definitions: int, refresh_s: float) -> RetainedVersion:
+        """The full snapshot as a retained version (contract v2): parts for Redis and the `state_ready` announcing them.
+
+        The announcement takes the next sequence number; the parts, never published, carry the same one.
+        Queued telemetry stays queued: a reader of the bus that does not read this version still gets it.
+        """
+        envelope = self._env("state")
+        snapshot = f"{boot}-{version}"
+        parts = self._state_parts(snapshot, lambda: envelope)
+        ready = StateReady(v=2, kind="state_ready", domain=self.domain, supervisor=self.supervisor_id, ts=self.now, seq=envelope["seq"],
+                           boot=boot, version=version, snapshot=snapshot, parts=len(parts), assets=sum(len(p.assets) for p in parts),
+                           definitions=definitions, refresh_s=refresh_s)
+        return RetainedVersion(ready, tuple(encode(p) for p in parts))
 
     def heartbeat(self, uptime_s: float) -> Outgoing:
         """One heartbeat message."""
@@ -198,6 +224,9 @@ class SupervisorSim(ABC):
         if msg.domain != self.domain or msg.supervisor != self.supervisor_id:
             return []
         if isinstance(msg, StateRequest):
+            if self.retains:  # v2: the runner makes sure the retained state is whole and announces it
+                self.state_requested = True
+                return []
             return self.state()
         reason = self.check_command(msg)
         if reason is not None:

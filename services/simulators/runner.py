@@ -1,4 +1,11 @@
-"""Drive a simulated supervisor against Redis in wall-clock time, surviving Redis restarts."""
+"""Drive a simulated supervisor against Redis in wall-clock time, surviving Redis restarts.
+
+The runner speaks contract v2 for a simulator that can build a retained version (`retained`): its full
+state is kept in Redis (services/feed/retained_writer.py), rewritten at most every `refresh_s` while the
+world changes; after a reconnect, or on a `state_request`, it is written again only if Redis lost it. A
+simulator without `retained`, or one whose Redis user may not write its keys, speaks v1: its full state
+is published, on (re)connect and on request.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +14,7 @@ import time
 import redis
 
 from services.contract import cmd_channel
+from services.feed.retained_writer import RetainedStateWriter
 from services.redis_conn import BUS_ERRORS, connect
 from services.threads import LoopThread
 
@@ -16,12 +24,14 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 2.0
 BACKOFF_MAX_S = 5.0
+REFRESH_S = 15.0  # a new retained version at most this long after a change (wall seconds)
+SYNC_EVERY_S = 1.0  # state requests answered at most this often (each checks the retained state in Redis)
 
 
 class Runner:
     """Steps a simulator every `step_s / speed` wall seconds and answers its `cmd.` channel."""
 
-    def __init__(self, sim: SupervisorSim, redis_url: str, speed: float = 1.0) -> None:
+    def __init__(self, sim: SupervisorSim, redis_url: str, speed: float = 1.0, *, retain: bool = True, refresh_s: float = REFRESH_S) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.sim = sim
@@ -32,6 +42,12 @@ class Runner:
         self.published = 0
         self._client: redis.Redis | None = None
         self._pubsub = None
+        can_retain = retain and callable(getattr(sim, "retained", None))
+        self.retained = RetainedStateWriter(sim.domain, sim.supervisor_id, refresh_s=refresh_s) if can_retain else None
+        if self.retained is not None:
+            sim.retains = True
+        self._synced_at = float("-inf")
+        self.syncs = 0  # (v2) times the retained state was checked after a (re)connect or a request
 
     def publish(self, out: Outgoing) -> None:
         """Publish messages in order, in one round trip."""
@@ -48,8 +64,48 @@ class Runner:
         self._client.ping()
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._pubsub.subscribe(cmd_channel(self.sim.domain, self.sim.supervisor_id))
-        self.publish(self.sim.state())  # a (re)started supervisor announces its full state
+        if self.retained is not None:
+            self._sync()  # (v2) written again only if Redis lost it (a restarted Redis may come back empty)
+        else:
+            self.publish(self.sim.state())  # (v1) a (re)started supervisor publishes its full state
         log.info("simulator %s.%s connected to Redis", self.sim.domain, self.sim.supervisor_id)
+
+    # --- contract v2: the retained state ------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Make sure Redis holds the state whole, writing it only if Redis lost it (after a (re)connect, on a request)."""
+        if self.sim.silenced or self.retained is None:
+            return
+        self._synced_at = time.monotonic()
+        self.syncs += 1
+        self._retained_call(lambda: self.retained.sync(self._client, self.sim.retained, self._synced_at))
+
+    def _refresh(self, now: float) -> None:
+        """Write a new version when the world changed and the last one is `refresh_s` old; answer a pending request."""
+        if self.retained is None or self.sim.silenced:
+            return
+        if self.sim.dirty:
+            self.sim.dirty = False
+            self.retained.changed()
+        if self.sim.state_requested and now - self._synced_at >= SYNC_EVERY_S:
+            self.sim.state_requested = False
+            self._sync()
+        elif self.retained.due(now):
+            self._retained_call(lambda: self.retained.write(self._client, self.sim.retained, now))
+
+    def _retained_call(self, call) -> None:
+        """Run a write of the retained state; a Redis user that may not write keys turns the runner to v1."""
+        try:
+            call()
+        except redis.exceptions.NoPermissionError as err:
+            log.warning("simulator %s may not write its retained state (%s): it publishes its full state instead (contract v1)",
+                        self.sim.supervisor_id, err)
+            self.retained = None
+            self.sim.retains = False
+            self.publish(self.sim.state())
+        except redis.exceptions.ResponseError as err:  # e.g. Redis out of memory: tried again at the next change
+            log.warning("simulator %s could not write its retained state: %s", self.sim.supervisor_id, err)
+            self.retained.changed()
 
     def _disconnect(self) -> None:
         for closable in (self._pubsub, self._client):
@@ -86,6 +142,7 @@ class Runner:
                     steps += 1
                 if now - next_step > 5.0:  # hopelessly behind: drop wall time, keep the sim deterministic
                     next_step = now
+                self._refresh(now)
                 if now >= next_hb:
                     self.publish(self.sim.heartbeat(now - t0))
                     next_hb = now + HEARTBEAT_EVERY_S

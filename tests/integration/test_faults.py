@@ -91,7 +91,8 @@ def test_redis_killed_and_restarted_marks_feeds_stale_then_resyncs(own_redis, tm
         assert statuses(reader) == {("unknown", "bus_down")} and engine.metrics.redis_up is False
         restart()
         wait_until(lambda: engine.bus_up and statuses(reader) == {("live", "")}, timeout=10)
-        wait_until(lambda: engine.metrics.state_requests.get("reconnect", 0) >= 1)  # every known supervisor is asked for its state
+        wait_until(lambda: engine.retained.stats["versions"] >= 2)  # its state read again (contract v2: retained, nobody asked)
+        assert engine.metrics.state_requests == {}
         remote = RedisReader(bounded_client(url))  # the restarted Redis started empty: the snapshot is written whole again
         wait_until(lambda: remote.assets()[0] == 20 and remote.health()["status"] == "ok", timeout=5)
         remote.client.close()

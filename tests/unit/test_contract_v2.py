@@ -96,10 +96,8 @@ def test_the_key_names_of_a_retained_state() -> None:
         assert parse_state_key(other) is None, other
 
 
-def test_announcing_a_version_again_changes_only_its_sequence_number_and_time() -> None:
-    version = RetainedVersion(ready(parts=1), (b"part-1",))
-    again = version.again(seq=99, ts=T0 + timedelta(minutes=1))
-    assert (again.ready.seq, again.ready.ts, again.parts) == (99, T0 + timedelta(minutes=1), (b"part-1",))
-    assert msgspec.structs.replace(again.ready, seq=41, ts=T0) == version.ready
-    assert version.manifest_key == again.manifest_key == "sup:lighting:lum-mtp:state"
-    assert msgspec.json.decode(again.announcement())["seq"] == 99
+def test_a_retained_version_names_its_keys_and_its_announcement() -> None:
+    version = RetainedVersion(ready(parts=2), (b"part-1", b"part-2"))
+    assert version.manifest_key == "sup:lighting:lum-mtp:state"
+    assert version.part_keys() == keys_of(version.ready)
+    assert msgspec.json.decode(version.announcement(), type=StateReady) == version.ready
