@@ -82,6 +82,7 @@ class ControlRoom:
         self.replay: Any = None
         self.reason = "starting"
         self._stopping = threading.Event()
+        self._stopped = threading.Event()
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -207,19 +208,38 @@ class ControlRoom:
         finally:
             client.close()
 
-    def stop(self) -> None:
-        """Stop taking requests, then stop the pushes, replay sessions, and the services (writers flushed)."""
+    def stop(self, timeout: float = 25.0) -> None:
+        """Stop taking requests (503 from now on), then stop the pushes, replay sessions and services (every writer
+        flushed), then close the browsers' Socket.IO connections so the server's own graceful stop does not wait
+        on them. A second caller (the server's exit hook after its signal) waits for the first to finish."""
         if self._stopping.is_set():
+            self._stopped.wait(timeout)
             return
         self._stopping.set()
-        with self._lock:
-            for stop in reversed(self._stops):
-                try:
-                    stop()
-                except Exception:  # noqa: BLE001 - stop the rest whatever one does
-                    log.exception("error while stopping")
-            self._stops = []
-        log.info("Vigie control room stopped")
+        try:
+            with self._lock:
+                for stop in reversed(self._stops):
+                    try:
+                        stop()
+                    except Exception:  # noqa: BLE001 - stop the rest whatever one does
+                        log.exception("error while stopping")
+                self._stops = []
+                self._disconnect_browsers()
+            log.info("Vigie control room stopped")
+        finally:
+            self._stopped.set()
+
+    def _disconnect_browsers(self) -> None:
+        """Close every Socket.IO connection: a WebSocket or a long poll holds a server thread until it ends."""
+        if self.socketio is None:
+            return
+        eio = self.socketio.server.eio
+        for sid, sock in list(eio.sockets.items()):
+            try:  # the close packet, without waiting for a poll the stopping server will not serve
+                sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+            except Exception as err:  # noqa: BLE001 - a browser gone already is not a reason to stop the stop
+                log.info("closing the browser connection %s: %s", sid, err)
+            eio.sockets.pop(sid, None)
 
 
 def _html(text: str) -> str:
@@ -285,6 +305,20 @@ def gunicorn_config(settings: Settings) -> dict[str, Any]:
     def post_fork(_server: Any, _worker: Any) -> None:
         os.setpgid(0, 0)  # Ctrl-C reaches the master only; it stops the worker gracefully (SIGTERM)
 
+    def post_worker_init(worker: Any) -> None:
+        # gunicorn's graceful stop waits for requests in flight, and a browser's WebSocket never ends by itself:
+        # on SIGTERM, stop the control room at once (writers flushed, then the browsers' connections closed).
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_term(sig: int, frame: Any) -> None:
+            if callable(previous):
+                previous(sig, frame)
+            room = getattr(worker, "wsgi", None)
+            if isinstance(room, ControlRoom):
+                threading.Thread(target=room.stop, name="vigie-stop", daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_term)
+
     def worker_exit(_server: Any, worker: Any) -> None:
         room = getattr(worker, "wsgi", None)
         if isinstance(room, ControlRoom):
@@ -313,6 +347,7 @@ def gunicorn_config(settings: Settings) -> dict[str, Any]:
                                        # the gevent worker's access lines (gevent-websocket logs them itself)
                                        "geventwebsocket.handler": {"level": "INFO" if settings.access_log else "WARNING"}}},
         "post_fork": post_fork,
+        "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
         "proc_name": "vigie",
         "control_socket_disable": True,  # gunicorn's control socket is one per user by default: two Vigies would share it

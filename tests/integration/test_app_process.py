@@ -136,8 +136,17 @@ def _ack_then_stop(state_dir: Path, sig: int, group: bool) -> None:
                       timeout=10)
         assert r.status_code == 200, r.text
         feed.client.close()
+        import socketio
 
+        browser = socketio.Client(http_session=nina, reconnection=False)  # a page's push connection, held open
+        browser.connect(app.url, transports=["polling"], headers={"Origin": app.url})
+        assert browser.connected
+
+        t0 = time.monotonic()
         code = app.stop(sig, group=group)  # at once: the alarm store's writer must flush it
+        took = time.monotonic() - t0
+        browser.disconnect()
+        assert took < 20, f"the stop waited {took:.0f} s (gunicorn's graceful timeout is 30 s: a connection held it)"
         assert code == 0, app.output()[-3000:]
         assert not alive(record["pid"]), "the private redis-server outlived Vigie"
         assert not alive(record["owner"])
