@@ -4,6 +4,7 @@ Pure: it turns mapped entities into contract messages (`state`, `telemetry`, `al
 and remembers what it told Vigie, so it can answer a `state_request` with the full picture. A new
 asset is announced in a full `state` before any reading of it is sent; full states are spaced out
 (`state_spacing`) so a broker replaying thousands of entities one by one does not cost a state each.
+The NGSI relay keeps that full state retained in Redis instead (contract v2, `retained`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Iterable
 import msgspec
 
 from services.contract import AlarmEvent, AssetDef, sup_channel
-from services.contract.messages import READING_TYPES, Ack, Alarm, Heartbeat, State, Telemetry
+from services.contract.messages import READING_TYPES, Ack, Alarm, Heartbeat, State, StateReady, Telemetry
+from services.contract.retained import RetainedVersion
 
 from .inbound import Mapped
 
@@ -145,22 +147,35 @@ class SourceSupervisor:
 
     def state(self, now: float) -> Outgoing:
         """The full snapshot: every asset, its latest reading, the active alarms (in parts of 2,000 assets)."""
+        return [self._message("state", now, **part) for part in self._state_parts(now, f"{self.supervisor}-{self.seq + 1}"[:64])]
+
+    def retained(self, now: float, boot: str, version: int, definitions: int, refresh_s: float) -> RetainedVersion:
+        """The full snapshot as a retained version (contract v2): its parts, under the one sequence number of the
+        `state_ready` that announces them. It stands for `state`: the pending readings are in it."""
+        snapshot = f"{boot}-{version}"
+        bodies = self._state_parts(now, snapshot)
+        self.seq += 1
+        env = {"v": 1, "kind": "state", "domain": self.domain, "supervisor": self.supervisor,
+               "ts": datetime.fromtimestamp(now, timezone.utc), "seq": self.seq}
+        parts = tuple(_encode(msgspec.convert({**env, **body}, State[self._reading_type], from_attributes=True)) for body in bodies)
+        ready = StateReady(v=2, kind="state_ready", domain=self.domain, supervisor=self.supervisor, ts=env["ts"], seq=self.seq,
+                           boot=boot, version=version, snapshot=snapshot, parts=len(parts), assets=len(self.assets),
+                           definitions=definitions, refresh_s=refresh_s)
+        return RetainedVersion(ready, parts)
+
+    def _state_parts(self, now: float, snapshot: str) -> list[dict]:
+        """The bodies of a full snapshot's parts; from now on every asset counts as announced."""
         self._last_state = now
         self._redefined = False
         self._held.clear()
         self._pending.clear()  # the state carries the latest readings; pending alarm events follow it
         ids = sorted(self.assets)
         chunks = [ids[i : i + STATE_CHUNK] for i in range(0, len(ids), STATE_CHUNK)] or [[]]
-        snapshot = f"{self.supervisor}-{self.seq + 1}"[:64]
-        out: Outgoing = []
-        for n, chunk in enumerate(chunks, start=1):
-            last = n == len(chunks)
-            out.append(self._message(
-                "state", now, snapshot=snapshot, part=n, parts=len(chunks), assets=[self.assets[a] for a in chunk],
-                readings=[{"asset": a, **self.readings[a]} for a in chunk if self.readings.get(a)],
-                alarms=list(self.alarms.values()) if last else []))
         self.announced = set(ids)
-        return out
+        return [{"snapshot": snapshot, "part": n, "parts": len(chunks), "assets": [self.assets[a] for a in chunk],
+                 "readings": [{"asset": a, **self.readings[a]} for a in chunk if self.readings.get(a)],
+                 "alarms": list(self.alarms.values()) if n == len(chunks) else []}
+                for n, chunk in enumerate(chunks, start=1)]
 
     def heartbeat(self, now: float, uptime_s: float) -> Outgoing:
         """One heartbeat; `degraded` when entities were refused since the last one."""

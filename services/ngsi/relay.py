@@ -3,6 +3,10 @@
 It is the single writer of every NGSI source's supervisor (sequence numbers, known assets,
 active alarms, kept in Redis so a restart resumes), answers their `state_request`s and sends
 their heartbeats while the source keeps notifying. Run exactly one, next to the engine.
+
+Each source speaks contract v2: its full state is retained in Redis (services/feed/retained_writer.py),
+written when its assets change (new ones, redefinitions) and at most every `retain_every_s` while its
+readings do, after a reconnect or on a state request only if Redis lost it. No full state is published.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from services.feed.bus import ERRORS, FeedSubscriber, bounded_client
+from services.feed.retained_writer import RetainedStateWriter
 from services.contract import Codec, Rejection, StateRequest
 from services.threads import LoopThread
 
@@ -72,8 +77,9 @@ class NgsiRelay:
 
     def __init__(self, redis_url: str, *, silence_s: float = 900.0, refresh_s: float = 30.0, min_spacing_s: float = 0.5,
                  max_payload_bytes: int = 8 * 1024 * 1024, registry: CollectorRegistry | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, retain_every_s: float = 15.0) -> None:
         self.redis_url = redis_url
+        self.retain_every_s = retain_every_s  # a new retained version at most this long after a reading changed
         self.silence_s = silence_s
         self.refresh_s = refresh_s
         self.min_spacing_s = min_spacing_s
@@ -83,6 +89,7 @@ class NgsiRelay:
         if registry is not None:
             registry.register(_RelayCollector(self.stats))
         self.sources: dict[tuple[str, str], SourceSupervisor] = {}
+        self.retained: dict[tuple[str, str], RetainedStateWriter] = {}  # each source's retained state (contract v2)
         self._feed = FeedSubscriber(redis_url, pattern=NGSI_PATTERN, on_connected=self._connected)
         self._commands = FeedSubscriber(redis_url, pattern="cmd.*")
         self._client = None
@@ -169,9 +176,10 @@ class NgsiRelay:
         source = self.sources.get((msg.domain, msg.supervisor))
         if source is None:
             return []
-        if isinstance(msg, StateRequest):
+        if isinstance(msg, StateRequest):  # v2: written again only if Redis lost it, never published whole
             log.info("state requested from NGSI source %s (%s)", msg.supervisor, msg.reason)
-            return source.state(now)
+            self._retain((msg.domain, msg.supervisor), source, now, sync=True)
+            return []
         if msg.supervisor.startswith("ngsi-"):  # a vendor speaking NGSI on its own channel answers its own commands
             return source.refuse_command(msg.command_id, now)
         return []
@@ -184,8 +192,16 @@ class NgsiRelay:
         beat = now >= self._next_heartbeat
         if beat:
             self._next_heartbeat = now + HEARTBEAT_EVERY_S
-        for source in self.sources.values():
-            out.extend(source.flush(now))
+        for key, source in self.sources.items():
+            if source.due(now):  # new assets or redefinitions: a new version first, then their readings
+                self._writer(key).changed(definitions=True)
+                self._retain(key, source, now)
+            flushed = source.flush(now)
+            if flushed:
+                self._writer(key).changed()
+            out.extend(flushed)
+            if self._writer(key).due(now) and source.assets:
+                self._retain(key, source, now)
             if beat and source.last_heard is not None and now - source.last_heard < self.silence_s:
                 out.extend(source.heartbeat(now, now - self._started))
         if out or beat:
@@ -235,16 +251,34 @@ class NgsiRelay:
             self._drop_client()
 
     def _connected(self) -> None:
-        """On every (re)connect: take back the saved sources once, then announce every source's full state."""
+        """On every (re)connect: take back the saved sources once, then make sure each one's state is retained."""
         now = self.clock()
         if not self._restored and not self._try_restore():
             return
-        out: Outgoing = []
-        for source in self.sources.values():
+        for key, source in self.sources.items():
             if source.assets:
-                out.extend(source.state(now))
+                self._retain(key, source, now, sync=True)  # written again if Redis lost it (or after a relay restart)
         self._persist_all()  # also says "a relay is alive" to the HTTP endpoints
-        self._publish(out)
+
+    # --- contract v2: each source's retained state ------------------------------------------------
+
+    def _writer(self, key: tuple[str, str]) -> RetainedStateWriter:
+        writer = self.retained.get(key)
+        if writer is None:
+            writer = self.retained[key] = RetainedStateWriter(key[0], key[1], refresh_s=self.retain_every_s)
+        return writer
+
+    def _retain(self, key: tuple[str, str], source: SourceSupervisor, now: float, sync: bool = False) -> None:
+        """Write a new version of the source's retained state (`sync`: only if Redis lost it); announced on the bus."""
+        writer = self._writer(key)
+        build = lambda boot, version, definitions, refresh_s: source.retained(now, boot, version, definitions, refresh_s)  # noqa: E731
+        try:
+            written = writer.sync(self._redis(), build, now) if sync else bool(writer.write(self._redis(), build, now))
+            self.stats.published += written  # the state_ready; the parts are keys, not messages
+        except ERRORS as err:
+            log.warning("NGSI relay could not write the retained state of %s: %s", key[1], err)
+            writer.changed(definitions=True)  # tried again at the next tick
+            self._drop_client()
 
     def _try_restore(self) -> bool:
         try:

@@ -13,7 +13,8 @@ import redis
 from flask import Flask
 
 from services.feed.bus import bounded_client
-from services.contract import StateRequest, cmd_channel, encode
+from services.contract import StateReady, StateRequest, cmd_channel, encode
+from services.contract.retained import keys_of, state_key
 from services.feed.engine import Engine
 from services.metrics import Metrics
 from services.ngsi.intake import ngsi_channel
@@ -167,22 +168,34 @@ def test_the_same_entities_published_on_a_sup_channel_are_accepted(stack: Stack)
     wait_until(lambda: stack.relay.stats.refused.get("wrong_domain"))
 
 
-def test_an_ngsi_source_answers_state_requests_and_survives_a_relay_restart(stack: Stack) -> None:
+def test_an_ngsi_source_keeps_its_state_retained_and_survives_a_relay_restart(stack: Stack) -> None:
+    sup = "ngsi-orion-mtp-lighting"
     assert stack.notify(SDM / "Streetlight" / "example.json").status_code == 200
     wait_until(lambda: stack.reader.asset("urn:ngsi-ld:Streetlight:streetlight:guadalajara:4567"))
-    listener = redis.Redis.from_url(stack.redis_url).pubsub()
-    listener.subscribe("sup.lighting.ngsi-orion-mtp-lighting.state")
-    wait_until(lambda: listener.get_message(timeout=0.1))  # the subscribe confirmation
-    req = StateRequest(domain="lighting", supervisor="ngsi-orion-mtp-lighting", ts="2026-06-21T22:00:00Z", request_id="r1", reason="test")
-    stack.client.publish(cmd_channel("lighting", "ngsi-orion-mtp-lighting"), encode(req))
-    msg = wait_until(lambda: listener.get_message(timeout=0.1))
-    state = msgspec.json.decode(msg["data"])
+    listener = redis.Redis.from_url(stack.redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.psubscribe(f"sup.lighting.{sup}.*")
+    wait_until(lambda: stack.client.pubsub_numpat() >= 2)  # the engine's and this one
+    manifest = msgspec.json.decode(stack.client.get(state_key("lighting", sup)), type=StateReady)
+    state = msgspec.json.decode(stack.client.get(keys_of(manifest)[0]))  # contract v2: the full state is in Redis
     assert [a["id"] for a in state["assets"]] == ["urn:ngsi-ld:Streetlight:streetlight:guadalajara:4567"]
     assert state["readings"][0]["status"] == "ok"
+    writes = stack.relay.retained[("lighting", sup)].writes
+    stack.client.delete(state_key("lighting", sup))  # lost (a flushed Redis): a state request has it written again
+    req = StateRequest(domain="lighting", supervisor=sup, ts="2026-06-21T22:00:00Z", request_id="r1", reason="test")
+    stack.client.publish(cmd_channel("lighting", sup), encode(req))
+    wait_until(lambda: stack.relay.retained[("lighting", sup)].writes == writes + 1)
+    wait_until(lambda: stack.client.exists(state_key("lighting", sup)))
     stack.relay.stop()
     stack.relay = NgsiRelay(stack.redis_url, min_spacing_s=0.05).start()  # a restarted relay announces what it knew
-    msg = wait_until(lambda: listener.get_message(timeout=0.1))
-    assert msgspec.json.decode(msg["data"])["seq"] == 1
+    heard: list[tuple[bytes, bytes]] = []
+
+    def announced_afresh() -> bool:
+        while (m := listener.get_message(timeout=0.05)) is not None:
+            heard.append((m["channel"].rsplit(b".", 1)[1], m["data"]))
+        return any(kind == b"state_ready" and msgspec.json.decode(data, type=StateReady).seq == 1 for kind, data in heard)
+
+    wait_until(announced_afresh)  # written anew by the new relay (a new boot), its counter starting over
+    assert b"state" not in {kind for kind, _ in heard}  # no full state ever on the bus
     listener.close()
     assert stack.notify(SDM / "StreetlightGroup" / "example.json").status_code == 200
     wait_until(lambda: stack.reader.asset("urn:ngsi-ld:StreetlightGroup:streetlightgroup:mycity:A12"))
