@@ -23,7 +23,7 @@ _SUP = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 REASONS = (
     "too_large", "bad_json", "bad_encoding", "not_a_notification", "too_many_entities", "no_entity_id", "not_an_entity",
     "missing_id", "missing_type", "bad_id", "too_many_attributes", "unsupported_type", "no_domain", "wrong_domain",
-    "bad_domain", "markup_in_text", "bad_value", "bad_source", "internal_error",
+    "bad_domain", "markup_in_text", "bad_value", "bad_source", "other_source", "internal_error",
 )
 
 

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.metrics import Metrics
 from services.ngsi import alerts, outbound
 from services.ngsi.entities import NotificationError
+from services.ngsi.inbound import Mapped
 from services.ngsi.intake import (DOMAINS, MAX_PAYLOAD_BYTES, SOURCE, Intake, decode_json, forward_body, map_notification, ngsi_channel,
                                   source_supervisor)
 from services.ngsi.relay import NotTaken
@@ -137,6 +138,16 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
             return None
         return found.get("domain") if found else None
 
+    def owner_elsewhere(m: Mapped, supervisor: str) -> str | None:
+        """The other supervisor an entity's asset already belongs to (the same id from another tenant), if any."""
+        aid = _asset_of(m)
+        try:
+            found = reader.asset(aid) if aid else None
+        except ReaderUnavailable:
+            return None  # the engine refuses it then (counted in its rejections)
+        owner = found.get("supervisor") if found else None
+        return owner if owner and owner != supervisor else None
+
     def hand_over(intake: Intake, source: str, context: Any, fmt: str | None, errors: list[dict]) -> tuple[list[str], dict]:
         """Forward each domain's entities the token may feed; return (ids taken, warnings by id)."""
         success: list[str] = []
@@ -146,7 +157,16 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
             if not allowed.allowed:
                 errors += [_entity_error(m.entity_id, "forbidden_domain", allowed.message, m.entity_type, "Forbidden") for m in mapped]
                 continue
-            forward(ngsi_channel(domain, source_supervisor(source, domain)), forward_body(intake.raw[domain], context, fmt))
+            supervisor = source_supervisor(source, domain)
+            owners = [owner_elsewhere(m, supervisor) for m in mapped]
+            errors += [_entity_error(m.entity_id, "other_source", f"asset {_asset_of(m)} belongs to {owner}: the same id from another "
+                                     "source or tenant (Fiware-Service, NGSILD-Tenant) is refused, never merged", m.entity_type, "AlreadyExists")
+                       for m, owner in zip(mapped, owners) if owner]
+            raw = [e for e, owner in zip(intake.raw[domain], owners) if not owner]
+            mapped = [m for m, owner in zip(mapped, owners) if not owner]
+            if not mapped:
+                continue
+            forward(ngsi_channel(domain, supervisor), forward_body(raw, context, fmt))
             success += [m.entity_id for m in mapped]
             warnings.update({m.entity_id: list(m.warnings) for m in mapped if m.warnings})
         return success, warnings
@@ -336,6 +356,13 @@ def _entity_error(entity_id: str, reason: str, detail: str, entity_type: str = "
     """One refused entity in a notification's answer."""
     return {"entityId": entity_id, "type": entity_type, "reason": reason,
             "error": {"type": ERRORS + kind, "title": reason, "detail": detail}}
+
+
+def _asset_of(m: Mapped) -> str | None:
+    """The asset an entity defines or gives a reading of (None for an alert: its alarm is its source's own)."""
+    if m.asset is not None:
+        return m.asset.id
+    return getattr(m.reading, "asset", None)
 
 
 def _link_context(header: str | None) -> list[str] | None:

@@ -104,6 +104,31 @@ def test_the_source_comes_from_the_url_or_the_tenant_headers(client_and_bus) -> 
     assert [ch for ch, _ in sent] == ["sup.lighting.ngsi-mtp3m-lighting.ngsi", "sup.lighting.ngsi-broker2-lighting.ngsi"]
 
 
+def test_the_same_id_from_another_tenant_is_refused_with_a_reason_not_dropped() -> None:
+    core, sent, metrics = Hypervisor(), [], Metrics()
+    lamp = json.loads((SDM / "Streetlight" / "example.json").read_text())
+    mine = AssetDef(id="urn:ngsi-ld:Streetlight:" + lamp["id"], type="Streetlight", name="Lanterne", geometry=Point(coordinates=(3.87, 43.61)))
+    core.handle(State[LightingReading](v=1, ts=TS, snapshot="s1", kind="state", domain="lighting", supervisor="ngsi-mtp3m-lighting",
+                                       seq=1, assets=[mine], readings=[]), 0)  # tenant mtp3m defined it first
+    app = Flask("ngsi-tenants")
+    app.register_blueprint(create_ngsi_blueprint(CoreReader(core), lambda ch, p: sent.append((ch, p)), authorize=token_gate([TOKEN]),
+                                                 metrics=metrics))
+    client = app.test_client()
+    r = post(client, "/ngsi/v2/notify", {"data": [lamp]}, **{"Fiware-Service": "mtp3m"})
+    assert r.status_code == 200 and len(sent) == 1
+    for headers in ({"Fiware-Service": "other"}, {"NGSILD-Tenant": "other"}):
+        r = post(client, "/ngsi/v2/notify", {"data": [lamp]}, **headers)
+        assert (r.status_code, r.get_json()["reason"]) == (422, "other_source")
+        (error,) = r.get_json()["errors"]
+        assert error["entityId"] == lamp["id"] and "ngsi-mtp3m-lighting" in error["error"]["detail"]
+    assert len(sent) == 1  # nothing forwarded for the other tenant
+    assert metrics.registry.get_sample_value("vigie_ngsi_refused_total", {"reason": "other_source"}) == 2
+    other = {**lamp, "id": "streetlight:other:1"}  # the other tenant's own ids are taken; only the clash is refused
+    r = post(client, "/ngsi/v2/notify", {"data": [other, lamp]}, **{"Fiware-Service": "other"})
+    assert r.status_code == 207 and r.get_json()["success"] == [other["id"]]
+    assert [e["id"] for e in msgspec.json.decode(sent[-1][1])["data"]] == [other["id"]]
+
+
 def test_a_link_header_context_is_forwarded_inline(client_and_bus) -> None:
     client, sent, _ = client_and_bus
     lamp = {"id": "urn:ngsi-ld:Streetlight:x", "type": "Streetlight", "status": {"type": "Property", "value": "ok"}}
