@@ -9,14 +9,17 @@ _ACL_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SUP_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # no glob characters: the channel rules stay exact
 SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default message-queue channel
 
-# Vigie keeps every key under `vigie:`; reads `sup.*`, writes `cmd.*` and the Socket.IO queue.
+# Vigie keeps every key under `vigie:`; reads `sup.*`, writes `cmd.*` and the Socket.IO queue. `sup:*`: the
+# supervisors' retained states (contract v2), which it reads and its NGSI relay writes for its sources.
 VIGIE_RULES = (
-    "resetkeys", "~vigie:*",
+    "resetkeys", "~vigie:*", "~sup:*",
     "resetchannels", f"&{SUP_PATTERN}", "&cmd.*", f"&{SOCKETIO_CHANNEL}",
     "-@all", "+@connection", "+@read", "+@write", "+@stream", "+@pubsub", "+@transaction", "-@dangerous",
 )
-# A supervisor touches no key: it publishes on its own `sup.` channels and listens to its `cmd.` channel.
-SUPERVISOR_COMMANDS = ("-@all", "+ping", "+publish", "+subscribe", "+unsubscribe")
+# A supervisor publishes on its own `sup.` channels, listens to its `cmd.` channel and writes its own retained
+# state (contract v2: keys `sup:<domain>:<id>:*`, parts then manifest, expiry and announcement in one MULTI).
+SUPERVISOR_COMMANDS = ("-@all", "+ping", "+publish", "+subscribe", "+unsubscribe",
+                       "+get", "+set", "+exists", "+expire", "+multi", "+exec", "+discard")
 
 
 class AclError(ValueError):
@@ -37,7 +40,7 @@ def vigie_acl(user: str, password: str) -> list[str]:
 
 
 def supervisor_acl(domain: str, supervisor: str, password: str, *, user: str | None = None) -> list[str]:
-    """Return the ACL SETUSER arguments for one supervisor: only its own channels."""
+    """Return the ACL SETUSER arguments for one supervisor: only its own channels and its own retained-state keys."""
     if domain not in DOMAINS:
         raise AclError(f"unknown domain {domain[:40]!r}")
     if not _SUP_ID.match(supervisor):
@@ -46,8 +49,8 @@ def supervisor_acl(domain: str, supervisor: str, password: str, *, user: str | N
     if not _ACL_USER.match(name):
         raise AclError(f"bad ACL user name {name[:64]!r}")
     channels = (f"&sup.{domain}.{supervisor}.*", f"&cmd.{domain}.{supervisor}")
-    return ["ACL", "SETUSER", name, "reset", "on", _password_rule(password), "resetkeys", "resetchannels",
-            *channels, *SUPERVISOR_COMMANDS]
+    return ["ACL", "SETUSER", name, "reset", "on", _password_rule(password), "resetkeys", f"~sup:{domain}:{supervisor}:*",
+            "resetchannels", *channels, *SUPERVISOR_COMMANDS]
 
 
 def as_line(args: list[str]) -> str:

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 import redis
 
+from services.accounts.redis_acl import supervisor_acl, vigie_acl
 from services.contract import Codec, StateRequest, cmd_channel, encode
 from services.contract.retained import state_key
 from services.feed.engine import Engine
@@ -105,6 +106,37 @@ def test_after_a_redis_restart_the_simulator_writes_its_state_once_and_vigie_rea
         bus.close()
         client.close()
     finally:
+        runner.stop()
+        engine.stop()
+
+
+@pytest.fixture
+def acl_urls(redis_url: str):
+    """Vigie's user and one supervisor's, with the rules docs/security.md documents; removed afterwards."""
+    admin = redis.Redis.from_url(redis_url)
+    admin.execute_command(*vigie_acl("vigie-rt", "vigie-pw"))
+    admin.execute_command(*supervisor_acl("lighting", "lum-acl", "sup-pw"))
+    host = redis_url.split("//", 1)[1].rsplit("/", 1)[0]
+    yield {"vigie": f"redis://vigie-rt:vigie-pw@{host}/0", "sup": f"redis://sup-lighting-lum-acl:sup-pw@{host}/0"}
+    admin.execute_command("ACL", "DELUSER", "vigie-rt", "sup-lighting-lum-acl")
+    admin.close()
+
+
+def test_under_the_documented_acls_a_simulator_retains_its_state_and_vigie_reads_it(acl_urls: dict, tmp_path: Path) -> None:
+    runner = Runner(TinyLighting("lum-acl"), acl_urls["sup"], speed=50.0, refresh_s=0.5).start()
+    engine = Engine(settings(tmp_path), acl_urls["vigie"], freeze_gc=False).start()
+    sup = redis.Redis.from_url(acl_urls["sup"], protocol=2)
+    try:
+        wait_until(lambda: assets(engine) == 20 and engine.retained.stats["versions"] >= 1, timeout=10)
+        assert runner.retained is not None and runner.retained.writes >= 1  # still version 2: its keys are its own
+        assert engine.metrics.state_requests == {}
+        assert sup.get(state_key("lighting", "lum-acl")) is not None
+        for call in (lambda: sup.set(state_key("lighting", "lum-other"), b"{}"), lambda: sup.get(state_key("water", "lum-acl")),
+                     lambda: sup.set("vigie:snap:meta", b"{}"), lambda: sup.keys("*")):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                call()
+    finally:
+        sup.close()
         runner.stop()
         engine.stop()
 

@@ -93,8 +93,9 @@ def test_redis_acl_lines_need_no_redis():
     out = io.StringIO()
     code = cli.main(["redis-acl", "supervisor", "--domain", "water", "--id", "eau-mtp", "--password-stdin"], Settings(),
                     stdin=io.StringIO("s3cret\n"), stdout=out, stderr=io.StringIO())
-    assert code == 0 and out.getvalue().strip() == ("ACL SETUSER sup-water-eau-mtp reset on >s3cret resetkeys resetchannels "
-                                                    "&sup.water.eau-mtp.* &cmd.water.eau-mtp -@all +ping +publish +subscribe +unsubscribe")
+    assert code == 0 and out.getvalue().strip() == ("ACL SETUSER sup-water-eau-mtp reset on >s3cret resetkeys ~sup:water:eau-mtp:* "
+                                                    "resetchannels &sup.water.eau-mtp.* &cmd.water.eau-mtp -@all +ping +publish +subscribe "
+                                                    "+unsubscribe +get +set +exists +expire +multi +exec +discard")
 
 
 def test_without_redis_url_the_cli_says_so(tmp_path):
