@@ -39,6 +39,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
     from services.feed.bus import bounded_client
     from services.ngsi.outbound import territory_areas
     from services.ngsi.relay import redis_forwarder
+    from services.territory.geo import extent
     from services.redis_conn import connect
     from services.web.alarms import init_alarms
     from services.web.api import create_api
@@ -56,7 +57,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
                                          day_archive=runtime.day_archive))
     server.register_blueprint(create_ngsi_blueprint(
         runtime.reader, redis_forwarder(bounded_client(runtime.redis_url)), authorize=security_gate(),
-        metrics=runtime.metrics, area=territory_areas(settings.territory),
+        metrics=runtime.metrics, area=territory_areas(settings.territory), extent=extent(settings.territory),
     ))
     dash_app, socketio = create_dash_app(server, settings, runtime.reader, runtime.engine)
     security.register_dash(dash_app)

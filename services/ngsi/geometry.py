@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.contract.messages import Point
 from services.territory.geo import haversine_m, point_in_ring
 
 MAX_POINTS = 5000
@@ -130,3 +131,15 @@ def bbox_of(rings: list[list[Coord]]) -> tuple[float, float, float, float]:
     """min lon, min lat, max lon, max lat of the outer ring."""
     xs, ys = [c[0] for c in rings[0]], [c[1] for c in rings[0]]
     return (min(xs), min(ys), max(xs), max(ys))
+
+
+def outside(geometry: Any, extent: tuple[float, float, float, float]) -> Coord | None:
+    """A point of a contract geometry (Point, LineString) when none of it lies within `extent`; None when it does."""
+    coords = getattr(geometry, "coordinates", None)
+    if coords is None:
+        return None
+    points = [coords] if isinstance(geometry, Point) else list(coords)
+    x0, y0, x1, y1 = extent
+    if not points or any(x0 <= p[0] <= x1 and y0 <= p[1] <= y1 for p in points):
+        return None
+    return (float(points[0][0]), float(points[0][1]))

@@ -159,6 +159,16 @@ def haversine_m(a: Coord, b: Coord) -> float:
 # --- the territory's layers ---------------------------------------------------------------
 
 
+def extent(territory_id: str = "montpellier", margin_km: float = 5.0) -> tuple[float, float, float, float]:
+    """The territory's extent: its communes' bounding box widened by `margin_km` (min lon, min lat, max lon, max lat)."""
+    boxes = [c.bbox for c in communes(territory_id)]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    dlat = margin_km / 111.32
+    dlon = dlat / max(math.cos(math.radians((y0 + y1) / 2)), 0.01)
+    return (x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat)
+
+
 def _geojson(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

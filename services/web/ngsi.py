@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter
 from services.metrics import Metrics
 from services.ngsi import alerts, outbound
 from services.ngsi.entities import NotificationError
+from services.ngsi.geometry import outside
 from services.ngsi.inbound import Mapped
 from services.ngsi.intake import (DOMAINS, MAX_PAYLOAD_BYTES, SOURCE, Intake, decode_json, forward_body, map_notification, ngsi_channel,
                                   source_supervisor)
@@ -50,6 +51,7 @@ class Verdict(Protocol):
 
 
 Authorize = Callable[[str, "str | None"], Verdict]
+Extent = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
 Forward = Callable[[str, bytes], None]  # hand a `.ngsi` payload to the relay, or raise NotTaken (see redis_forwarder)
 
 
@@ -95,6 +97,8 @@ class NgsiMetrics:
                                      ["api", "outcome"], registry=registry)
         self.refused = Counter("vigie_ngsi_refused", "NGSI entities (or whole notifications) refused, by reason",
                                ["reason"], registry=registry)
+        self.outside = Counter("vigie_ngsi_outside_extent", "NGSI entities taken although located outside the territory's extent",
+                               ["domain"], registry=registry)
 
 
 UNSERVED_PARTS = frozenset({"subscriptions", "csourceRegistrations", "csourceSubscriptions",
@@ -108,9 +112,12 @@ def problem(status: int, kind: str, title: str, detail: str = "", **extra: Any) 
 
 
 def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Authorize, metrics: Metrics | None = None,
-                          area: outbound.AreaLookup | None = None, max_body_bytes: int = MAX_PAYLOAD_BYTES,
-                          clock: Callable[[], float] = time.time) -> Blueprint:
-    """Build the NGSI blueprint: `forward(channel, payload)` hands entities to the relay, `area(id)` places groups."""
+                          area: outbound.AreaLookup | None = None, extent: Extent | None = None,
+                          max_body_bytes: int = MAX_PAYLOAD_BYTES, clock: Callable[[], float] = time.time) -> Blueprint:
+    """Build the NGSI blueprint: `forward(channel, payload)` hands entities to the relay, `area(id)` places groups.
+
+    `extent` (min lon, min lat, max lon, max lat; services.territory.geo.extent): entities located wholly outside
+    it are taken, with a warning in the answer, and counted in vigie_ngsi_outside_extent_total{domain}."""
     bp = Blueprint("vigie_ngsi", __name__)
     counters = NgsiMetrics((metrics or Metrics()).registry)
     log_budget = {"start": 0.0, "n": 0}
@@ -169,6 +176,12 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
             forward(ngsi_channel(domain, supervisor), forward_body(raw, context, fmt))
             success += [m.entity_id for m in mapped]
             warnings.update({m.entity_id: list(m.warnings) for m in mapped if m.warnings})
+            for m in mapped:
+                if extent is not None and m.asset is not None and (far := outside(m.asset.geometry, extent)) is not None:
+                    counters.outside.labels(domain).inc()
+                    warnings.setdefault(m.entity_id, []).append(
+                        f"located at {far[0]:.5f}, {far[1]:.5f} (lon, lat), outside the territory's extent: check its coordinates")
+                    note(f"source {source}: entity {m.entity_id!r} located outside the territory's extent ({far[0]:.3f}, {far[1]:.3f})")
         return success, warnings
 
     def notify(api: str) -> Response:

@@ -14,6 +14,7 @@ from services.core import Hypervisor
 from services.metrics import Metrics
 from services.ngsi.relay import NotTaken
 from services.feed.reader import sort_alarms
+from services.territory.geo import extent
 from services.web.ngsi import create_ngsi_blueprint, token_gate
 
 SDM = Path(__file__).resolve().parents[1] / "data" / "smart-data-models"
@@ -127,6 +128,33 @@ def test_the_same_id_from_another_tenant_is_refused_with_a_reason_not_dropped() 
     r = post(client, "/ngsi/v2/notify", {"data": [other, lamp]}, **{"Fiware-Service": "other"})
     assert r.status_code == 207 and r.get_json()["success"] == [other["id"]]
     assert [e["id"] for e in msgspec.json.decode(sent[-1][1])["data"]] == [other["id"]]
+
+
+@pytest.mark.parametrize("model", ["Streetlight", "Junction", "Tank", "TrafficFlowObserved", "WaterQualityObserved"])
+def test_official_entities_outside_the_territory_are_taken_flagged_and_counted(model: str) -> None:
+    sent, metrics = [], Metrics()
+    app = Flask("ngsi-extent")
+    app.register_blueprint(create_ngsi_blueprint(CoreReader(Hypervisor()), lambda ch, p: sent.append((ch, p)), authorize=token_gate([TOKEN]),
+                                                 metrics=metrics, extent=extent("montpellier")))  # the examples are in Spain
+    entity = json.loads((SDM / model / "example.json").read_text())
+    r = post(app.test_client(), "/ngsi/v2/notify", {"data": [entity]})
+    assert r.status_code == 200 and r.get_json()["success"] == [entity["id"]] and len(sent) == 1  # taken all the same
+    assert any("outside the territory's extent" in w for w in r.get_json()["warnings"][entity["id"]])
+    domain = sent[0][0].split(".")[1]
+    assert metrics.registry.get_sample_value("vigie_ngsi_outside_extent_total", {"domain": domain}) == 1
+
+
+def test_an_entity_within_the_territory_is_not_flagged() -> None:
+    metrics = Metrics()
+    app = Flask("ngsi-extent")
+    app.register_blueprint(create_ngsi_blueprint(CoreReader(Hypervisor()), lambda ch, p: None, authorize=token_gate([TOKEN]),
+                                                 metrics=metrics, extent=extent("montpellier")))
+    lamp = {**json.loads((SDM / "Streetlight" / "example.json").read_text()), "location": {"type": "Point", "coordinates": [3.8767, 43.6108]}}
+    road = {**json.loads((SDM / "TrafficFlowObserved" / "example.json").read_text()),  # leaves the territory, starts in it
+            "location": {"type": "LineString", "coordinates": [[3.95, 43.60], [5.0, 45.0]]}}
+    r = post(app.test_client(), "/ngsi/v2/notify", {"data": [lamp, road]})
+    assert r.status_code == 200 and not any("extent" in w for ws in r.get_json()["warnings"].values() for w in ws)
+    assert metrics.registry.get_sample_value("vigie_ngsi_outside_extent_total", {"domain": "lighting"}) is None
 
 
 def test_a_link_header_context_is_forwarded_inline(client_and_bus) -> None:
