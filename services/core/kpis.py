@@ -211,6 +211,10 @@ class KpiHistory:
                 series.popleft()
         return True
 
+    def sampled_at(self, domain: str) -> float | None:
+        """When the domain's KPIs were last recorded (None: never)."""
+        return self._last_sample.get(domain)
+
     def series(self, domain: str, key: str) -> list[tuple[float, float | None]]:
         """(ts, value) pairs, oldest first."""
         return list(self._series.get((domain, key), ()))
