@@ -21,6 +21,7 @@ from services.core import CoreConfig, Hypervisor
 from services.core.events import (
     AlarmsChanged, AssetsChanged, AssetsRemoved, Event, Refused, RegistryChanged, StateAnnounced, StateApplied, StateNeeded,
 )
+from services.core.views import CoreViews
 from services.metrics import Metrics
 from services.settings import Settings
 from services.feed.retained import RetainedStateReader
@@ -93,7 +94,11 @@ def core_config(settings: Settings) -> CoreConfig:
 
 
 class Engine:
-    """Owns the Hypervisor on one thread; other threads send it requests and read under `lock`."""
+    """Owns the Hypervisor on one thread; other threads send it requests and read the `views` it publishes.
+
+    `lock` is held while the core changes (a few owners still read the core itself under it); pages and the API
+    read `views.current`, an immutable CoreView published after each turn, and never wait for the engine.
+    """
 
     def __init__(self, settings: Settings, redis_url: str, core: Hypervisor | None = None, *,
                  metrics: Metrics | None = None, freeze_gc: bool = True, clock: Callable[[], float] = time.time) -> None:
@@ -113,6 +118,8 @@ class Engine:
         self._store = SnapshotStore(redis_url)
         self._snapshots = SnapshotBuilder(self.core)
         self._requests: queue.SimpleQueue[tuple[Request, Future]] = queue.SimpleQueue()
+        self._answers: list[tuple[Future, object, BaseException | None]] = []  # this turn's, given once its view is out
+        self.views = CoreViews(self.core, clock())  # what pages and the API read, without the lock
         self._listeners: list[Listener] = []
         self._rejections = RejectionLog()
         self.retained = RetainedStateReader(redis_url, self._apply_retained, metrics=self.metrics, clock=clock,
@@ -186,6 +193,7 @@ class Engine:
             raise EngineUnavailable("the engine is not running")
         fut: Future = Future()
         self._requests.put((fn, fut))
+        self.wake()
         try:
             return fut.result(timeout)
         except FutureTimeout as err:
@@ -209,9 +217,14 @@ class Engine:
             self._apply(batch, now, events)
             events.extend(self.core.tick(now))
             self._after_tick(now)
+        self._publish(events, now)
         self._react(events, now)
         self._deliver(events)
         return events
+
+    def wake(self) -> None:
+        """A request is waiting: end the engine thread's wait for bus data now (it serves requests each turn)."""
+        self._queue.wake()
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -233,6 +246,7 @@ class Engine:
                         heard, lost_at = self._queue.heard()
                         events.extend(self.core.tick(now, heard, lost_at))
                         self._after_tick(now)
+                self._publish(events, now)
                 if events:
                     self._react(events, now)
                     self._deliver(events)
@@ -308,10 +322,27 @@ class Engine:
         try:
             value, evs = fn(self.core, now)
         except Exception as err:  # noqa: BLE001 - the caller gets the error, the loop goes on
-            fut.set_exception(err)
+            self._answers.append((fut, None, err))
             return
         events.extend(evs)
-        fut.set_result(value)
+        self._answers.append((fut, value, None))
+
+    def _publish(self, events: list[Event], now: float) -> None:
+        """Publish the turn's view for readers, then answer the turn's requests (a caller reads its own change at once)."""
+        try:
+            self.views.publish(events, now)
+        except Exception:  # noqa: BLE001 - a bug here must not stop the engine; readers get a whole new view
+            log.exception("publishing the read views failed; rebuilding them")
+            try:
+                self.views.rebuild(now)
+            except Exception:  # noqa: BLE001
+                log.exception("rebuilding the read views failed")
+        answers, self._answers = self._answers, []
+        for fut, value, err in answers:
+            if err is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(err)
 
     def _after_tick(self, now: float) -> None:
         core, m = self.core, self.metrics

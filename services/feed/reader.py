@@ -1,12 +1,15 @@
 """Reading the live state: from the engine in this process, or from the snapshots it writes to Redis.
 
-Both readers answer the same JSON-ready shapes (a test runs both on the same data). `RedisReader` reads what
-services/feed/snapshots.py's `SnapshotBuilder` (run by the engine) writes.
+Both readers answer the same JSON-ready shapes (a test runs both on the same data). `LocalReader` reads the
+immutable views the engine publishes after each turn (services/core/views.py), never under the engine's lock;
+`RedisReader` reads what services/feed/snapshots.py's `SnapshotBuilder` (run by the engine) writes.
 """
 from __future__ import annotations
 
+import heapq
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
 import msgspec
 import redis
@@ -14,9 +17,10 @@ import redis
 from services.feed.bus import ERRORS
 from services.feed.snapshots import snap_key
 from services.core.alarms import PRIORITY_RANK
+from services.core.views import CoreViews
 
 if TYPE_CHECKING:
-    from services.core import Hypervisor
+    from services.core.views import AssetView, CoreView, DomainView
     from services.feed.engine import Engine
 
 DOMAINS = ("lighting", "water", "traffic")
@@ -48,10 +52,6 @@ def geo_feature(domain: str, id: str, type: str, name: str, geometry: dict | Non
         else:
             f["coords"] = geometry["coordinates"]
     return f
-
-
-def _feature_of(a: Any) -> dict:
-    return geo_feature(a.domain, a.id, a.type, a.name, a.geometry, str(a.condition), a.values)
 
 
 def _point(geometry: dict | None) -> tuple[float, float] | None:
@@ -126,59 +126,135 @@ class Reader(Protocol):
 # --- in-process ----------------------------------------------------------------------------
 
 
+def _copy(doc: Any) -> Any:
+    """A deep copy in the JSON shapes RedisReader answers (callers may edit what they get)."""
+    return _decode(_encode(doc))
+
+
+def _page_matches(a: "AssetView", type: str | None, condition: str | None, bbox: BBox | None) -> bool:
+    if type is not None and a.type != type:
+        return False
+    if condition is not None and a.condition != condition:
+        return False
+    if bbox is not None:
+        p = a.point
+        return p is not None and bbox[0] <= p[0] <= bbox[2] and bbox[1] <= p[1] <= bbox[3]
+    return True
+
+
+def _in_id_order(doms: list["DomainView"]) -> Iterator["AssetView"]:
+    """The assets of these domains' views, ordered by id."""
+    runs = [_ordered(d) for d in doms]
+    return runs[0] if len(runs) == 1 else heapq.merge(*runs, key=lambda a: a.id)
+
+
+def _ordered(d: "DomainView") -> Iterator["AssetView"]:
+    get = d.assets.get
+    for i in d.ids():
+        yield get(i)
+
+
+class FollowedViews:
+    """Views of an engine-shaped handle that publishes none (a replay session): kept from its events, under its lock.
+
+    A handle without events at all (a bare core in a test) gets a whole new view at each read, built under its lock.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        with engine.lock:
+            self._views = CoreViews(engine.core, engine.clock())
+        self._follows = callable(getattr(engine, "subscribe", None))
+        if self._follows:
+            engine.subscribe(self._on_events)
+
+    @property
+    def current(self) -> "CoreView":
+        """The latest view."""
+        if not self._follows:
+            with self.engine.lock:
+                return CoreViews(self.engine.core, self.engine.clock()).current
+        return self._views.current
+
+    def _on_events(self, events: list) -> None:
+        with self.engine.lock:
+            if self._views.core is not self.engine.core:  # the session rebuilt its world (a seek)
+                self._views = CoreViews(self.engine.core, self.engine.clock())
+            else:
+                self._views.publish(events, self.engine.clock())
+
+
 class LocalReader:
-    """Reads the engine's core in this process: takes the engine's lock, copies, lets go."""
+    """Reads the engine's published views in this process: never its lock, whatever a page asks.
+
+    The engine publishes an immutable `CoreView` after each turn (services/core/views.py); a read takes the current
+    one and filters, sorts and serialises it on the reader's thread while the engine goes on.
+    """
 
     def __init__(self, engine: "Engine") -> None:
         self.engine = engine
-
-    def _read(self, fn: Callable[["Hypervisor", float], Any]) -> Any:
-        now = self.engine.clock()
-        with self.engine.lock:
-            raw = _encode(fn(self.engine.core, now))  # a deep copy, in the same JSON shapes as Redis
-        return _decode(raw)
+        views = getattr(engine, "views", None)
+        self.views = views if views is not None else FollowedViews(engine)
+        self._alarm_order: dict[bool, tuple[Any, list[bytes]]] = {}  # active_only -> (the book's view, its docs in order)
 
     def assets(self, domain=None, type=None, condition=None, bbox=None, offset=0, limit=100):
         """Assets matching the filters, ordered by id: (total, one page)."""
-        def page(core, now):
-            found = core.state.query(domain=domain, type=type, condition=condition, bbox=bbox)
-            found.sort(key=lambda a: a.id)
-            return [len(found), [a.to_dict() for a in found[offset : offset + limit]]]
-
-        total, items = self._read(page)
-        return total, items
+        view = self.views.current
+        doms = [view.domains[d] for d in ((domain,) if domain else DOMAINS)]
+        ordered = _in_id_order(doms)
+        if type is None and condition is None and bbox is None:  # a page costs its own size, not the domain's
+            return sum(len(d.assets) for d in doms), _copy([a.to_dict() for a in islice(ordered, offset, offset + limit)])
+        matching = [a for a in ordered if _page_matches(a, type, condition, bbox)]
+        return len(matching), _copy([a.to_dict() for a in matching[offset : offset + limit]])
 
     def asset(self, asset_id):
         """One asset, or None."""
-        return self._read(lambda core, now: (a.to_dict() if (a := core.state.get(asset_id)) else None))
+        view = self.views.current
+        for d in DOMAINS:
+            a = view.domains[d].assets.get(asset_id)
+            if a is not None:
+                return _copy(a.to_dict())
+        return None
 
     def assets_geo(self, domain):
-        """Every asset of a domain as a compact map feature."""
-        return self._read(lambda core, now: [_feature_of(a) for a in core.state.domain(domain).values()])
+        """Every asset of a domain as a compact map feature, ordered by id."""
+        d = self.views.current.domains[domain]
+        return _copy([geo_feature(a.domain, a.id, a.type, a.name, a.geometry, str(a.condition), a.values)
+                      for i in d.ids() if (a := d.assets.get(i)) is not None])
 
     def supervisors(self):
-        """Every supervisor's health."""
-        return self._read(lambda core, now: core.supervisors(now))
+        """Every supervisor's health, ages on the engine's clock now."""
+        return _with_age(_decode(self.views.current.supervisors), self.engine.clock())
 
     def alarms(self, active_only=True, limit=None):
-        """Active alarms (or every alarm held), in operator order."""
-        return sort_alarms(self._read(lambda core, now: [a.to_dict() for a in core.alarms.all()]), active_only, limit)
+        """Active alarms (or every alarm held), in operator order (sort_alarms's, sorted once per version of the book)."""
+        alarms = self.views.current.alarms
+        cached = self._alarm_order.get(active_only)
+        if cached is None or cached[0] is not alarms:
+            if active_only:
+                held = sorted((a for a in alarms.values() if a.active), key=lambda a: (a.rank, -a.raised_at, a.id))
+            else:
+                held = sorted(alarms.values(), key=lambda a: (-a.updated_at, a.id))
+            cached = self._alarm_order[active_only] = (alarms, [a.doc for a in held])
+        docs = cached[1] if limit is None else cached[1][:limit]
+        return _decode(b"[" + b",".join(docs) + b"]")  # one decode: fresh objects for this caller
 
     def alarms_by_id(self, ids):
         """The alarms held among `ids`, by id (a push delta reads only what changed, not the whole book)."""
-        return self._read(lambda core, now: {i: a.to_dict() for i in ids if (a := core.alarms.get(i)) is not None})
+        alarms = self.views.current.alarms
+        return {i: _decode(a.doc) for i in ids if (a := alarms.get(i)) is not None}
 
     def kpis(self):
         """Current KPIs per domain."""
-        return self._read(lambda core, now: core.kpis())
+        return _decode(self.views.current.kpis)
 
     def kpi_history(self, domain):
         """Each KPI's sampled values of one domain: {key: [[t, v], ...]}."""
-        return self._read(lambda core, now: {k["key"]: core.kpi_history.series(domain, k["key"]) for k in core.kpis()[domain]})
+        return _decode(self.views.current.kpi_history[domain])
 
     def summary(self):
         """The cross-domain strip."""
-        return self._read(lambda core, now: core.summary(now))
+        return _decode(self.views.current.summary)
 
     def health(self):
         """Redis link, engine and each supervisor's freshness."""
