@@ -167,7 +167,15 @@ class AlarmActions:
         return self._execute(run)
 
     def domains(self, ids: list[str]) -> dict[str, str | None]:
-        """Each alarm's domain (None: not held) to authorise per domain before acting."""
+        """Each alarm's domain (None: not held) to authorise per domain before acting.
+
+        Read from the engine's published view when it has one (no turn of the engine: an action then costs one
+        turn, not two); `apply` checks each domain again on the engine thread and refuses an alarm that moved."""
+        views = getattr(self.engine, "views", None)
+        if views is not None:
+            alarms = views.current.alarms
+            return {aid: (a.domain if (a := alarms.get(aid)) is not None else None) for aid in ids}
+
         def run(core: "Hypervisor", now: float) -> tuple[dict, list[Event]]:
             return {aid: (a.domain if (a := core.alarms.get(aid)) else None) for aid in ids}, []
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from services.alarms.actions import AlarmActions
 from services.contract import Alarm, AlarmEvent, encode, sup_channel
 from services.core.views import BUCKETS, FrozenMap
 from services.feed.engine import Engine
@@ -121,6 +122,11 @@ def test_a_request_is_answered_once_its_change_is_readable(engine: Engine) -> No
     assert not fut.done()  # not before the turn's view is out: the caller must read its own acknowledgement
     engine._publish(events, NOW)
     assert fut.result(0) is True and reader.alarms()[0]["acked_by"] == "ada"
+
+
+def test_an_action_looks_domains_up_in_the_view_without_a_turn_of_the_engine(engine: Engine) -> None:
+    assert not engine.running  # a turn would raise EngineUnavailable
+    assert AlarmActions(engine).domains(["lum/lamp_fault:lum-1", "nope"]) == {"lum/lamp_fault:lum-1": "lighting", "nope": None}
 
 
 def test_a_request_ends_the_engine_threads_wait_for_bus_data(engine: Engine) -> None:
