@@ -56,6 +56,8 @@ class PublisherWatch:
             found = True
         if boot is not None and _came_back(self.boots, boot):
             found = True
+        if not found and not self.evidence and self.flagged_at is None:
+            return None  # the usual case: one counter moving on
         if found:
             self.evidence.append(now)
             self.last_evidence = now
@@ -77,6 +79,10 @@ class PublisherWatch:
 
     def _track(self, seq: int, now: float, cfg: WatchConfig) -> bool:
         """Put `seq` on its track; return whether that is evidence of a second publisher."""
+        if len(self.tracks) == 1 and self.tracks[0][0] < seq:  # the usual case: one counter moving on
+            t = self.last_track = self.tracks[0]
+            t[0], t[1] = seq, now
+            return False
         self.tracks = [t for t in self.tracks if t[1] > now - cfg.window_s]
         best: list[float] | None = None
         for t in self.tracks:
