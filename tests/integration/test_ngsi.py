@@ -226,3 +226,51 @@ def test_without_a_running_relay_a_notification_is_not_taken(stack: Stack) -> No
     stack.relay.stop()  # a relay that dies without stopping lets its key expire after 15 s
     r = stack.notify(SDM / "Streetlight" / "example.json")
     assert (r.status_code, r.get_json()["reason"]) == (503, "no_relay")
+
+
+# --- the lifecycle of an Alert-family alarm from a broker ------------------------------------------------------------
+
+FAMILY = {"Alert": ("example.json", None, "traffic"), "Anomaly": ("example-normalized.json", None, "water"),
+          "WeatherAlert": ("example.json", "traffic", "traffic")}
+
+
+@pytest.mark.parametrize("model", sorted(FAMILY))
+def test_an_alert_family_alarm_is_acknowledged_shelved_and_cleared_when_the_broker_says_it_expired(stack: Stack, model: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from services.alarms.actions import AlarmActions, parse_params
+
+    name, hint, domain = FAMILY[model]
+    official = json.loads((SDM / model / name).read_text())
+    now = datetime.now(timezone.utc)
+
+    def valid_until(end: datetime) -> dict:
+        """The official example, valid from five minutes ago until `end` (validTo in the past: resolved, expired)."""
+        stamp = lambda t: {"type": "DateTime", "value": t.strftime("%Y-%m-%dT%H:%M:%SZ")} if model == "Anomaly" else t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+        return {**official, "validFrom": stamp(now - timedelta(minutes=5)), "validTo": stamp(end)}
+
+    def notify(entity: dict) -> None:
+        url = "/ngsi/v2/notify?source=orion-mtp" + (f"&domain={hint}" if hint else "")
+        r = stack.http.post(url, data=json.dumps({"data": [entity]}), headers={**AUTH, "Content-Type": "application/json"})
+        assert r.status_code == 200, r.get_json()
+
+    def alarm() -> dict | None:
+        return next((a for a in stack.reader.alarms(active_only=False) if a["id"] == alarm_id), None)
+
+    alarm_id = f"ngsi-orion-mtp-{domain}/urn:ngsi-ld:{model}:{official['id']}"
+    notify(valid_until(now + timedelta(hours=1)))
+    assert wait_until(lambda: (a := alarm()) and a["state"] == "active_unack")
+    actions = AlarmActions(stack.engine)
+    (acked,) = actions.apply("ack", [alarm_id], "ada", parse_params("ack", {"comment": "seen"}))
+    assert acked.ok, acked
+    assert wait_until(lambda: alarm()["state"] == "active_ack")
+    (shelved,) = actions.apply("shelve", [alarm_id], "ada", parse_params("shelve", {"reason": "crew on site", "minutes": 30}))
+    assert shelved.ok, shelved
+    assert wait_until(lambda: alarm()["shelved_by"] == "ada")
+    notify(valid_until(now - timedelta(minutes=1)))  # the broker's next notification: expired
+    cleared = wait_until(lambda: (a := alarm()) and not a["active"] and a)
+    assert cleared["state"] == "shelved"  # cleared while shelved: it stays shelved (ISA-18.2), no longer active
+    assert stack.http.get("/ngsi-ld/v1/entities?type=Alert", headers=AUTH).get_json() == []  # no longer served as active
+    (unshelved,) = actions.apply("unshelve", [alarm_id], "ada", parse_params("unshelve", {"reason": "crew gone"}))
+    assert unshelved.ok, unshelved
+    assert wait_until(lambda: (a := alarm()) is None or a["state"] == "normal")  # acknowledged before it cleared: normal, gone
