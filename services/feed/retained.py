@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 LOSS_REASONS = ("sequence_gap", "overflow")  # messages were lost: only a version written after them will do
 WANT_MARGIN_S = 5.0  # beyond the supervisor's refresh_s, how long to wait for a newer version before reading what there is
 IDLE_WAIT_S = 1.0
+INBOX_MAX = 10_000  # needs and announcements waiting for the thread; beyond (it is not running), dropped
 BACKOFF_MAX_S = 10.0
 
 Apply = Callable[[State], bool]  # hands one part to the engine; False: the core refused it
@@ -142,21 +143,23 @@ class RetainedStateReader:
     """The thread that gets supervisors' full states for the engine: v2 from Redis, v1 by paced requests."""
 
     def __init__(self, redis_url: str, apply: Apply, *, metrics: Metrics | None = None, clock: Callable[[], float] = time.time,
-                 pacer: RequestPacer | None = None, max_payload_bytes: int = 8 * 1024 * 1024, page_pause_s: float = 0.0) -> None:
+                 pacer: RequestPacer | None = None, max_payload_bytes: int = 8 * 1024 * 1024, page_pause_s: float = 0.0,
+                 client=None, commands: CommandPublisher | None = None) -> None:
         self.redis_url = redis_url
         self.apply = apply
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.pacer = pacer or RequestPacer()
         self.page_pause_s = page_pause_s  # a pause between two parts, to leave Redis and the engine to others
-        self.stats = {"versions": 0, "parts": 0, "refused": 0, "missing": 0, "requests": 0, "scans": 0}
+        self.stats = {"versions": 0, "parts": 0, "refused": 0, "missing": 0, "requests": 0, "scans": 0, "dropped": 0}
         self._codec = Codec(max_payload_bytes)
-        self._inbox: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self._inbox: queue.Queue[tuple] = queue.Queue(INBOX_MAX)
         self._wake = threading.Event()
         self._sups: dict[str, _Supervisor] = {}
         self._scan_due = True  # at start: whatever Redis retains is read
-        self._client = None
-        self._commands = CommandPublisher(redis_url)
+        self._client = client  # a client of one's own (tests); else one is made, and made again after an error
+        self._own_client = client is None
+        self._commands = commands or CommandPublisher(redis_url)
         self._backoff = 0.1
         self._log_budget = (0.0, 0)
         self._loop = LoopThread(self._run, "vigie-retained")
@@ -181,9 +184,11 @@ class RetainedStateReader:
         self._put(("registry", "", supervisor))
 
     def _put(self, item: tuple) -> None:
-        if not self._loop.alive:  # not started (an engine fed by hand: tests, benchmarks) or stopping
+        try:
+            self._inbox.put_nowait(item)
+        except queue.Full:  # the thread is not running (an engine fed by hand: tests, benchmarks)
+            self.stats["dropped"] += 1
             return
-        self._inbox.put(item)
         self._wake.set()
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -206,10 +211,8 @@ class RetainedStateReader:
         while not self._stop.is_set():
             self._wake.wait(self._wait_s())
             self._wake.clear()
-            now = self.clock()
-            self._drain(now)
             try:
-                self._turn(now)
+                self.turn()
                 self._backoff = 0.1
             except ERRORS as err:
                 log.warning("retained state: Redis unavailable (%s); retrying in %.1f s", err, self._backoff)
@@ -219,6 +222,12 @@ class RetainedStateReader:
             except Exception:  # noqa: BLE001 - the reader never dies; a bug is logged and it goes on
                 log.exception("retained state reader error")
                 self._stop.wait(0.5)
+
+    def turn(self) -> None:
+        """One turn of the thread: take what came in, read what is needed, send the requests due (tests call it)."""
+        now = self.clock()
+        self._drain(now)
+        self._turn(now)
 
     def _wait_s(self) -> float:
         now = self.clock()
@@ -285,11 +294,14 @@ class RetainedStateReader:
                 return
             if s.check or (s.want_seq is not None and now >= s.want_until):
                 s.check = False
+                t = self.clock()
                 try:
-                    self._look(s, self.clock())
+                    self._look(s, t)
                 except ERRORS:
                     s.check = True  # looked at again once Redis answers
                     raise
+                if s.want_seq is not None and t >= s.want_until:  # its deadline passed: what there was is read (or refused)
+                    s.want_seq = None
         for supervisor, reason in self.pacer.due(self.clock()):
             self._ask(self._sups[supervisor], reason)
 
@@ -394,7 +406,7 @@ class RetainedStateReader:
         return self._client
 
     def _drop(self) -> None:
-        if self._client is not None:
+        if self._client is not None and self._own_client:
             try:
                 self._client.close()
             except Exception:  # noqa: BLE001 - closing a dead connection may fail in many ways
