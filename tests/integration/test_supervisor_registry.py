@@ -187,3 +187,24 @@ def test_a_removed_supervisor_takes_its_stale_alarm_with_it(redis_url, bus, tmp_
         assert not bus.hexists("vigie:supervisors:registry", "eau-old")
     finally:
         room.stop()
+
+
+def test_a_web_only_worker_reads_the_registry_and_decides_through_the_engines_process(redis_url, bus, tmp_path):
+    from services.feed.engine_remote import RemoteSupervisorActions
+    from services.feed.engine_rpc import EngineClient
+    from services.supervisors.actions import BadDecision
+
+    room = build(redis_url, tmp_path, supervisors_approval="required")
+    client = EngineClient(redis_url)
+    try:
+        Publisher(bus, "eau-nord").state("nord-valve-1")
+        remote = RemoteSupervisorActions(client)
+        wait_until(lambda: remote.domain_of("eau-nord") == "water")
+        assert remote.decide("approve", "eau-nord", "eve")["result"] == "done"
+        wait_until(lambda: room.runtime.reader.asset("nord-valve-1") is not None)
+        assert remote.decide("approve", "eau-nord", "eve")["result"] == "already"
+        with pytest.raises(BadDecision):
+            remote.decide("promote", "eau-nord", "eve")
+    finally:
+        client.close()
+        room.stop()
