@@ -106,7 +106,7 @@ def test_a_killed_subscription_reconnects_and_what_was_read_before_is_applied(se
 
 
 def test_a_blocked_engine_does_not_get_its_subscription_cut_while_a_publisher_floods(settings, redis_url, admin) -> None:
-    set_pubsub_limit(admin, "8mb", "4mb", 2)  # a tight Redis: a reader that waited for the engine would be cut
+    set_pubsub_limit(admin, "16mb", "8mb", 10)  # a reader that waited for the engine would be cut (the flood is > 20 MB)
     engine = start_engine(settings, redis_url)
     feed = Feed("lum-flood", lamps=100)
     publish(admin, feed.state())
@@ -128,11 +128,11 @@ def test_a_blocked_engine_does_not_get_its_subscription_cut_while_a_publisher_fl
         busy_now.wait(5)
         flood = [feed.telemetry(illuminanceLevel=(i % 100) / 100, powerConsumption=float(i % 500)) for i in range(3000)]
         size = sum(len(p) for _, p in flood)
-        assert size > 15 * MB  # well past the hard limit, had it waited in Redis
+        assert size > 20 * MB  # past the hard limit, had it waited in Redis
         for i in range(0, len(flood), 100):
             publish(admin, *flood[i : i + 100])
         assert blocker.is_alive() and applied(engine) == 1  # all of it was published while the engine was busy
-        time.sleep(1.0)  # the engine stays busy a while longer: Redis's soft limit is 2 s
+        time.sleep(1.0)  # the engine stays busy a while longer
         published.set()
         wait_until(lambda: applied(engine) == 1 + len(flood), timeout=60)
         stats = engine.feed_stats()
@@ -164,8 +164,8 @@ def test_the_recorder_sees_a_cut_within_seconds_while_its_disk_is_slow(redis_url
         wait_until(lambda: recorder.queue.stats()["received"] == len(sent))
         killed_at = time.monotonic()
         admin.client_kill_filter(_id=subscription(admin, "vigie-recorder")["id"])
-        wait_until(lambda: recorder.reader.subscriber.losses == 1 and recorder.connected, timeout=3)
-        assert time.monotonic() - killed_at < 3 and recorder.counts["messages"] < len(sent)  # noticed before the journal caught up
+        wait_until(lambda: recorder.reader.subscriber.losses == 1 and recorder.connected, timeout=5)
+        assert time.monotonic() - killed_at < 5 and recorder.counts["messages"] < len(sent)  # noticed before the journal caught up
         wait_until(lambda: recorder.counts["messages"] == len(sent), timeout=30)
     finally:
         recorder.stop()
