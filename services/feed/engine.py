@@ -387,10 +387,9 @@ class Engine:
         """Apply one part of a retained state on the engine thread (called by the state reader, which waits); False if refused."""
         def apply(core: Hypervisor, now: float) -> tuple[bool, list[Event]]:
             evs = core.apply_retained(part, now)
-            if evs and type(evs[-1]) is Refused:
+            if evs and type(evs[-1]) is Refused:  # not a bus message: counted by the reader (stats["not_applied"])
                 refused = evs.pop()
-                self.metrics.count_rejection(refused.reason, part.domain, "state")
-                log.info("retained state of %s not applied: %s", part.supervisor, refused.detail)
+                log.info("retained state of %s not applied: %s (%s)", part.supervisor, refused.reason, refused.detail)
                 return False, evs
             self.metrics.readings[part.domain] = self.metrics.readings.get(part.domain, 0) + len(part.readings)
             for ev in evs:  # definitions: the snapshot rewrites these assets' identity too

@@ -151,7 +151,8 @@ class RetainedStateReader:
         self.clock = clock
         self.pacer = pacer or RequestPacer()
         self.page_pause_s = page_pause_s  # a pause between two parts, to leave Redis and the engine to others
-        self.stats = {"versions": 0, "parts": 0, "refused": 0, "missing": 0, "requests": 0, "scans": 0, "dropped": 0}
+        # versions and parts applied; versions refused by the codec, or not applied by the core; parts gone; requests sent
+        self.stats = {"versions": 0, "parts": 0, "refused": 0, "not_applied": 0, "missing": 0, "requests": 0, "scans": 0, "dropped": 0}
         self._codec = Codec(max_payload_bytes)
         self._inbox: queue.Queue[tuple] = queue.Queue(INBOX_MAX)
         self._wake = threading.Event()
@@ -369,6 +370,7 @@ class RetainedStateReader:
                 return False
             if not self.apply(part):
                 s.refused = True
+                self.stats["not_applied"] += 1
                 return False
             self.stats["parts"] += 1
             if self.page_pause_s:
