@@ -21,7 +21,7 @@ from .messages import StateReady
 
 KEY_PREFIX = "sup:"
 STATE_KEYS = "sup:*:state"  # SCAN pattern matching every manifest (part keys end in :part:<n>)
-GRACE_S = 60  # a replaced version's parts live this long, for a reader still on them
+GRACE_S = 30  # a replaced version's parts live this long, for a reader still on them (reading one takes a second or two)
 
 
 def state_key(domain: str, supervisor: str) -> str:
