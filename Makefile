@@ -22,11 +22,12 @@ system-deps:
 run: $(STAMP)
 	$(BIN)/python app.py
 
-# Two pytest-xdist workers, each with its own redis-server: the browser tests run together on one of them (one
-# Chromium at a time), every other test file stays whole on a worker (tests/conftest.py groups them). No reruns:
-# a test that fails once fails the run. The 15 slowest steps are listed at the end.
+# Three pytest-xdist workers (the tests mostly wait on Redis, servers and Chromium, so three fit on two cores), each
+# with its own redis-server: the browser tests run together on one of them (one Chromium at a time), every other
+# test file stays whole on a worker (tests/conftest.py). No reruns: a test that fails once fails the run.
+# The 15 slowest steps are listed at the end.
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15 tests
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --durations=15 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

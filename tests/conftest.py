@@ -22,10 +22,16 @@ FIXED_NOW = datetime(2026, 6, 21, 18, 0, 0, tzinfo=timezone.utc)
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own choice; optional: xdist may be absent
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`--dist loadfile`, the browser tests as one unit: a file's tests share its module fixtures, one Chromium at a time."""
+    """`--dist loadfile`, the browser tests as one unit: a file's tests share its module fixtures, one Chromium at a time.
+
+    Units go out in collection order, so the browser unit, the longest, starts first (xdist would otherwise start with
+    the files that hold the most tests, and the browser unit would end last).
+    """
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False
 
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
