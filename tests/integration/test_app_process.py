@@ -97,9 +97,16 @@ class App:
         return self.log.read_text(errors="replace")
 
     def kill(self) -> None:
+        """After a failure: nothing left running, the private redis-server (its own session) included."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+        try:
+            pid = self.redis_record()["pid"]
+        except (OSError, ValueError, KeyError):
+            return
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def signed_in(app: App, name: str) -> requests.Session:
