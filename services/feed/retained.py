@@ -31,7 +31,9 @@ from services.threads import LoopThread
 
 log = logging.getLogger(__name__)
 
-LOSS_REASONS = ("sequence_gap", "overflow")  # messages were lost: only a version written after them will do
+# readings were lost (messages missed, or readings of assets not defined yet, dropped): only a version written after
+# them will do
+LOSS_REASONS = ("sequence_gap", "overflow", "unknown_asset")
 WANT_MARGIN_S = 5.0  # beyond the supervisor's refresh_s, how long to wait for a newer version before reading what there is
 IDLE_WAIT_S = 1.0
 INBOX_MAX = 10_000  # needs and announcements waiting for the thread; beyond (it is not running), dropped
@@ -267,7 +269,7 @@ class RetainedStateReader:
             self.pacer.need(s.id, reason, now)
             return
         if reason in LOSS_REASONS and seq is not None:
-            wanted = seq + (1 if reason == "overflow" else 0)
+            wanted = seq + (0 if reason == "sequence_gap" else 1)  # a gap: `seq` is the message after it
             s.want_seq = wanted if s.want_seq is None else max(s.want_seq, wanted)
             s.want_until = now + s.refresh_s + WANT_MARGIN_S
         s.check = True
@@ -344,6 +346,8 @@ class RetainedStateReader:
             if s.want_seq is not None and now >= s.want_until:  # no newer version came: nothing changed since
                 s.want_seq = None
             return False
+        if s.applied is None:  # nothing read yet: its assets are defined now, what was lost comes with the next version
+            return True
         return not (s.want_seq is not None and manifest.seq < s.want_seq and now < s.want_until)  # older than a loss: wait
 
     def _read(self, s: _Supervisor, manifest: StateReady) -> bool:

@@ -101,6 +101,18 @@ def test_after_a_gap_the_first_version_written_after_it_is_read(world: World) ->
     assert world.versions_read() == ["b1-1", "b1-2"]
 
 
+def test_a_reading_heard_before_its_asset_was_defined_comes_back_with_the_next_version(world: World) -> None:
+    world.write()  # Vigie starts while the supervisor runs: its version is not read yet ...
+    world.sim.step()  # ... when a reading of one of its lamps is heard: unknown, dropped
+    world.reader.need("lighting", "lum-t", "unknown_asset", world.sim.seq)
+    world.reader.turn()
+    assert world.versions_read() == ["b1-1"]  # read at once: it defines the lamps, not the reading dropped after it
+    world.clock.t += 8.0
+    world.reader.announced(world.write())
+    world.reader.turn()
+    assert world.versions_read() == ["b1-1", "b1-2"]  # the first version written after the reading holds it
+
+
 def test_after_a_gap_with_no_newer_version_the_wait_ends_after_refresh_s(world: World) -> None:
     first = world.write()
     world.reader.turn()
