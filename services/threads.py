@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+import time
+from typing import Any, Callable
 
 
 class LoopThread:
@@ -63,3 +64,57 @@ class QueuedWriter:
             self._cv.notify()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+class RetryingWriter(QueuedWriter):
+    """A QueuedWriter that writes batches to Redis and keeps a failed batch, retrying with capped back-off.
+
+    Subclasses hold their pending work in two parts (a dict of records by id, and a second part: a list or a
+    dict), call `_init_retrying(name)`, and implement `_write(records, other) -> bool`; what failed goes back
+    in front of what arrived meanwhile (newer changes win). `flush()` waits until all is written.
+    """
+
+    def _init_retrying(self, name: str, other: type = list) -> None:
+        self._init_writer(name)
+        self._records: dict = {}
+        self._other_type = other
+        self._other = other()
+        self._busy = False  # a batch is being written
+        self._writer = None  # the writer thread's own Redis client, made on first write
+
+    def _write(self, records: dict, other: Any) -> bool:  # pragma: no cover - each store has its own
+        raise NotImplementedError
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything handed over is written (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            while (self._records or self._other or self._busy) and time.monotonic() < end:
+                self._cv.wait(0.02)
+            return not (self._records or self._other or self._busy)
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            with self._cv:
+                while not (self._records or self._other) and not self._stop:
+                    self._cv.wait()
+                if backoff and not self._stop:
+                    self._cv.wait(backoff)
+                records, other = self._records, self._other
+                self._records, self._other, self._busy = {}, self._other_type(), True
+                stopping = self._stop
+            if self._write(records, other):
+                backoff = 0.0
+            else:
+                with self._cv:  # keep them, newer changes first
+                    self._records = {**records, **self._records}
+                    self._other = ({**other, **self._other} if isinstance(other, dict) else other + self._other)
+                backoff = min(10.0, max(0.5, backoff * 2))
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+            if stopping:
+                break
+        if self._writer is not None:
+            self._writer.close()

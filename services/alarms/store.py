@@ -11,19 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 import msgspec
-import redis
 
 from services.feed.bus import ERRORS, bounded_client
 from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable
 from services.streams import csv_cell, newest_first, stream_id, text
-from services.threads import QueuedWriter
+from services.threads import RetryingWriter
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -49,7 +47,7 @@ def _entry(raw: dict) -> JournalEntry:
     return JournalEntry(float(f.get("at", 0) or 0), *(f.get(k, "") for k in JOURNAL_FIELDS[1:]))
 
 
-class AlarmStore(QueuedWriter):
+class AlarmStore(RetryingWriter):
     """Reads and writes the alarm keys; `start()` runs the writer thread fed by `on_events`."""
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
@@ -59,11 +57,7 @@ class AlarmStore(QueuedWriter):
         self.writes = 0
         self.failures = 0
         self.dropped = 0
-        self._records: dict[str, bytes | None] = {}
-        self._entries: list[JournalEntry] = []
-        self._init_writer("vigie-alarm-store")
-        self._busy = False  # a batch is being written
-        self._writer: redis.Redis | None = None
+        self._init_retrying("vigie-alarm-store", list)  # pending: alarm records by id, and journal entries
         self._core: "Hypervisor | None" = None
 
     # --- loading (before the engine starts) ------------------------------------------------
@@ -182,50 +176,16 @@ class AlarmStore(QueuedWriter):
                 records[aid] = _encode(a.to_record(history=False))
         with self._cv:
             self._records.update(records)
-            self._entries.extend(entries)
-            if len(self._entries) > PENDING_MAX:
-                self.dropped += len(self._entries) - PENDING_MAX
-                del self._entries[: len(self._entries) - PENDING_MAX]
+            self._other.extend(entries)
+            if len(self._other) > PENDING_MAX:
+                self.dropped += len(self._other) - PENDING_MAX
+                del self._other[: len(self._other) - PENDING_MAX]
             self._cv.notify()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is pending (if Redis answers), then stop."""
         super().stop(timeout)
         self.client.close()
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything handed over is written (tests, shutdown)."""
-        end = time.monotonic() + timeout
-        with self._cv:
-            while (self._records or self._entries or self._busy) and time.monotonic() < end:
-                self._cv.wait(0.02)
-            return not (self._records or self._entries or self._busy)
-
-    def _run(self) -> None:
-        backoff = 0.0
-        while True:
-            with self._cv:
-                while not (self._records or self._entries) and not self._stop:
-                    self._cv.wait()
-                if backoff and not self._stop:
-                    self._cv.wait(backoff)
-                records, entries = self._records, self._entries
-                self._records, self._entries, self._busy = {}, [], True
-                stopping = self._stop
-            if self._write(records, entries):
-                backoff = 0.0
-            else:
-                with self._cv:  # keep them, newer changes first
-                    self._records = {**records, **self._records}
-                    self._entries = entries + self._entries
-                backoff = min(10.0, max(0.5, backoff * 2))
-            with self._cv:
-                self._busy = False
-                self._cv.notify_all()
-            if stopping:
-                break
-        if self._writer is not None:
-            self._writer.close()
 
     def _write(self, records: dict[str, bytes | None], entries: list[JournalEntry]) -> bool:
         try:

@@ -7,17 +7,15 @@ What a quarantined supervisor sent is not kept: after a restart it is held again
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 import msgspec
-import redis
 
 from services.core.events import Event, RegistryChanged
 from services.feed.bus import ERRORS, bounded_client
 from services.redis_conn import BusUnavailable
 from services.streams import text
-from services.threads import QueuedWriter
+from services.threads import RetryingWriter
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -30,7 +28,7 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
 
-class RegistryStore(QueuedWriter):
+class RegistryStore(RetryingWriter):
     """Reads the registry at start, then writes what the engine thread hands over (kept while Redis is away)."""
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
@@ -39,12 +37,8 @@ class RegistryStore(QueuedWriter):
         self.client = bounded_client(url, timeout_s)
         self.writes = 0
         self.failures = 0
-        self._records: dict[str, bytes | None] = {}
-        self._assets: dict[str, bytes | None] = {}
-        self._busy = False
-        self._writer: redis.Redis | None = None
         self._core: "Hypervisor | None" = None
-        self._init_writer("vigie-registry-store")
+        self._init_retrying("vigie-registry-store", dict)  # pending: registry records, and owned assets, by id
 
     # --- loading (before the engine starts) ------------------------------------------------
 
@@ -103,47 +97,13 @@ class RegistryStore(QueuedWriter):
         owned = {sid: (_encode(sorted(e.assets)) if (e := reg.get(sid)) is not None and e.assets else None) for sid in assets}
         with self._cv:
             self._records.update(records)
-            self._assets.update(owned)
+            self._other.update(owned)
             self._cv.notify()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Write what is pending (if Redis answers), then stop."""
         super().stop(timeout)
         self.client.close()
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything handed over is written (tests, shutdown)."""
-        end = time.monotonic() + timeout
-        with self._cv:
-            while (self._records or self._assets or self._busy) and time.monotonic() < end:
-                self._cv.wait(0.02)
-            return not (self._records or self._assets or self._busy)
-
-    def _run(self) -> None:
-        backoff = 0.0
-        while True:
-            with self._cv:
-                while not (self._records or self._assets) and not self._stop:
-                    self._cv.wait()
-                if backoff and not self._stop:
-                    self._cv.wait(backoff)
-                records, assets = self._records, self._assets
-                self._records, self._assets, self._busy = {}, {}, True
-                stopping = self._stop
-            if self._write(records, assets):
-                backoff = 0.0
-            else:
-                with self._cv:  # keep them, newer changes first
-                    self._records = {**records, **self._records}
-                    self._assets = {**assets, **self._assets}
-                backoff = min(10.0, max(0.5, backoff * 2))
-            with self._cv:
-                self._busy = False
-                self._cv.notify_all()
-            if stopping:
-                break
-        if self._writer is not None:
-            self._writer.close()
 
     def _write(self, records: dict[str, bytes | None], assets: dict[str, bytes | None]) -> bool:
         if not records and not assets:
