@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 # readings were lost (messages missed, or readings of assets not defined yet, dropped): only a version written after
 # them will do
-LOSS_REASONS = ("sequence_gap", "overflow", "unknown_asset")
+LOSS_REASONS = ("sequence_gap", "overflow", "unknown_asset", "single_publisher", "approved")
+NEXT = 2**60  # wanted: the first version announced after the need (its counter unknown: two publishers were, one is left)
 WANT_MARGIN_S = 5.0  # beyond the supervisor's refresh_s, how long to wait for a newer version before reading what there is
 IDLE_WAIT_S = 1.0
 INBOX_MAX = 10_000  # needs and announcements waiting for the thread; beyond (it is not running), dropped
@@ -268,8 +269,8 @@ class RetainedStateReader:
         if s.protocol == 1:
             self.pacer.need(s.id, reason, now)
             return
-        if reason in LOSS_REASONS and seq is not None:
-            wanted = seq + (0 if reason == "sequence_gap" else 1)  # a gap: `seq` is the message after it
+        if reason in LOSS_REASONS:
+            wanted = NEXT if seq is None else seq + (0 if reason == "sequence_gap" else 1)  # a gap: `seq` is the message after it
             s.want_seq = wanted if s.want_seq is None else max(s.want_seq, wanted)
             s.want_until = now + s.refresh_s + WANT_MARGIN_S
         s.check = True
@@ -278,6 +279,8 @@ class RetainedStateReader:
         s.protocol, s.refresh_s = 2, ready.refresh_s
         self.pacer.answered(s.id)  # a v2 supervisor answers a request with its announcement
         self.pacer.forget(s.id)
+        if s.want_seq == NEXT:  # announced after the need: written after the loss
+            s.want_seq = ready.seq
         if (s.applied is None or ready.boot != s.applied_boot or ready.definitions > s.applied_version
                 or (s.want_seq is not None and ready.seq >= s.want_seq)):
             s.check = True

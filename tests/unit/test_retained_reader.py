@@ -176,3 +176,17 @@ def test_a_retained_state_lost_by_redis_waits_for_the_supervisor_then_asks_it(wo
     world.reader.turn()
     assert [r.reason for _, r in world.commands.sent] == ["retained_missing"]
     assert state_key("lighting", "lum-t").encode() not in world.redis.keys()
+
+
+def test_once_a_second_publisher_is_gone_the_first_version_announced_after_is_read(world: World) -> None:
+    world.write()
+    world.reader.turn()
+    world.reader.announced(world.write())  # written while its messages were set aside (two publishers): not needed yet
+    world.reader.turn()
+    world.reader.need("lighting", "lum-t", "single_publisher", None)  # one publisher left: what it said meanwhile was lost
+    world.reader.turn()
+    assert world.versions_read() == ["b1-1"]  # the version in Redis may predate what was lost: wait for the next one
+    world.clock.t += 8.0
+    world.reader.announced(world.write())
+    world.reader.turn()
+    assert world.versions_read() == ["b1-1", "b1-3"]
