@@ -112,10 +112,13 @@ class Reader(Protocol):
 
     def assets(self, domain: str | None = None, type: str | None = None, condition: str | None = None,
                bbox: BBox | None = None, offset: int = 0, limit: int = 100) -> tuple[int, list[dict]]: ...
+    def assets_json(self, domain: str | None = None, type: str | None = None, condition: str | None = None,
+                    bbox: BBox | None = None, offset: int = 0, limit: int = 100) -> tuple[int, msgspec.Raw]: ...
     def asset(self, asset_id: str) -> dict | None: ...
     def assets_geo(self, domain: str) -> list[dict]: ...
     def supervisors(self) -> list[dict]: ...
     def alarms(self, active_only: bool = True, limit: int | None = None) -> list[dict]: ...
+    def alarms_json(self, active_only: bool = True, limit: int | None = None) -> msgspec.Raw: ...
     def alarms_by_id(self, ids: Iterable[str]) -> dict[str, dict]: ...
     def kpis(self) -> dict[str, list[dict]]: ...
     def kpi_history(self, domain: str) -> dict[str, list[list]]: ...
@@ -199,13 +202,22 @@ class LocalReader:
 
     def assets(self, domain=None, type=None, condition=None, bbox=None, offset=0, limit=100):
         """Assets matching the filters, ordered by id: (total, one page)."""
+        total, page = self._page(domain, type, condition, bbox, offset, limit)
+        return total, _decode(page)  # fresh objects for this caller
+
+    def assets_json(self, domain=None, type=None, condition=None, bbox=None, offset=0, limit=100):
+        """The same as `assets`, the page as JSON to write as it is (the API)."""
+        total, page = self._page(domain, type, condition, bbox, offset, limit)
+        return total, msgspec.Raw(page)
+
+    def _page(self, domain, type, condition, bbox, offset, limit) -> tuple[int, bytes]:
         view = self.views.current
         doms = [view.domains[d] for d in ((domain,) if domain else DOMAINS)]
         ordered = _in_id_order(doms)
         if type is None and condition is None and bbox is None:  # a page costs its own size, not the domain's
-            return sum(len(d.assets) for d in doms), _copy([a.to_dict() for a in islice(ordered, offset, offset + limit)])
+            return sum(len(d.assets) for d in doms), _encode([a.to_dict() for a in islice(ordered, offset, offset + limit)])
         matching = [a for a in ordered if _page_matches(a, type, condition, bbox)]
-        return len(matching), _copy([a.to_dict() for a in matching[offset : offset + limit]])
+        return len(matching), _encode([a.to_dict() for a in matching[offset : offset + limit]])
 
     def asset(self, asset_id):
         """One asset, or None."""
@@ -227,7 +239,15 @@ class LocalReader:
         return _with_age(_decode(self.views.current.supervisors), self.engine.clock())
 
     def alarms(self, active_only=True, limit=None):
-        """Active alarms (or every alarm held), in operator order (sort_alarms's, sorted once per version of the book)."""
+        """Active alarms (or every alarm held), in operator order."""
+        return _decode(self._alarm_list(active_only, limit))  # one decode: fresh objects for this caller
+
+    def alarms_json(self, active_only=True, limit=None):
+        """The same list as `alarms`, as JSON to write as it is (the API: no decoding, no encoding again)."""
+        return msgspec.Raw(self._alarm_list(active_only, limit))
+
+    def _alarm_list(self, active_only: bool, limit: int | None) -> bytes:
+        """The JSON array of `alarms`, in sort_alarms's order (sorted once per version of the book)."""
         alarms = self.views.current.alarms
         cached = self._alarm_order.get(active_only)
         if cached is None or cached[0] is not alarms:
@@ -237,7 +257,7 @@ class LocalReader:
                 held = sorted(alarms.values(), key=lambda a: (-a.updated_at, a.id))
             cached = self._alarm_order[active_only] = (alarms, [a.doc for a in held])
         docs = cached[1] if limit is None else cached[1][:limit]
-        return _decode(b"[" + b",".join(docs) + b"]")  # one decode: fresh objects for this caller
+        return b"[" + b",".join(docs) + b"]"
 
     def alarms_by_id(self, ids):
         """The alarms held among `ids`, by id (a push delta reads only what changed, not the whole book)."""
@@ -306,6 +326,11 @@ class RedisReader:
         found.sort(key=lambda a: a["id"])
         return len(found), found[offset : offset + limit]
 
+    def assets_json(self, domain=None, type=None, condition=None, bbox=None, offset=0, limit=100):
+        """The same as `assets`, the page as JSON to write as it is."""
+        total, items = self.assets(domain, type, condition, bbox, offset, limit)
+        return total, msgspec.Raw(_encode(items))
+
     def asset(self, asset_id):
         """One asset, or None."""
         def get():
@@ -330,6 +355,10 @@ class RedisReader:
         """Active alarms (or every alarm held), in operator order."""
         raw = self._call(lambda: self.client.hvals(snap_key("alarms")))
         return sort_alarms([_decode(v) for v in raw], active_only, limit)
+
+    def alarms_json(self, active_only=True, limit=None):
+        """The same list as `alarms`, as JSON to write as it is."""
+        return msgspec.Raw(_encode(self.alarms(active_only, limit)))
 
     def alarms_by_id(self, ids):
         """The alarms held among `ids`, by id."""

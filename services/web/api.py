@@ -175,8 +175,8 @@ def create_api(
         bbox = _bbox()
         offset = _int("offset", 0, 0, 10_000_000)
         limit = _int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        total, items = reader.assets(domain=domain, type=kind, condition=status, bbox=bbox, offset=offset, limit=limit)
-        return _json({"total": total, "offset": offset, "limit": limit, "items": items})
+        total, items = reader.assets_json(domain=domain, type=kind, condition=status, bbox=bbox, offset=offset, limit=limit)
+        return _json({"total": total, "offset": offset, "limit": limit, "items": items})  # items: JSON already
 
     @bp.get("/api/v1/assets/<path:asset_id>")
     def asset(asset_id: str) -> Response:
@@ -193,7 +193,7 @@ def create_api(
     def alarms() -> Response:
         state = _choice("state", ("active", "all")) or "active"
         limit = _int("limit", MAX_LIMIT, 1, 20_000)
-        items = reader.alarms(active_only=state == "active", limit=limit)
+        items = reader.alarms_json(active_only=state == "active", limit=limit)  # JSON already: written as it is
         return _json({"state": state, "items": items})
 
     @bp.get("/api/v1/kpis")

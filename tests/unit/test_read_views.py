@@ -96,6 +96,13 @@ def test_a_reader_gets_its_own_copy(engine: Engine) -> None:
     assert reader.alarms()[0]["state"] != "edited by a caller"
 
 
+def test_the_apis_json_is_the_same_answer(engine: Engine) -> None:
+    reader = LocalReader(engine)
+    total, raw = reader.assets_json(domain="lighting", offset=1, limit=3)
+    assert (total, msgspec.json.decode(raw)) == reader.assets(domain="lighting", offset=1, limit=3)
+    assert msgspec.json.decode(reader.alarms_json(active_only=False, limit=5)) == reader.alarms(active_only=False, limit=5)
+
+
 def test_a_turn_copies_only_the_buckets_of_what_changed() -> None:
     old = FrozenMap({f"lamp-{i}": i for i in range(30_000)})
     new, keys_changed = old.evolve({"lamp-7": -7})
