@@ -37,6 +37,7 @@ Request = Callable[[Hypervisor, float], tuple[T, list[Event]]]
 TICK_S = 1.0
 POLL_S = 0.02  # longest wait for bus data before serving requests again
 BATCH = 2000  # messages applied between two looks at the request queue
+OVERFLOW_LOG_S = 10.0  # at most one warning this often while the bus queue overflows
 FREEZE_GC_FROM = 10_000  # assets: freeze the heap after loading at least this many (and 25% more each time)
 KNOWN_DOMAINS = {b"lighting", b"water", b"traffic"}
 KNOWN_KINDS = {b"telemetry", b"alarm", b"state", b"heartbeat", b"ack", b"state_ready"}
@@ -115,6 +116,7 @@ class Engine:
         self._bus = self._reader.subscriber
         self.redis_check: dict | None = None  # what the last check of Redis's configuration found (redis_check.py)
         self.metrics.feed = self.feed_stats
+        self._overflow_said = -OVERFLOW_LOG_S
         self._store = SnapshotStore(redis_url)
         self._snapshots = SnapshotBuilder(self.core)
         self._requests: queue.SimpleQueue[tuple[Request, Future]] = queue.SimpleQueue()
@@ -262,12 +264,25 @@ class Engine:
         for oversized in taken.oversized:  # never decoded: counted and logged from their first bytes
             self._reject(oversized.channel, oversized.head,
                          Rejection("too_large", f"{oversized.size} bytes > {self.settings.max_payload_bytes}"))
+        if taken.overflowed:
+            self._say_overflow(taken.overflowed)
         for (domain, supervisor) in taken.overflowed:
             events.extend(self.core.overflowed(domain, supervisor))
         for received_at, batch in taken.chunks:
             self._apply(batch, now, events, received_at)
         if taken.change is not None:
             (self._on_connected if taken.change.up else self._on_lost)(taken.change, now, events)
+
+    def _say_overflow(self, overflowed: dict[tuple[str, str], float]) -> None:
+        """Warn that the bus queue was full, at most once every OVERFLOW_LOG_S (the counters say the rest)."""
+        t = time.monotonic()
+        if t - self._overflow_said < OVERFLOW_LOG_S:
+            return
+        self._overflow_said = t
+        stats = self._queue.stats()
+        log.warning("bus queue full (%d MB): %d messages dropped so far (%s); asking %s for their state",
+                    stats["max_bytes"] // 2**20, sum(stats["dropped"].values()),
+                    ", ".join(f"{d} {n}" for d, n in sorted(stats["dropped"].items())), ", ".join(sorted(s for _, s in overflowed)))
 
     def _apply(self, batch: list[Message], now: float, events: list[Event], received_at: float | None = None) -> None:
         decode = self._codec.decode

@@ -41,6 +41,7 @@ STREAMS_EVERY_S = 0.5
 FLUSH_EVERY_S = 0.5
 BATCH = 2000
 QUEUE_BYTES = 256 * 1024 * 1024  # Settings.feed_queue_bytes
+OVERFLOW_LOG_S = 10.0
 
 
 class Recorder:
@@ -58,6 +59,7 @@ class Recorder:
         self.counts = {"messages": 0, "actions": 0, "refused": 0, "snapshots": 0, "errors": 0, "dropped": 0}
         self.queue = FeedQueue(queue_bytes, MAX_PAYLOAD_BYTES)
         self.reader = FeedReader(redis_url, self.queue, pattern=PATTERN, name="vigie-recorder", clock=clock)
+        self._overflow_said = float("-inf")
         self._client: Any = None
         self._stream_ids: dict[str, str] = {}
         self._defs_dirty = True
@@ -123,8 +125,10 @@ class Recorder:
                             big.channel[:120].decode("utf-8", "replace"))
         if taken.overflowed:
             dropped = sum(self.queue.stats()["dropped"].values())
-            log.warning("recorder: its queue was full; %d messages not journaled so far (from %s)", dropped,
-                        ", ".join(sorted(f"{d}.{s}" for d, s in taken.overflowed)))
+            if now - self._overflow_said >= OVERFLOW_LOG_S:  # the count says the rest
+                self._overflow_said = now
+                log.warning("recorder: its queue was full; %d messages not journaled so far (from %s)", dropped,
+                            ", ".join(sorted(f"{d}.{s}" for d, s in taken.overflowed)))
             self.counts["dropped"] = dropped
         for _received_at, batch in taken.chunks:
             for channel, payload in batch:

@@ -150,7 +150,7 @@ def test_the_reader_queues_the_messages_read_before_a_cut_then_the_loss():
     assert taken.change is not None and taken.change.up is False
 
 
-def test_the_engine_applies_what_the_reader_queued_with_its_receive_time_and_asks_overflowed_supervisors_once(tmp_path: Path):
+def test_the_engine_applies_what_the_reader_queued_with_its_receive_time_and_asks_overflowed_supervisors_once(tmp_path: Path, caplog):
     from tests.unit.test_engine_unit import state, telemetry
 
     now = [1_782_064_800.0]
@@ -169,5 +169,7 @@ def test_the_engine_applies_what_the_reader_queued_with_its_receive_time_and_ask
         queue.put([telemetry("lum", seq=9, status="ok")], at=now[0])  # a gap follows the drop; no second overflow request
         wait_until(lambda: engine.core.health.get("lum").seq == 9)
         assert [e for e in seen if isinstance(e, StateNeeded) and e.reason == "overflow"] == [StateNeeded("lighting", "lum", "overflow")]
+        assert [r.getMessage() for r in caplog.records if "bus queue full" in r.getMessage()] == [
+            "bus queue full (0 MB): 3 messages dropped so far (lighting 3); asking lum for their state"]
     finally:
         engine.stop()
