@@ -36,7 +36,7 @@ class Thresholds:
 class AssetRecord:
     """One asset as Vigie knows it. Mutated only by TerritoryState."""
 
-    __slots__ = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated")
+    __slots__ = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard")
 
     def __init__(self, domain: str, supervisor: str, d: AssetDef) -> None:
         self.domain = domain
@@ -44,6 +44,7 @@ class AssetRecord:
         self.values: dict[str, Any] = {}
         self.condition = Condition.UNKNOWN
         self.updated: float | None = None
+        self.heard: float | None = None  # Vigie's time of the last reading applied (the supervisor's is `updated`)
         self.define(d)
 
     def define(self, d: AssetDef) -> None:
@@ -194,11 +195,13 @@ class TerritoryState:
         return gone
 
     def apply_readings(self, domain: str, supervisor: str, readings: Iterable, ts: float,
-                       foreign: list[str] | None = None, *, keep_newer: bool = False) -> tuple[list[str], list[str]]:
+                       foreign: list[str] | None = None, *, heard: float | None = None,
+                       since: float | None = None) -> tuple[list[str], list[str]]:
         """Apply readings; return (ids whose values changed, ids unknown or not this supervisor's).
 
         `foreign`: when given, the ids of other supervisors' assets go there instead (never applied either).
-        `keep_newer`: an asset updated after `ts` keeps its values (a retained state older than the live feed).
+        `heard`: Vigie's time now. `since`: an asset Vigie heard of after this time keeps its values (a retained
+        state written then, older than the live feed).
         """
         changed: list[str] = []
         unknown: list[str] = []
@@ -211,9 +214,10 @@ class TerritoryState:
             if rec is None or rec.supervisor != supervisor:
                 (unknown if rec is None or foreign is None else foreign).append(r.asset)
                 continue
-            if keep_newer and rec.updated is not None and rec.updated > ts:
+            if since is not None and rec.heard is not None and rec.heard > since:
                 continue
             rec.updated = ts
+            rec.heard = heard
             if merge(r, rec.values):
                 rec.condition = rule(rec, thresholds)
                 changed.append(r.asset)

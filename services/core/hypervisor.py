@@ -70,6 +70,7 @@ class Hypervisor(SupervisorIdentity):
         self._energy_pending = False  # today's energy before this core started is still being prepared (backfill)
         self.day_series = DaySeries(self.config.timezone, self.config.day_sample_s)
         self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
+        self._announced: dict[str, tuple[str, float]] = {}  # supervisor -> (its last retained version, when Vigie heard of it)
         self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
         self.commands = CommandBook(self.config.commands)
         self.bus_up = True
@@ -103,7 +104,7 @@ class Hypervisor(SupervisorIdentity):
             self._domain_ts[msg.domain] = ts
         if isinstance(msg, Telemetry):
             foreign: list[str] = []
-            changed, unknown = self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, foreign)
+            changed, unknown = self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, foreign, heard=now)
             if changed:
                 self._dirty_domains.add(msg.domain)
                 events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(changed)))
@@ -125,15 +126,18 @@ class Hypervisor(SupervisorIdentity):
             self.acks.append(msg)
             events.extend(self.commands.on_ack(msg, self.state, now))
         elif isinstance(msg, StateReady):
+            self._announced[msg.supervisor] = (msg.snapshot, now)
             events.append(StateAnnounced(msg.domain, msg.supervisor, msg))
         return events
 
-    def apply_retained(self, msg: State, now: float) -> list[Event]:
+    def apply_retained(self, msg: State, now: float, since: float | None = None) -> list[Event]:
         """Apply one part of a supervisor's retained state (contract v2), read from Redis rather than heard on the bus.
 
         The path of a `state` part, without its sequence number (it was never published) and without undoing what
-        the live feed said after the version was written: a reading of an asset updated since, an alarm raised or
-        cleared since, stand. Only an approved supervisor's retained state is applied (`not_approved` otherwise).
+        the live feed said after the version was written: a reading, a raise or a clear Vigie heard after it stand.
+        "After" is on Vigie's clock, whoever published before (a previous run, a second publisher): from when Vigie
+        heard the version announced, else `since` (when its reading began). Only an approved supervisor's retained
+        state is applied (`not_approved` otherwise).
         """
         e = self.registry.get(msg.supervisor)
         if e is None or e.standing is not Standing.APPROVED or e.watch.flagged or e.domain != msg.domain:
@@ -142,7 +146,9 @@ class Hypervisor(SupervisorIdentity):
         refused = self._refusal(msg)
         if refused:
             return refused
-        return self._apply_state(msg, msg.ts.timestamp(), now, retained=True)
+        snapshot, heard = self._announced.get(msg.supervisor, ("", None))
+        mark = heard if snapshot == msg.snapshot else since if since is not None else now
+        return self._apply_state(msg, msg.ts.timestamp(), now, retained_since=mark)
 
     def _apply_alarm_events(self, domain: str, supervisor: str, evs: list[AlarmEvent], ts: float, now: float,
                             sync: bool = False) -> list[Event]:
@@ -166,7 +172,7 @@ class Hypervisor(SupervisorIdentity):
         touched = self.alarms.take_touched()
         return [AlarmsChanged(tuple(touched))] if touched else []
 
-    def _apply_state(self, msg: State, ts: float, now: float, retained: bool = False) -> list[Event]:
+    def _apply_state(self, msg: State, ts: float, now: float, retained_since: float | None = None) -> list[Event]:
         events: list[Event] = []
         snap, parts, ids = self._snapshot_parts.get(msg.supervisor, ("", set(), set()))
         if snap != msg.snapshot:
@@ -176,7 +182,9 @@ class Hypervisor(SupervisorIdentity):
         parts.add(msg.part)
         ids.update(defined)
         self._snapshot_parts[msg.supervisor] = (snap, parts, ids)
-        self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, keep_newer=retained)
+        since = retained_since
+        heard = now if since is None else since  # a retained state's values are as of when Vigie heard of its version
+        self.state.apply_readings(msg.domain, msg.supervisor, msg.readings, ts, heard=heard, since=since)
         if defined:
             events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(defined)))
         self._dirty_domains.add(msg.domain)
@@ -193,17 +201,17 @@ class Hypervisor(SupervisorIdentity):
                 h.assets = len(ids)
             listed = {f"{msg.supervisor}/{ev.id}" for ev in msg.alarms}
             for a in [a for a in self.alarms.by_supervisor(msg.supervisor) if a.id not in listed]:
-                if not (retained and a.raised_at > ts):  # raised by the live feed after a retained version was written
-                    self.alarms.clear(a.id, ts, now=now)
-            standing = [ev for ev in msg.alarms if not (retained and self._cleared_after(f"{msg.supervisor}/{ev.id}", ts))]
-            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, standing, ts, now, sync=True))
-            events.append(StateApplied(msg.domain, msg.supervisor, msg.snapshot, retained))
+                if since is None or a.seen_at <= since:  # else raised by the live feed after the retained version
+                    self.alarms.clear(a.id, ts, now=heard)
+            standing = [ev for ev in msg.alarms if since is None or not self._cleared_after(f"{msg.supervisor}/{ev.id}", since)]
+            events.extend(self._apply_alarm_events(msg.domain, msg.supervisor, standing, ts, heard, sync=True))
+            events.append(StateApplied(msg.domain, msg.supervisor, msg.snapshot, since is not None))
         return events
 
-    def _cleared_after(self, alarm_id: str, ts: float) -> bool:
-        """Did the live feed clear this alarm after `ts`?"""
+    def _cleared_after(self, alarm_id: str, since: float) -> bool:
+        """Did Vigie hear this alarm cleared after `since` (its time)?"""
         a = self.alarms.get(alarm_id)
-        return a is not None and not a.active and a.cleared_at is not None and a.cleared_at > ts
+        return a is not None and not a.active and a.updated_at > since
 
     def _stale_alarm(self, supervisor: str, domain: str, stale: bool, now: float) -> list[Event]:
         aid = f"vigie/supervisor_stale/{supervisor}"

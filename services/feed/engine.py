@@ -398,10 +398,10 @@ class Engine:
         h = self.core.health.get(ev.supervisor)
         self.retained.need(ev.domain, ev.supervisor, ev.reason, h.seq if h is not None else None)
 
-    def _apply_retained(self, part: State) -> bool:
+    def _apply_retained(self, part: State, since: float) -> bool:
         """Apply one part of a retained state on the engine thread (called by the state reader, which waits); False if refused."""
         def apply(core: Hypervisor, now: float) -> tuple[bool, list[Event]]:
-            evs = core.apply_retained(part, now)
+            evs = core.apply_retained(part, now, since)
             if evs and type(evs[-1]) is Refused:  # not a bus message: counted by the reader (stats["not_applied"])
                 refused = evs.pop()
                 log.info("retained state of %s not applied: %s (%s)", part.supervisor, refused.reason, refused.detail)

@@ -40,7 +40,7 @@ IDLE_WAIT_S = 1.0
 INBOX_MAX = 10_000  # needs and announcements waiting for the thread; beyond (it is not running), dropped
 BACKOFF_MAX_S = 10.0
 
-Apply = Callable[[State], bool]  # hands one part to the engine; False: the core refused it
+Apply = Callable[[State, float], bool]  # hands one part to the engine, with when its reading began; False: refused
 
 
 # --- v1: when to send a state request ----------------------------------------------------------------
@@ -357,6 +357,7 @@ class RetainedStateReader:
         """Read one version, part after part, and hand each to the engine; False when it could not be read whole."""
         channel = sup_channel(s.domain, s.id, "state")
         client = self._redis()
+        began = self.clock()  # what the engine hears from now on is newer than this version
         for n, key in enumerate(keys_of(manifest), start=1):
             if self._stop.is_set():
                 return False
@@ -375,7 +376,7 @@ class RetainedStateReader:
             if (part.snapshot, part.part, part.parts) != (manifest.snapshot, n, manifest.parts):
                 self._refused(s, f"part {n} says {part.snapshot} {part.part}/{part.parts}, the manifest {manifest.snapshot} {n}/{manifest.parts}")
                 return False
-            if not self.apply(part):
+            if not self.apply(part, began):
                 s.refused = True
                 self.stats["not_applied"] += 1
                 return False

@@ -38,7 +38,7 @@ PRIVATE_FIELDS = ("TerritoryState._assets", "TerritoryState._by_domain", "Hyperv
                   "SupervisorRegistry._sups", "KpiHistory._series", "KpiHistory._last_sample", "EnergyMeter._last",
                   "EnergyMeter._day", "ChatterDetector._seen", "ChatterDetector._flagged", *(f"AlarmStats.{f}" for f in STATS_FIELDS))
 
-ASSET_SLOTS = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated")
+ASSET_SLOTS = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard")
 Defs = dict[str, dict[str, list[dict]]]  # domain -> supervisor -> asset definitions (AssetDef shapes)
 _encode = msgspec.json.Encoder().encode
 _defs_decoder = msgspec.json.Decoder(Defs)
@@ -179,7 +179,7 @@ def _record(domain: str, supervisor: str, d: dict) -> AssetRecord:
     rec = AssetRecord.__new__(AssetRecord)
     rec.id, rec.domain, rec.supervisor, rec.type, rec.name = d["id"], domain, supervisor, d["type"], d.get("name", "")
     rec.geometry, rec.refs, rec.props = d.get("geometry"), d.get("refs", {}), d.get("props", {})
-    rec.values, rec.condition, rec.updated = {}, Condition.UNKNOWN, None
+    rec.values, rec.condition, rec.updated, rec.heard = {}, Condition.UNKNOWN, None, None  # heard: Vigie's time, not kept
     return rec
 
 

@@ -68,13 +68,40 @@ def test_a_published_state_says_it_was_applied_too(core: Hypervisor) -> None:
     assert StateApplied("lighting", SUP, "b1-1", retained=False) in events
 
 
-def test_a_reading_the_live_feed_sent_after_the_version_stands(core: Hypervisor) -> None:
+def telemetry(seq: int, level: float, at: datetime = T0) -> Telemetry:
+    return Telemetry[LightingReading](**env("telemetry", seq, at), readings=[LightingReading(asset="l1", illuminanceLevel=level)])
+
+
+def test_a_reading_vigie_heard_after_the_version_stands(core: Hypervisor) -> None:
     core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5), NOW)
-    later = T0 + timedelta(seconds=20)
-    core.handle(Telemetry[LightingReading](**env("telemetry", 2, later), readings=[LightingReading(asset="l1", illuminanceLevel=1.0)]), NOW)
-    core.apply_retained(part(1, 1, ["l1", "l2"], at=T0 + timedelta(seconds=10), level=0.2, snapshot="b1-2"), NOW)
-    assert core.state.get("l1").values["illuminanceLevel"] == 1.0  # updated live at +20 s, after the version (+10 s)
-    assert core.state.get("l2").values["illuminanceLevel"] == 0.2  # not updated since: the version's value
+    core.handle(telemetry(2, 1.0), NOW + 20)  # heard at +20 s
+    core.apply_retained(part(1, 1, ["l1", "l2"], level=0.2, snapshot="b1-2"), NOW + 30, since=NOW + 10)  # a version of +10 s
+    assert core.state.get("l1").values["illuminanceLevel"] == 1.0  # heard after the version: it stands
+    assert core.state.get("l2").values["illuminanceLevel"] == 0.2  # not heard of since: the version's value
+
+
+def test_the_version_counts_from_when_vigie_heard_it_announced(core: Hypervisor) -> None:
+    ready = StateReady(v=2, kind="state_ready", domain="lighting", supervisor=SUP, ts=T0, seq=2, boot="b1", version=2,
+                       snapshot="b1-2", parts=1, assets=1, definitions=1, refresh_s=15.0)
+    core.apply_retained(part(1, 1, ["l1"], level=0.5), NOW)
+    core.handle(ready, NOW + 10)  # written and announced at +10 s ...
+    core.handle(telemetry(3, 1.0), NOW + 12)  # ... a change heard at +12 s ...
+    core.apply_retained(part(1, 1, ["l1"], level=0.2, snapshot="b1-2"), NOW + 30, since=NOW + 29)  # ... read at +29 s
+    assert core.state.get("l1").values["illuminanceLevel"] == 1.0
+
+
+def test_a_restarted_supervisor_with_an_earlier_clock_still_sets_what_vigie_heard_before(core: Hypervisor) -> None:
+    core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5, alarms=[raise_("off:l1", "l1", T0)]), NOW)
+    earlier = T0 - timedelta(hours=6)  # its clock went back (restarted with an earlier start): supervisor times do not order
+    core.apply_retained(part(1, 1, ["l1", "l2"], at=earlier, level=0.2, snapshot="b2-1"), NOW + 60, since=NOW + 50)
+    assert core.state.get("l1").values["illuminanceLevel"] == 0.2
+    assert not core.alarms.get(f"{SUP}/off:l1").active
+
+
+def test_a_later_version_applies_over_an_earlier_one_read_late(core: Hypervisor) -> None:
+    core.apply_retained(part(1, 1, ["l1"], level=0.5), NOW + 20, since=NOW + 5)  # version 1, read late
+    core.apply_retained(part(1, 1, ["l1"], level=0.2, snapshot="b1-2"), NOW + 30, since=NOW + 10)  # version 2 is newer
+    assert core.state.get("l1").values["illuminanceLevel"] == 0.2
 
 
 @pytest.mark.parametrize("live_at_s,version_at_s,active_after", [
@@ -84,9 +111,8 @@ def test_a_reading_the_live_feed_sent_after_the_version_stands(core: Hypervisor)
 def test_a_retained_state_clears_only_alarms_raised_before_it(core: Hypervisor, live_at_s: int, version_at_s: int,
                                                               active_after: bool) -> None:
     core.apply_retained(part(1, 1, ["l1"]), NOW)
-    core.handle(Alarm(**env("alarm", 2, T0 + timedelta(seconds=live_at_s)), events=[raise_("off:l1", "l1", T0 + timedelta(seconds=live_at_s))]),
-                NOW)
-    core.apply_retained(part(1, 1, ["l1"], at=T0 + timedelta(seconds=version_at_s), snapshot="b1-2"), NOW)
+    core.handle(Alarm(**env("alarm", 2), events=[raise_("off:l1", "l1", T0)]), NOW + live_at_s)
+    core.apply_retained(part(1, 1, ["l1"], snapshot="b1-2"), NOW + 30, since=NOW + version_at_s)
     assert core.alarms.get(f"{SUP}/off:l1").active is active_after
 
 
@@ -97,10 +123,8 @@ def test_a_retained_state_clears_only_alarms_raised_before_it(core: Hypervisor, 
 def test_a_retained_state_raises_again_only_alarms_not_cleared_since(core: Hypervisor, cleared_at_s: int, version_at_s: int,
                                                                      active_after: bool) -> None:
     core.handle(Alarm(**env("alarm", 2), events=[raise_("off:l1", "l1", T0)]), NOW)
-    core.handle(Alarm(**env("alarm", 3, T0 + timedelta(seconds=cleared_at_s)),
-                      events=[clear("off:l1", "l1", T0 + timedelta(seconds=cleared_at_s))]), NOW)
-    listed = [raise_("off:l1", "l1", T0)]
-    core.apply_retained(part(1, 1, ["l1"], at=T0 + timedelta(seconds=version_at_s), alarms=listed), NOW)
+    core.handle(Alarm(**env("alarm", 3), events=[clear("off:l1", "l1", T0)]), NOW + cleared_at_s)
+    core.apply_retained(part(1, 1, ["l1"], alarms=[raise_("off:l1", "l1", T0)]), NOW + 30, since=NOW + version_at_s)
     assert core.alarms.get(f"{SUP}/off:l1").active is active_after
 
 

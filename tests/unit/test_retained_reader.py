@@ -51,7 +51,7 @@ class World:
         self.reader = RetainedStateReader("redis://unused", self.apply, clock=self.clock, client=self.redis, commands=self.commands,
                                           pacer=RequestPacer(rng=random.Random(1), spread_s=0.0))
 
-    def apply(self, part: State) -> bool:
+    def apply(self, part: State, since: float) -> bool:
         if self.accept:
             self.applied.append((part.snapshot, part.part))
         return self.accept
