@@ -70,7 +70,7 @@ def _readings(journal: Journal, since: float, until: float) -> dict[str, list[An
     codec = Codec()
     cols: dict[str, list[Any]] = {k: [] for k in ("t", "ts", "domain", "supervisor", "asset", *READING_FIELDS)}
     for rec in journal.records(since, until):
-        if rec.k != "m" or not rec.ch.startswith("sup.") or not rec.ch.endswith((".telemetry", ".state")):
+        if rec.k not in ("m", "r") or not rec.ch.startswith("sup.") or not rec.ch.endswith((".telemetry", ".state")):
             continue
         msg = codec.decode(rec.ch, rec.payload())
         if isinstance(msg, Rejection):

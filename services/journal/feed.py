@@ -29,7 +29,7 @@ Filter = Callable[[SupervisorMessage, float], "SupervisorMessage | None"]
 
 def supervisor_message(codec: Codec, rec: Record) -> SupervisorMessage | None:
     """The typed supervisor message a record carries, or None (a command, an adapted kind, a refused message)."""
-    if rec.k != "m" or not rec.ch.startswith("sup.") or rec.ch.endswith(ADAPTED_SUFFIXES):
+    if rec.k not in ("m", "r") or not rec.ch.startswith("sup.") or rec.ch.endswith(ADAPTED_SUFFIXES):
         return None
     msg = codec.decode(rec.ch, rec.payload())
     return None if isinstance(msg, Rejection) else msg
@@ -74,13 +74,14 @@ class Feed:
     def apply(self, rec: Record, msg: SupervisorMessage | None = None) -> list[Event]:
         """Apply one record at its time (the message already decoded when the caller has it), after the ticks before it."""
         events = self._tick(rec.t, inclusive=False)
-        if rec.k == "m":
+        if rec.k in ("m", "r"):
             msg = msg if msg is not None else supervisor_message(self.codec, rec)
             if msg is not None and self.filter is not None:
                 msg = self.filter(msg, rec.t)
             if msg is not None:
-                try:
-                    events.extend(self.core.handle(msg, rec.t))
+                try:  # a retained state's part was never published: it takes the retained path, without its number
+                    events.extend(self.core.apply_retained(msg, rec.t, rec.t) if rec.k == "r" and msg.kind == "state"
+                                  else self.core.handle(msg, rec.t))
                 except Exception:  # noqa: BLE001 - as in the engine: one bad message never stops a replay
                     log.exception("core failed on a journaled %s message from %s", msg.kind, msg.supervisor)
         elif rec.k == "b":

@@ -38,7 +38,7 @@ class Record(msgspec.Struct, omit_defaults=True):
     """One journal line."""
 
     t: float
-    k: str  # m: bus message, a: operator action, b: bus lost / restored
+    k: str  # m: bus message, r: a part of a supervisor's retained state (contract v2), a: operator action, b: bus lost / restored
     ch: str = ""
     p: msgspec.Raw = msgspec.Raw()
     pb: str = ""
@@ -61,9 +61,10 @@ def ms(t: float) -> str:
     return f"{round(t * 1000):013d}"
 
 
-def message_line(t: float, channel: str, payload: bytes, valid_json: bool) -> bytes:
-    """A message record; a payload known to be JSON is embedded as it is, anything else as base64."""
-    head = b'{"t":' + repr(round(t, 6)).encode() + b',"k":"m","ch":' + _encode(channel)
+def message_line(t: float, channel: str, payload: bytes, valid_json: bool, kind: str = "m") -> bytes:
+    """A message record (kind "m"; "r" for a part of a retained state read from Redis, never heard on the bus);
+    a payload known to be JSON is embedded as it is, anything else as base64."""
+    head = b'{"t":' + repr(round(t, 6)).encode() + b',"k":"' + kind.encode() + b'","ch":' + _encode(channel)
     if valid_json:
         return head + b',"p":' + payload + b"}\n"
     return head + b',"pb":"' + base64.b64encode(payload) + b'"}\n'

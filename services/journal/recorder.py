@@ -14,6 +14,7 @@ as soon as it happens, and what was read before it is journaled before the `b` r
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from typing import Any, Callable
 
@@ -23,7 +24,8 @@ from services.feed.bus import ERRORS, FeedQueue, FeedReader, Taken, bounded_clie
 from services.contract import Codec, Rejection
 from services.contract.codec import MAX_PAYLOAD_BYTES
 from services.core import CoreConfig, Hypervisor
-from services.core.events import AlarmsChanged, AssetsRemoved, Event
+from services.core.events import AlarmsChanged, AssetsRemoved, Event, StateAnnounced, StateApplied, StateNeeded
+from services.feed.retained import RetainedStateReader
 from services.threads import LoopThread
 
 from services.journal import image as core_image
@@ -44,6 +46,16 @@ QUEUE_BYTES = 256 * 1024 * 1024  # Settings.feed_queue_bytes
 OVERFLOW_LOG_S = 10.0
 
 
+class _Silent:
+    """The recorder's state reader never sends a state request: the engine asks; the recorder hears the answer."""
+
+    def publish(self, channel: str, payload: bytes) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
 class Recorder:
     """Journals the bus and the operators' actions; one thread, started with `start()`."""
 
@@ -59,6 +71,11 @@ class Recorder:
         self.counts = {"messages": 0, "actions": 0, "refused": 0, "snapshots": 0, "errors": 0, "dropped": 0}
         self.queue = FeedQueue(queue_bytes, MAX_PAYLOAD_BYTES)
         self.reader = FeedReader(redis_url, self.queue, pattern=PATTERN, name="vigie-recorder", clock=clock)
+        # v2 supervisors keep their full state in Redis and only announce it: the recorder reads it as the engine
+        # does, to journal it ("r" records) and give its shadow core the definitions; it never asks anyone for one
+        self._retained_parts: "queue.Queue[Any]" = queue.Queue(maxsize=4096)
+        self.retained = RetainedStateReader(redis_url, self._take_retained, clock=clock, max_payload_bytes=MAX_PAYLOAD_BYTES,
+                                            commands=_Silent())
         self._overflow_said = float("-inf")
         self._client: Any = None
         self._stream_ids: dict[str, str] = {}
@@ -79,12 +96,14 @@ class Recorder:
         since_ms = int((span[1] if span else self.clock()) * 1000)
         self._stream_ids = {JOURNAL_KEY: f"{since_ms}-0", AUDIT_KEY: f"{since_ms}-0"}
         self._loop.start()
+        self.retained.start()
         self.reader.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop recording and seal the journal's open segment."""
         self.reader.stop(timeout)
+        self.retained.stop(timeout)
         self._loop.stop(timeout)
         if self._client is not None:
             self._client.close()
@@ -104,6 +123,7 @@ class Recorder:
                 now = self.clock()
                 if taken:
                     self._take(now, taken)
+                self._take_retained_parts(now)
                 self.feed.advance(now)  # as the engine: this turn's messages, then the tick
                 if self.streams and now >= self._next_streams:
                     self._next_streams = now + STREAMS_EVERY_S
@@ -137,6 +157,32 @@ class Recorder:
         if taken.change is not None:
             self._bus_record(taken.change.up, "subscribed" if taken.change.up else taken.change.reason, now)
 
+    def _take_retained(self, part: Any, since: float) -> bool:
+        """From the state reader's thread: a part of a retained state, journaled and applied on the recorder's."""
+        try:
+            self._retained_parts.put(part, timeout=5.0)
+        except queue.Full:
+            self.counts["dropped"] += 1
+            return False
+        return True
+
+    def _take_retained_parts(self, now: float) -> None:
+        from services.contract import encode
+
+        while True:
+            try:
+                part = self._retained_parts.get_nowait()
+            except queue.Empty:
+                return
+            name = f"sup.{part.domain}.{part.supervisor}.state"
+            readings = list(readings_of(part))
+            if readings:
+                self._changed.setdefault(part.domain, set()).update(r[0] for r in readings)
+            self.journal.message(now, name, encode(part), True, readings, retained=True)
+            self.counts["messages"] += 1
+            self._defs_dirty = True
+            self._note(self.feed.apply(Record(t=now, k="r", ch=name), part))
+
     def record(self, t: float, channel: bytes, payload: bytes) -> None:
         """Journal one bus message and feed it to the shadow core."""
         name = channel.decode("utf-8", "replace")
@@ -164,7 +210,14 @@ class Recorder:
         """Keep what changed since the last full image (removed assets, changed alarms)."""
         for ev in events:
             t = type(ev)
-            if t is AlarmsChanged:
+            if t is StateAnnounced:
+                self.retained.announced(ev.ready)
+            elif t is StateApplied:
+                self.retained.state_applied(ev.domain, ev.supervisor, ev.retained)
+            elif t is StateNeeded:
+                h = self.shadow.health.get(ev.supervisor)
+                self.retained.need(ev.domain, ev.supervisor, ev.reason, h.seq if h is not None else None)
+            elif t is AlarmsChanged:
                 self._alarms_changed.update(ev.alarm_ids)
             elif t is AssetsRemoved:
                 self._defs_dirty = True

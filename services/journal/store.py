@@ -196,9 +196,10 @@ class Journal:
         with self._lock:
             self._open = Segment(self._open.start, max(self._open.end, t), self._open.path, open=True)
 
-    def message(self, t: float, channel: str, payload: bytes, valid_json: bool, readings: Any = ()) -> None:
-        """Journal a bus message."""
-        self.append(t, jf.message_line(t, channel, payload, valid_json), readings)
+    def message(self, t: float, channel: str, payload: bytes, valid_json: bool, readings: Any = (), *,
+                retained: bool = False) -> None:
+        """Journal a bus message (`retained`: a part of a supervisor's retained state, read from Redis)."""
+        self.append(t, jf.message_line(t, channel, payload, valid_json, "r" if retained else "m"), readings)
 
     def action(self, t: float, source: str, action: dict) -> None:
         """Journal an operator action."""

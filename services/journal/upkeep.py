@@ -125,7 +125,7 @@ def rebuild_history(seg: Segment) -> jh.HistoryBuffer:
 
     codec, buffer = Codec(), jh.HistoryBuffer()
     for rec in jf.records(seg, float("-inf"), float("inf")):
-        if rec.k != "m" or not rec.ch.startswith("sup.") or not rec.ch.endswith((".telemetry", ".state")):
+        if rec.k not in ("m", "r") or not rec.ch.startswith("sup.") or not rec.ch.endswith((".telemetry", ".state")):
             continue
         msg = codec.decode(rec.ch, rec.payload())
         if not isinstance(msg, Rejection):
