@@ -21,6 +21,7 @@ from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, wat
 from .registry import APPLY, Registry, RegistryConfig, Standing, Verdict
 
 DOMAINS = ("lighting", "water", "traffic")
+MAX_CLEARS_UNHELD = 10_000  # clears of alarms Vigie did not hold, remembered for a retained version read later
 
 
 STALE_TEXT = {  # the alarm Vigie raises when a supervisor goes silent, in the site's language
@@ -71,6 +72,9 @@ class Hypervisor(SupervisorIdentity):
         self.day_series = DaySeries(self.config.timezone, self.config.day_sample_s)
         self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
         self._announced: dict[str, tuple[str, float]] = {}  # supervisor -> (its last retained version, when Vigie heard of it)
+        # alarm id -> when Vigie heard it cleared while it held it not active (a retained version read later, which lists it
+        # because it was written before the clear, must not raise it again)
+        self._clears_unheld: dict[str, float] = {}
         self.acks: deque[Ack] = deque(maxlen=100)  # the latest acks (diagnostics); the command book applies them
         self.commands = CommandBook(self.config.commands)
         self.bus_up = True
@@ -160,8 +164,12 @@ class Hypervisor(SupervisorIdentity):
                 self.alarms.raise_(aid, source="supervisor", domain=domain, supervisor=supervisor, asset=ev.asset, code=ev.code,
                                    severity=ev.severity, message=ev.message, at=at, now=now,
                                    cause=f"{supervisor}/{ev.cause}" if ev.cause else None, counted=not sync)
-            else:
-                self.alarms.clear(aid, at, now=now)
+                self._clears_unheld.pop(aid, None)
+            elif self.alarms.clear(aid, at, now=now) is None and not sync:  # not active here: its raise was lost or set aside
+                self._clears_unheld.pop(aid, None)
+                self._clears_unheld[aid] = now
+                if len(self._clears_unheld) > MAX_CLEARS_UNHELD:
+                    del self._clears_unheld[next(iter(self._clears_unheld))]
         events = self._alarm_changes()
         if events:
             self._dirty_domains.add(domain)
@@ -209,9 +217,11 @@ class Hypervisor(SupervisorIdentity):
         return events
 
     def _cleared_after(self, alarm_id: str, since: float) -> bool:
-        """Did Vigie hear this alarm cleared after `since` (its time)?"""
+        """Did Vigie hear this alarm cleared after `since` (its time), even while it did not hold it active?"""
         a = self.alarms.get(alarm_id)
-        return a is not None and not a.active and a.updated_at > since
+        if a is not None and not a.active and a.updated_at > since:
+            return True
+        return self._clears_unheld.get(alarm_id, float("-inf")) > since
 
     def _stale_alarm(self, supervisor: str, domain: str, stale: bool, now: float) -> list[Event]:
         aid = f"vigie/supervisor_stale/{supervisor}"

@@ -128,6 +128,20 @@ def test_a_retained_state_raises_again_only_alarms_not_cleared_since(core: Hyper
     assert core.alarms.get(f"{SUP}/off:l1").active is active_after
 
 
+@pytest.mark.parametrize("raised_before", [False, True])
+def test_a_clear_heard_before_the_raise_was_ever_applied_keeps_a_later_read_version_from_raising_it(
+        core: Hypervisor, raised_before: bool) -> None:
+    if raised_before:  # raised and cleared long ago: the alarm is held, not active
+        core.handle(Alarm(**env("alarm", 2), events=[raise_("off:l1", "l1", T0)]), NOW)
+        core.handle(Alarm(**env("alarm", 3), events=[clear("off:l1", "l1", T0)]), NOW + 1)
+    # raised again while its messages were set aside (two publishers) or lost; the version written then lists it;
+    # Vigie hears the version announced at +10 s, the clear at +20 s (a no-op here), and reads the version at +30 s
+    core.handle(Alarm(**env("alarm", 4), events=[clear("off:l1", "l1", T0)]), NOW + 20)
+    core.apply_retained(part(1, 1, ["l1"], alarms=[raise_("off:l1", "l1", T0)]), NOW + 30, since=NOW + 10)
+    a = core.alarms.get(f"{SUP}/off:l1")
+    assert a is None or not a.active
+
+
 def test_the_retained_state_of_a_supervisor_not_approved_is_refused() -> None:
     core = Hypervisor()  # never heard of it: the registry has no entry
     [refused] = core.apply_retained(part(1, 1, ["l1"]), NOW)
