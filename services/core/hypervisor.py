@@ -21,6 +21,7 @@ from .kpis import EnergyMeter, Kpi, KpiHistory, lighting_kpis, traffic_kpis, wat
 from .registry import APPLY, Registry, RegistryConfig, Standing, Verdict
 
 DOMAINS = ("lighting", "water", "traffic")
+SAME_TURN_S = 1e-3  # a version announced in an engine turn counts from just before that turn's clock reading
 MAX_CLEARS_UNHELD = 10_000  # clears of alarms Vigie did not hold, remembered for a retained version read later
 
 
@@ -130,7 +131,9 @@ class Hypervisor(SupervisorIdentity):
             self.acks.append(msg)
             events.extend(self.commands.on_ack(msg, self.state, now))
         elif isinstance(msg, StateReady):
-            self._announced[msg.supervisor] = (msg.snapshot, now)
+            # what Vigie hears in the same turn (one clock reading for a whole batch) counts as heard after it: what came
+            # before it in the batch, the version already holds
+            self._announced[msg.supervisor] = (msg.snapshot, now - SAME_TURN_S)
             events.append(StateAnnounced(msg.domain, msg.supervisor, msg))
         return events
 

@@ -90,6 +90,19 @@ def test_the_version_counts_from_when_vigie_heard_it_announced(core: Hypervisor)
     assert core.state.get("l1").values["illuminanceLevel"] == 1.0
 
 
+def test_what_vigie_hears_in_the_same_turn_as_the_announcement_stands(core: Hypervisor) -> None:
+    ready = StateReady(v=2, kind="state_ready", domain="lighting", supervisor=SUP, ts=T0, seq=2, boot="b1", version=2,
+                       snapshot="b1-2", parts=1, assets=2, definitions=1, refresh_s=15.0)
+    core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5, alarms=[raise_("off:l2", "l2", T0)]), NOW)
+    core.handle(ready, NOW + 10)  # one engine turn (one clock reading): the announcement, then what the supervisor said next
+    core.handle(telemetry(3, 1.0), NOW + 10)
+    core.handle(Alarm(**env("alarm", 4), events=[raise_("off:l1", "l1", T0), clear("off:l2", "l2", T0)]), NOW + 10)
+    core.apply_retained(part(1, 1, ["l1", "l2"], level=0.2, alarms=[raise_("off:l2", "l2", T0)], snapshot="b1-2"), NOW + 30,
+                        since=NOW + 29)
+    assert core.state.get("l1").values["illuminanceLevel"] == 1.0
+    assert core.alarms.get(f"{SUP}/off:l1").active and not core.alarms.get(f"{SUP}/off:l2").active
+
+
 def test_a_restarted_supervisor_with_an_earlier_clock_still_sets_what_vigie_heard_before(core: Hypervisor) -> None:
     core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5, alarms=[raise_("off:l1", "l1", T0)]), NOW)
     earlier = T0 - timedelta(hours=6)  # its clock went back (restarted with an earlier start): supervisor times do not order
