@@ -22,6 +22,7 @@ from .registry import APPLY, Registry, RegistryConfig, Standing, Verdict
 
 DOMAINS = ("lighting", "water", "traffic")
 SAME_TURN_S = 1e-3  # a version announced in an engine turn counts from just before that turn's clock reading
+ANNOUNCED_KEPT = 8  # retained versions of a supervisor whose announcement time Vigie remembers
 MAX_CLEARS_UNHELD = 10_000  # clears of alarms Vigie did not hold, remembered for a retained version read later
 
 
@@ -72,7 +73,9 @@ class Hypervisor(SupervisorIdentity):
         self._energy_pending = False  # today's energy before this core started is still being prepared (backfill)
         self.day_series = DaySeries(self.config.timezone, self.config.day_sample_s)
         self._snapshot_parts: dict[str, tuple[str, set[int], set[str]]] = {}  # supervisor -> (snapshot, parts seen, ids)
-        self._announced: dict[str, tuple[str, float]] = {}  # supervisor -> (its last retained version, when Vigie heard of it)
+        # supervisor -> its latest retained versions -> when Vigie heard each announced (a version is often still being read
+        # when the next is announced)
+        self._announced: dict[str, dict[str, float]] = {}
         # alarm id -> when Vigie heard it cleared while it held it not active (a retained version read later, which lists it
         # because it was written before the clear, must not raise it again)
         self._clears_unheld: dict[str, float] = {}
@@ -133,7 +136,10 @@ class Hypervisor(SupervisorIdentity):
         elif isinstance(msg, StateReady):
             # what Vigie hears in the same turn (one clock reading for a whole batch) counts as heard after it: what came
             # before it in the batch, the version already holds
-            self._announced[msg.supervisor] = (msg.snapshot, now - SAME_TURN_S)
+            heard = self._announced.setdefault(msg.supervisor, {})
+            heard.setdefault(msg.snapshot, now - SAME_TURN_S)  # announced anew (a state request): still as of its first time
+            while len(heard) > ANNOUNCED_KEPT:
+                del heard[next(iter(heard))]
             events.append(StateAnnounced(msg.domain, msg.supervisor, msg))
         return events
 
@@ -153,8 +159,8 @@ class Hypervisor(SupervisorIdentity):
         refused = self._refusal(msg)
         if refused:
             return refused
-        snapshot, heard = self._announced.get(msg.supervisor, ("", None))
-        mark = heard if snapshot == msg.snapshot else since if since is not None else now
+        heard = self._announced.get(msg.supervisor, {}).get(msg.snapshot)
+        mark = heard if heard is not None else since if since is not None else now
         return self._apply_state(msg, msg.ts.timestamp(), now, retained_since=mark)
 
     def _apply_alarm_events(self, domain: str, supervisor: str, evs: list[AlarmEvent], ts: float, now: float,

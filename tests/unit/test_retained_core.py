@@ -103,6 +103,19 @@ def test_what_vigie_hears_in_the_same_turn_as_the_announcement_stands(core: Hype
     assert core.alarms.get(f"{SUP}/off:l1").active and not core.alarms.get(f"{SUP}/off:l2").active
 
 
+def test_a_version_still_read_when_the_next_is_announced_counts_from_its_own_announcement(core: Hypervisor) -> None:
+    def ready(seq: int, snapshot: str) -> StateReady:
+        return StateReady(v=2, kind="state_ready", domain="lighting", supervisor=SUP, ts=T0, seq=seq, boot="b1", version=seq,
+                          snapshot=snapshot, parts=1, assets=1, definitions=1, refresh_s=15.0)
+
+    core.apply_retained(part(1, 1, ["l1"], level=0.5), NOW)
+    core.handle(ready(2, "b1-2"), NOW + 10)  # announced at +10 s, its reading begins at +14 s (parts take a while) ...
+    core.handle(Alarm(**env("alarm", 3), events=[raise_("off:l1", "l1", T0)]), NOW + 12)  # ... a fault heard at +12 s ...
+    core.handle(ready(4, "b1-3"), NOW + 20)  # ... the next version announced before the last part of b1-2 is applied
+    core.apply_retained(part(1, 1, ["l1"], level=0.2, snapshot="b1-2"), NOW + 30, since=NOW + 14)
+    assert core.alarms.get(f"{SUP}/off:l1").active  # heard after b1-2 was announced: it stands
+
+
 def test_a_restarted_supervisor_with_an_earlier_clock_still_sets_what_vigie_heard_before(core: Hypervisor) -> None:
     core.apply_retained(part(1, 1, ["l1", "l2"], level=0.5, alarms=[raise_("off:l1", "l1", T0)]), NOW)
     earlier = T0 - timedelta(hours=6)  # its clock went back (restarted with an earlier start): supervisor times do not order
