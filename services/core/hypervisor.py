@@ -63,6 +63,7 @@ class Hypervisor(SupervisorIdentity):
         self.health = SupervisorRegistry(self.config.late_after_s, self.config.stale_after_s)
         self.registry = Registry(self.config.registry)
         self._snapshot_created: dict[str, tuple[str, set[str]]] = {}  # supervisor -> (snapshot, assets it created)
+        self._snapshot_refused: dict[str, tuple[str, Refused]] = {}  # supervisor -> (its last refused snapshot, why)
         self.alarms = AlarmBook(asset_of=self.state.get)
         self.kpi_history = KpiHistory(self.config.kpi_window_s, self.config.kpi_sample_s)
         self._kpis: dict[str, dict[str, Kpi]] = {d: {} for d in DOMAINS}

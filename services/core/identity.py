@@ -41,6 +41,7 @@ class SupervisorIdentity:
     config: Any
     _snapshot_parts: dict
     _snapshot_created: dict[str, tuple[str, set[str]]]  # supervisor -> (snapshot, assets it created so far)
+    _snapshot_refused: dict[str, tuple[str, Refused]]  # supervisor -> (its last refused snapshot, why): its later parts too
     _dirty_domains: set[str]
     _alarm_changes: Callable[[], list[Event]]
     handle: Callable[..., list[Event]]
@@ -74,11 +75,14 @@ class SupervisorIdentity:
         if isinstance(msg, Alarm):
             foreign = self._foreign((ev.asset for ev in msg.events), msg.supervisor)
         elif isinstance(msg, State):
+            snapshot, before = self._snapshot_refused.get(msg.supervisor, ("", None))
+            if before is not None and snapshot == msg.snapshot:  # a later part of a refused snapshot
+                return [before]
             snap = self._snapshot_parts.get(msg.supervisor)
             so_far = snap[2] if snap is not None and snap[0] == msg.snapshot else set()
             gate = self.registry.check_state(msg, so_far)
             if gate.verdict is Verdict.REFUSE:
-                return self._abandon(msg) + [Refused(msg.domain, msg.supervisor, msg.kind, gate.reason, gate.detail)]
+                return self._abandon(msg) + [self._refuse_snapshot(msg, gate.reason, gate.detail)]
             foreign = self._foreign([*(a.id for a in msg.assets), *(r.asset for r in msg.readings), *(ev.asset for ev in msg.alarms)],
                                     msg.supervisor)
         else:
@@ -87,8 +91,15 @@ class SupervisorIdentity:
             return []
         detail = f"{msg.supervisor} names {len(foreign)} asset(s) of other supervisors: " + ", ".join(
             f"{a} ({self.owner_of(a)})" for a in foreign[:SAMPLE])
-        events: list[Event] = self._abandon(msg) if isinstance(msg, State) else []
-        return events + [Refused(msg.domain, msg.supervisor, msg.kind, "foreign_asset", detail)]
+        if isinstance(msg, State):
+            return self._abandon(msg) + [self._refuse_snapshot(msg, "foreign_asset", detail)]
+        return [Refused(msg.domain, msg.supervisor, msg.kind, "foreign_asset", detail)]
+
+    def _refuse_snapshot(self, msg: State, reason: str, detail: str) -> Refused:
+        """Refuse a state part, and the snapshot's parts still to come: once refused, a snapshot adds nothing more."""
+        refused = Refused(msg.domain, msg.supervisor, msg.kind, reason, detail)
+        self._snapshot_refused[msg.supervisor] = (msg.snapshot, refused)
+        return refused
 
     def _foreign(self, asset_ids: Iterable[str], supervisor: str) -> list[str]:
         return [a for a in dict.fromkeys(asset_ids) if (o := self.owner_of(a)) is not None and o != supervisor]
@@ -238,6 +249,7 @@ class SupervisorIdentity:
         events.extend(self._alarm_changes())
         self._snapshot_parts.pop(supervisor, None)
         self._snapshot_created.pop(supervisor, None)
+        self._snapshot_refused.pop(supervisor, None)
         h = self.health.forget(supervisor)
         if h is not None:
             events.append(SupervisorChanged(supervisor, h.domain or domain, "removed"))

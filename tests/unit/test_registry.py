@@ -118,6 +118,8 @@ def test_a_state_over_the_maximum_across_its_parts_takes_back_what_its_first_par
     events = hv.handle(parts[2], NOW)
     assert refusals(events) == ["too_many_assets"]
     assert hv.state.query(supervisor="evil-1") == []  # nothing of the snapshot stays
+    assert [refusals(hv.handle(p, NOW)) for p in parts[3:]] == [["too_many_assets"]] * 2  # nor do its later parts
+    assert hv.state.query(supervisor="evil-1") == []
 
 
 # --- quarantine --------------------------------------------------------------------------------------------------
