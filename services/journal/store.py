@@ -265,7 +265,13 @@ class Journal:
 
     def _compressed_twin(self, seg: Segment) -> Segment | None:
         with self._lock:
-            return next((s for s in self._segments if s.start == seg.start and s.path != seg.path), None)
+            known = next((s for s in self._segments if s.start == seg.start and s.path != seg.path), None)
+        if known is not None:
+            return known
+        # a reader's index does not follow the writer's compression: look for the sealed file on disk
+        for path in sorted(self.dir.glob(f"seg-{jf.ms(seg.start)}-*.jsonl.zst")):
+            return Segment(seg.start, seg.end, path)
+        return None
 
     def load_snapshot(self, snap: Snapshot) -> tuple[dict, Any]:
         """A snapshot's whole image (a partial one completed by its full image) and its definitions (both kept decoded)."""
