@@ -303,6 +303,15 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
             found["Alert"] = (n + 1, names | (alerts.alarm_entity(al).entity.keys() - {"id", "type"}))
         return found
 
+    def _served_or_refusal() -> dict | Response:
+        """What is served by type, for a reader allowed to read it; else the refusal or the 503 to answer."""
+        if (refused := guard_read()) is not None:
+            return refused
+        try:
+            return _served()
+        except ReaderUnavailable:
+            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+
     def _listing(body: Any) -> Response:
         response = Response(_encode(body), mimetype="application/json")
         response.headers["Link"] = f'<{url_for(".context", _external=True)}>; {LINK_REL}'
@@ -310,12 +319,9 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
 
     @bp.get("/ngsi-ld/v1/types")
     def types() -> Response:
-        if (refused := guard_read()) is not None:
-            return refused
-        try:
-            served = _served()
-        except ReaderUnavailable:
-            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        served = _served_or_refusal()
+        if isinstance(served, Response):
+            return served
         if request.args.get("details") == "true":
             return _listing([{"id": t, "type": "EntityType", "typeName": t, "attributeNames": sorted(names)}
                              for t, (_, names) in sorted(served.items())])
@@ -323,12 +329,9 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
 
     @bp.get("/ngsi-ld/v1/types/<name>")
     def one_type(name: str) -> Response:
-        if (refused := guard_read()) is not None:
-            return refused
-        try:
-            served = _served()
-        except ReaderUnavailable:
-            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        served = _served_or_refusal()
+        if isinstance(served, Response):
+            return served
         wanted = short_name(name)
         if wanted not in served:
             return problem(404, "ResourceNotFound", "Type not found", f"Vigie serves no entity of type {name[:100]!r}")
@@ -339,12 +342,9 @@ def create_ngsi_blueprint(reader: Reader, forward: Forward, *, authorize: Author
 
     @bp.get("/ngsi-ld/v1/attributes")
     def attributes() -> Response:
-        if (refused := guard_read()) is not None:
-            return refused
-        try:
-            served = _served()
-        except ReaderUnavailable:
-            return problem(503, "InternalError", "Unavailable", "the live state cannot be read right now")
+        served = _served_or_refusal()
+        if isinstance(served, Response):
+            return served
         names = sorted(set().union(*(n for _, n in served.values())) if served else set())
         if request.args.get("details") == "true":
             return _listing([{"id": a, "type": "Attribute", "attributeName": a,
