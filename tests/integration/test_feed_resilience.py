@@ -44,6 +44,11 @@ def subscription(client: redis.Redis, name: str) -> dict | None:
     return next((c for c in client.client_list() if c.get("name") == name), None)
 
 
+def settled(engine: Engine) -> None:
+    """Wait for the engine's next turn: the counters move inside a turn, the readers' view is published at its end."""
+    engine.execute(lambda core, now: (None, []), 10.0)
+
+
 def start_engine(settings: Settings, url: str) -> Engine:
     engine = Engine(settings, url).start()
     wait_until(lambda: engine.bus_up and engine.redis_check is not None)
@@ -66,6 +71,7 @@ def test_a_43_mb_message_is_refused_by_size_and_the_subscription_is_not_cut(sett
         assert admin.publish("sup.lighting.lum-big.state", b"{" + b" " * (43 * MB) + b"}") == 1
         publish(admin, feed.telemetry(status="ok", illuminanceLevel=0.5))
         wait_until(lambda: applied(engine) == 2, timeout=15)
+        settled(engine)
         assert engine.metrics.rejected == {"too_large": 1}
         assert engine.metrics.messages[("lighting", "state", "rejected")] == 1
         stats = engine.feed_stats()
@@ -94,6 +100,7 @@ def test_a_killed_subscription_reconnects_and_what_was_read_before_is_applied(se
         assert applied(engine) == 0
         gate.set()
         wait_until(lambda: applied(engine) == len(sent))
+        settled(engine)
         assert engine.metrics.readings["lighting"] == 20 * len(sent)
         assert LocalReader(engine).asset("lum-kill-lamp-000")["values"]["illuminanceLevel"] == 499 / 500
         wait_until(lambda: engine.metrics.state_requests.get("reconnect") == 1)  # after the messages: it knew lum-kill
@@ -135,6 +142,7 @@ def test_a_blocked_engine_does_not_get_its_subscription_cut_while_a_publisher_fl
         time.sleep(1.0)  # the engine stays busy a while longer
         published.set()
         wait_until(lambda: applied(engine) == 1 + len(flood), timeout=60)
+        settled(engine)
         stats = engine.feed_stats()
         assert (stats["disconnects"], stats["dropped"]) == (0, {})
         assert stats["peak_bytes"] > 15 * MB  # the backlog waited in Vigie's queue, not in Redis
