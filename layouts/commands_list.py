@@ -12,6 +12,7 @@ from .commands_i18n import ABNORMAL, STATUS_SHAPE, ct, number, where
 from .i18n import t
 
 LIST_MAX = 200  # ids listed in the detail before "... and N more"
+TIMELINE_WORDS = frozenset(STATUS_SHAPE) | {"drift", "drift_over"}  # timeline steps said in words
 
 
 def clock(epoch: float | None, tz: Any, with_date: bool = False) -> str:
@@ -25,8 +26,8 @@ def status_badge(doc: dict[str, Any], lang: str) -> html.Span:
     """Shape and word of a command's status (colour only when abnormal), plus the telemetry's verdict."""
     st, verif = doc["status"], doc["actual"]["verification"]
     word = ct(f"status.{st}", lang)
-    extra = ct(f"verif.{verif}", lang) if verif in ("pending", "confirmed", "mismatch") and st in ("applied", "partial") else ""
-    cls = f"cmd-badge st-{st}" + (f" ab-{ABNORMAL[st]}" if st in ABNORMAL else "") + (" ab-high" if verif == "mismatch" else "")
+    extra = ct(f"verif.{verif}", lang) if verif in ("pending", "confirmed", "mismatch", "drift") and st in ("applied", "partial") else ""
+    cls = f"cmd-badge st-{st}" + (f" ab-{ABNORMAL[st]}" if st in ABNORMAL else "") + (" ab-high" if verif in ("mismatch", "drift") else "")
     return html.Span([html.Span(STATUS_SHAPE.get(st, "?"), className="cmd-shape"), html.Span(word, className="cmd-status-word"),
                       html.Span(f" · {extra}" if extra else "", className="cmd-verif")], className=cls)
 
@@ -139,12 +140,13 @@ def command_detail(doc: dict[str, Any] | None, words: str, lang: str, tz: Any) -
     timeline = html.Section(className="cmd-timeline", children=[
         html.H4(ct("detail.timeline", lang)),
         html.Ol([html.Li([html.Span(clock(h["at"], tz), className="cmd-time"), html.Span(ct(f"status.{h['status']}", lang)
-                                                                                          if h["status"] in STATUS_SHAPE else h["status"]),
+                                                                                          if h["status"] in TIMELINE_WORDS else h["status"]),
                           html.Span(h.get("detail") or "", className="cmd-muted")]) for h in doc["history"]]),
     ])
     lists = [_ids(ct("detail.failed_list", lang), fb["failed_ids"], fb["failed"], lang),
              _ids(ct("detail.missing_list", lang), fb["missing_ids"], fb["missing"], lang),
-             _ids(ct("detail.unconfirmed", lang), actual["unconfirmed_ids"], len(actual["unconfirmed_ids"]), lang)]
+             _ids(ct("detail.unconfirmed", lang), actual["unconfirmed_ids"], len(actual["unconfirmed_ids"]), lang),
+             _ids(ct("detail.drifted", lang), actual.get("drifted_ids") or [], actual.get("drifted", 0), lang)]
     return [*head, columns, *[x for x in lists if x is not None], timeline]
 
 

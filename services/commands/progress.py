@@ -58,6 +58,7 @@ class CommandProgress:
         self.emitters: list[Emit] = []
         self._dirty: set[str] = set()
         self._audited: dict[str, str] = {}  # command id -> "status/override" last written to the audit trail
+        self._drift_audited: dict[str, float] = {}  # command id -> the drift (its start) already in the audit trail
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,6 +68,8 @@ class CommandProgress:
         for d in docs:
             ov = (d.get("override") or {}).get("state", "")
             self._audited[d["id"]] = "" if d["status"] in OPEN else f"{d['status']}/{ov}"
+            if (d.get("actual") or {}).get("drift_at"):
+                self._drift_audited[d["id"]] = d["actual"]["drift_at"]
 
     def start(self) -> "CommandProgress":
         """Start the writer thread."""
@@ -137,7 +140,21 @@ class CommandProgress:
             except Exception:  # noqa: BLE001 - a transport failure never stops the writer
                 log.exception("pushing command progress failed")
 
+    def _audit_drift(self, d: dict[str, Any]) -> None:
+        """A drift (a target left the commanded state) goes to the audit trail once, with what the telemetry shows."""
+        actual = d.get("actual") or {}
+        since = actual.get("drift_at")
+        if not since or self._drift_audited.get(d["id"]) == since:
+            return
+        self._drift_audited[d["id"]] = since
+        shown = ", ".join(f"{k}: {v!r}" for k, v in list((actual.get("drifted_values") or {}).items())[:5])
+        expect = actual.get("expect") or {}
+        actor = Actor("vigie", kind="system")
+        audit_entry(self.audit, actor, "command.drift", Outcome.FAILED, d["domain"], d["id"],
+                    f"drift observed on {actual.get('drifted', 0)} target(s), commanded {expect.get('field')} = {expect.get('value')!r}: {shown}")
+
     def _audit_outcome(self, d: dict[str, Any]) -> None:
+        self._audit_drift(d)
         status, ov = d["status"], (d.get("override") or {}).get("state", "")
         mark = f"{status}/{ov}"
         if status in OPEN or self._audited.get(d["id"]) == mark:

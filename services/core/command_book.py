@@ -29,6 +29,8 @@ class CommandConfig:
     verify_s: float = 120.0  # applied -> telemetry shows it
     keep_s: float = 24 * 3600.0  # finished commands (and idempotency keys) kept in memory
     keep_max: int = 2000
+    hold_s: float = 4 * 3600.0  # a permanent command's targets are watched for drift this long after it is applied
+    drift_grace_s: float = 30.0  # an override's last seconds: a target going back to automatic early is not a drift
 
 
 class CommandConflict(ValueError):
@@ -45,6 +47,8 @@ class CommandBook:
         self._open: set[str] = set()  # records with something still to watch (deadline, telemetry, countdown)
         self._verify: dict[str, set[str]] = {}  # asset id -> commands waiting for its telemetry
         self._return: dict[str, set[str]] = {}  # asset id -> ended overrides waiting for it back on schedule
+        self._hold: dict[str, set[str]] = {}  # asset id -> confirmed commands whose state it must keep (drift watch)
+        self._drift_news: dict[str, bool] = {}  # command id -> drifting now (started/ended since the last take_drift)
         self._purged_at = float("-inf")
         self._state: TerritoryState | None = None  # the core's state, remembered from the first answer (tick has none)
         self.ignored_acks = 0
@@ -52,7 +56,7 @@ class CommandBook:
     @property
     def watching(self) -> bool:
         """Is any command waiting for telemetry (the ingest path skips `observe` otherwise)?"""
-        return bool(self._verify or self._return)
+        return bool(self._verify or self._return or self._hold)
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -146,13 +150,16 @@ class CommandBook:
 
     def _applied(self, rec: CommandRecord, state: TerritoryState, now: float) -> None:
         self._state = state
+        self._supersede(rec, now)
+        if rec.override is Override.PENDING and rec.override_s:
+            rec.override, rec.override_until = Override.ACTIVE, now + rec.override_s
+        elif rec.override is Override.NONE and rec.expect is not None:
+            rec.hold_until = now + self.config.hold_s
         if rec.expect is not None:
             rec.verification, rec.verify_deadline = Verification.PENDING, now + self.config.verify_s
             for aid in rec.checked():
                 self._verify.setdefault(aid, set()).add(rec.id)
             self._check(rec, rec.checked(), state)
-        if rec.override is Override.PENDING and rec.override_s:
-            rec.override, rec.override_until = Override.ACTIVE, now + rec.override_s
         if rec.cancels:
             self._cancel_done(rec, now)
 
@@ -168,6 +175,9 @@ class CommandBook:
                 moved = True
         if len(rec.confirmed) >= len(rec.checked()) and rec.verification is Verification.PENDING:
             rec.verification, rec.unconfirmed = Verification.CONFIRMED, []
+            if self._holds(rec):  # from now on, the targets must keep the commanded state
+                for aid in rec.confirmed:
+                    self._hold.setdefault(aid, set()).add(rec.id)
         return moved
 
     def observe(self, ids: Iterable[str], state: TerritoryState, now: float) -> list[Event]:
@@ -180,12 +190,87 @@ class CommandBook:
             for cid in self._return.get(aid, ()):
                 returned.setdefault(cid, []).append(aid)
         changed = [cid for cid, aids in touched.items() if self._check(self.records[cid], aids, state)]
+        held: dict[str, list[str]] = {}
+        for aid in ids:
+            for cid in self._hold.get(aid, ()):
+                held.setdefault(cid, []).append(aid)
+        changed += [cid for cid, aids in held.items() if self._check_hold(self.records[cid], aids, state, now)]
         for cid, aids in returned.items():
             if self._check_return(self.records[cid], aids, state):
                 changed.append(cid)
         for cid in changed:
             self.records[cid].rev += 1
         return [CommandsChanged(tuple(dict.fromkeys(changed)))] if changed else []
+
+    # --- drift: a confirmed target leaving the commanded state while the command holds ---------
+
+    @staticmethod
+    def _holds(rec: CommandRecord) -> bool:
+        """Should the targets keep the commanded state now (an active override, a permanent command being watched)?"""
+        return rec.expect is not None and (rec.override is Override.ACTIVE or (rec.override is Override.NONE and rec.hold_until is not None))
+
+    def _check_hold(self, rec: CommandRecord, ids: Iterable[str], state: TerritoryState, now: float) -> bool:
+        """Note targets that left the commanded state (drift) or came back to it; return whether anything moved."""
+        assert rec.expect is not None
+        if rec.override is Override.ACTIVE and rec.override_until is not None and rec.override_until - now <= self.config.drift_grace_s:
+            return False  # the supervisor's own countdown may end a little before ours
+        moved = False
+        for aid in ids:
+            a = state.get(aid)
+            if a is None:
+                continue
+            if not rec.expect.met(a.values):
+                if aid not in rec.drifted:
+                    rec.drifted[aid] = a.values.get(rec.expect.field)
+                    moved = True
+            elif aid in rec.drifted:
+                del rec.drifted[aid]
+                moved = True
+        if not moved:
+            return False
+        if rec.drifted and rec.verification is not Verification.DRIFT:
+            rec.verification, rec.drift_at = Verification.DRIFT, now
+            first = next(iter(rec.drifted))
+            rec.history.append({"status": "drift", "at": now,
+                                "detail": f"drift observed: {first} reports {rec.expect.field} {rec.drifted[first]!r}, "
+                                          f"commanded {rec.expect.value!r}"})
+            self._drift_news[rec.id] = True
+        elif not rec.drifted and rec.verification is Verification.DRIFT:
+            rec.verification, rec.drift_at = Verification.CONFIRMED, None
+            rec.history.append({"status": "drift_over", "at": now, "detail": "back in the commanded state"})
+            self._drift_news[rec.id] = False
+        rec.rev += 1
+        return True
+
+    def _release_hold(self, rec: CommandRecord) -> None:
+        """The command no longer holds (override over, watch over, superseded): stop watching, end any drift alarm."""
+        for aid in list(rec.confirmed) + list(rec.drifted):
+            self._unwatch(self._hold, aid, rec.id)
+        rec.hold_until = None
+        if rec.drifted:
+            rec.drifted = {}
+            self._drift_news[rec.id] = False  # the verdict stays "drift" in its story; the condition is over
+
+    def _supersede(self, rec: CommandRecord, now: float) -> None:
+        """A newer command applied on the same targets: the older ones stop expecting their state there."""
+        for aid in rec.checked():
+            for old_id in list(self._hold.get(aid, ())):
+                if old_id == rec.id:
+                    continue
+                old = self.records[old_id]
+                self._unwatch(self._hold, aid, old_id)
+                old.confirmed.discard(aid)
+                if aid in old.drifted:
+                    del old.drifted[aid]
+                    old.rev += 1
+                if old.verification is Verification.DRIFT and not old.drifted:
+                    self._drift_news[old_id] = False
+                self._open.add(old_id)
+
+    def take_drift(self) -> dict[str, bool]:
+        """The commands whose drift started (True) or ended (False) since the last call (the core raises or clears alarms)."""
+        news, self._drift_news = self._drift_news, {}
+        return news
 
     def _check_return(self, rec: CommandRecord, ids: Iterable[str], state: TerritoryState) -> bool:
         expect = RETURNED.get(rec.domain)
@@ -218,6 +303,10 @@ class CommandBook:
             if rec.override is Override.ACTIVE and rec.override_until is not None and now >= rec.override_until:
                 self._end_override(rec, Override.ENDED, now)
                 changed.append(cid)
+            if rec.hold_until is not None and now >= rec.hold_until:
+                self._release_hold(rec)
+                rec.rev += 1
+                changed.append(cid)
             if rec.return_deadline is not None and now >= rec.return_deadline:
                 for aid in rec.checked():
                     self._unwatch(self._return, aid, cid)
@@ -231,10 +320,11 @@ class CommandBook:
 
     def _settled(self, rec: CommandRecord) -> bool:
         return rec.final and rec.verification is not Verification.PENDING and rec.override is not Override.ACTIVE \
-            and rec.return_deadline is None
+            and rec.return_deadline is None and rec.hold_until is None
 
     def _end_override(self, rec: CommandRecord, how: Override, now: float) -> None:
         rec.override = how
+        self._release_hold(rec)
         rec.history.append({"status": str(how), "at": now, "detail": "override over: back to automatic control"})
         rec.rev += 1
         if RETURNED.get(rec.domain) is not None:
@@ -298,6 +388,11 @@ class CommandBook:
                 for aid in rec.checked():
                     self._verify.setdefault(aid, set()).add(rec.id)
                 self._check(rec, rec.checked(), state)
+            elif rec.verification in (Verification.CONFIRMED, Verification.DRIFT) and self._holds(rec):
+                rec.confirmed = set(rec.checked()) - set(rec.unconfirmed)
+                for aid in rec.confirmed:
+                    self._hold.setdefault(aid, set()).add(rec.id)
+                self._check_hold(rec, rec.confirmed, state, now)
             ids.append(rec.id)
         return [CommandsChanged(tuple(ids))] if ids else []
 

@@ -48,6 +48,7 @@ class Verification(StrEnum):
     PENDING = "pending"  # applied; waiting for the targets' telemetry
     CONFIRMED = "confirmed"  # every applied target reports the commanded value
     MISMATCH = "mismatch"  # some applied targets still report something else at the deadline
+    DRIFT = "drift"  # confirmed, then a target left the commanded state while the command should hold ("écart constaté")
 
 
 class Override(StrEnum):
@@ -117,6 +118,9 @@ class CommandRecord:
         self.override = Override.PENDING if self.override_s else Override.NONE
         self.returned: set[str] = set()
         self.return_deadline: float | None = None
+        self.hold_until: float | None = None  # a permanent command's state is watched for drift until then
+        self.drifted: dict[str, Any] = {}  # target -> what its telemetry shows instead of the commanded value
+        self.drift_at: float | None = None  # when the current drift was first seen
         self.revert = spec.revert(self.params)
         self.rev = 0
         self._members: frozenset[str] | None = None
@@ -173,7 +177,10 @@ class CommandRecord:
                          "applied_ids": ids(self.applied), "failed_ids": ids(self.failed), "missing_ids": ids(missing)},
             "actual": {"verification": str(self.verification), "confirmed": len(self.confirmed), "checked": len(self.checked()),
                        "expect": {"field": self.expect.field, "value": self.expect.value} if self.expect else None,
-                       "unconfirmed_ids": ids(self.unconfirmed), "deadline": self.verify_deadline},
+                       "unconfirmed_ids": ids(self.unconfirmed), "deadline": self.verify_deadline,
+                       "drifted": len(self.drifted), "drifted_ids": ids(list(self.drifted)),
+                       "drifted_values": {k: self.drifted[k] for k in list(self.drifted)[: None if full else cap]},
+                       "drift_at": self.drift_at, "hold_until": self.hold_until},
             "override": None if self.override is Override.NONE and not self.revert else {
                 "seconds": self.override_s, "until": self.override_until, "state": str(self.override),
                 "returned": len(self.returned), "revert": self.revert[0] if self.revert else None},
@@ -197,6 +204,8 @@ class CommandRecord:
         rec.applied, rec.failed = list(fb.get("applied_ids", [])), list(fb.get("failed_ids", []))
         rec.verification = Verification(actual.get("verification", rec.verification))
         rec.unconfirmed, rec.verify_deadline = list(actual.get("unconfirmed_ids", [])), actual.get("deadline")
+        rec.drifted, rec.drift_at = dict(actual.get("drifted_values") or {}), actual.get("drift_at")
+        rec.hold_until = actual.get("hold_until")
         rec.override_until = ov.get("until")
         rec.override = Override(ov.get("state", rec.override))
         return rec

@@ -35,6 +35,10 @@ BUS_LOST_TEXT = {  # the one alarm Vigie raises when it loses Redis (not one per
     "en": "Redis link lost: Vigie cannot hear any supervisor",
 }
 BUS_ALARM = "vigie/bus_lost"
+DRIFT_TEXT = {  # the alarm Vigie raises when a target leaves a command's state while the command should hold
+    "fr": "Écart constaté : {label} ne tient plus la commande ({n} équipement(s), dont {asset} : {field} = {got}, commandé {want})",
+    "en": "Drift observed: {label} no longer holds the command ({n} asset(s), e.g. {asset}: {field} = {got}, commanded {want})",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,7 @@ class Hypervisor(SupervisorIdentity):
                 events.append(AssetsChanged(msg.domain, msg.supervisor, tuple(changed)))
                 if self.commands.watching:
                     events.extend(self.commands.observe(changed, self.state, now))
+                    events.extend(self._drift_alarms(now))
             refused: list[Event] = []
             if unknown or foreign:
                 unknown, refused = self._foreign_readings(msg, foreign, unknown)
@@ -134,6 +139,7 @@ class Hypervisor(SupervisorIdentity):
         elif isinstance(msg, Ack):
             self.acks.append(msg)
             events.extend(self.commands.on_ack(msg, self.state, now))
+            events.extend(self._drift_alarms(now))
         elif isinstance(msg, StateReady):
             # what Vigie hears in the same turn (one clock reading for a whole batch) counts as heard after it: what came
             # before it in the batch, the version already holds
@@ -184,6 +190,24 @@ class Hypervisor(SupervisorIdentity):
         if events:
             self._dirty_domains.add(domain)
         return events
+
+    def _drift_alarms(self, now: float) -> list[Event]:
+        """Raise (or clear) Vigie's alarm for each command whose targets left (or came back to) the commanded state."""
+        news = self.commands.take_drift()
+        if not news:
+            return []
+        text = DRIFT_TEXT.get(self.config.language, DRIFT_TEXT["en"])
+        for cid, drifting in news.items():
+            rec, aid = self.commands.get(cid), f"vigie/command_drift/{cid}"
+            if drifting and rec is not None and rec.drifted and rec.expect is not None:
+                asset = next(iter(rec.drifted))
+                self.alarms.raise_(aid, source="vigie", domain=rec.domain, supervisor=rec.supervisor, asset=asset,
+                                   code="command_drift", severity="major", at=now,
+                                   message=text.format(label=rec.label, n=len(rec.drifted), asset=asset, field=rec.expect.field,
+                                                       got=rec.drifted[asset], want=rec.expect.value))
+            else:
+                self.alarms.clear(aid, now, who="vigie")
+        return self._alarm_changes()
 
     def _alarm_changes(self) -> list[Event]:
         """AlarmsChanged for every alarm the book touched since the last call."""
@@ -256,6 +280,7 @@ class Hypervisor(SupervisorIdentity):
                 events.extend(self._stale_alarm(h.id, h.domain, h.status is Liveness.STALE, now))
         events.extend(self._registry_tick(now))
         events.extend(self.commands.tick(now))
+        events.extend(self._drift_alarms(now))
         self.alarms.tick(now)
         events.extend(self._alarm_changes())
         events.extend(self._recompute_kpis())

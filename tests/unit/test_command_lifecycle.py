@@ -87,7 +87,7 @@ def test_applied_then_confirmed_by_telemetry(book, state) -> None:
     book.observe(report(state, D1[4:], illuminanceLevel=0.3, controlMode="manual"), state, TS + 11)
     assert str(rec.verification) == "confirmed"
     assert [h["status"] for h in rec.history] == ["requested", "sent", "accepted", "applied"]
-    assert not book.watching
+    assert book.watching and not book._verify  # confirmed: now watched only for drift (issue 18)
 
 
 def test_a_rejection_keeps_the_supervisors_reason(book, state) -> None:
