@@ -21,7 +21,7 @@ from callbacks import supervisors as supervisor_callbacks
 from callbacks.context import EXTENSION, VigieUI, current_ui
 from callbacks.routes import create_routes
 from layouts.shell import app_shell
-from services.web.push import PushHub
+from services.web.push import PushHub, follow_audience
 from services.settings import PROJECT_ROOT, Settings
 from services.territory.geo import load_territory
 
@@ -60,6 +60,8 @@ def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any)
     hub = None
     if engine is not None:
         hub = PushHub(reader, lambda event, payload: socketio.emit(event, payload), window_s=settings.coalesce_ms / 1000)
+        if not settings.socketio_message_queue:  # every browser connects here: build deltas only while one listens
+            follow_audience(socketio, hub)
         hub.start()
         engine.subscribe(hub.on_events)
     # else: a web-only worker; the engine's process pushes through the message queue

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 import msgspec
 
 from services.core.assets import Thresholds
-from services.core.bands import BANDED_DOMAINS, bands_of
+from services.core.bands import BANDED_DOMAINS, asset_band, bands_of
 from services.core.events import AlarmsChanged, AssetsChanged, AssetsRemoved, KpisChanged, RegistryChanged, SupervisorChanged
 
 from services.feed.push_wire import (  # noqa: F401 - re-exported: the wire format is part of this module's interface
@@ -30,7 +30,7 @@ _encode = msgspec.json.Encoder().encode  # to count the bytes emitted (Socket.IO
 
 Emit = Callable[[str, dict], None]
 REPLAY_DEPTH = 64  # recent deltas kept per channel for pages that missed one
-BULK_READ_FROM = 300  # dirty assets of one domain above which the hub reads the abnormal ones in bulk
+BULK_READ_FROM = 300  # (readers without views) dirty assets of one domain above which the abnormal ones are read in bulk
 NAMES_MAX = 250_000  # asset names remembered for alarm rows
 
 
@@ -46,7 +46,7 @@ class PushHub:
         self.clock = clock
         self.wall = wall
         self.seq = {ch: 0 for ch in CHANNELS}
-        self.geo_rev = {d: 0 for d in DOMAINS}  # +1 each time a domain's set of assets changes
+        self._geo_rev = {d: 0 for d in DOMAINS}  # +1 each time a domain's set of assets changes
         self.emitted_bytes = 0  # JSON bytes emitted, for the benchmark
         self._codes: dict[str, dict[str, int]] = {d: {} for d in DOMAINS}  # every asset's condition code, as pushed
         self._bands: dict[str, dict[str, int]] = {d: {} for d in BANDED_DOMAINS}  # speed/pressure band codes, as pushed
@@ -68,6 +68,7 @@ class PushHub:
         self._last_summary: dict | None = None
         self._hist_ts: dict[str, float] = {}
         self._names: dict[str, str] = {}
+        self._audience: int | None = None  # browsers listening; None: not counted (always built: tests, a relay)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,7 +92,8 @@ class PushHub:
                 elif isinstance(ev, RegistryChanged):
                     self._dirty_sups = True
                     self._registry_rev += 1
-            self._cond.notify()
+            if self._audience is None or self._audience > 0:  # nobody listens: the thread stays asleep
+                self._cond.notify()
 
     # --- what is due ----------------------------------------------------------------------
 
@@ -103,18 +105,59 @@ class PushHub:
             out.add("supervisors")
         return out
 
+    # --- who listens -----------------------------------------------------------------------
+
+    def count_audience(self) -> None:
+        """From now on build deltas only while a browser listens (`listening`/`left`); before: always."""
+        with self._cond:
+            if self._audience is None:
+                self._audience = 0
+
+    def listening(self) -> None:
+        """A browser connected: what changed while nobody listened is pushed at once, then as usual."""
+        with self._cond:
+            self._audience = (self._audience or 0) + 1
+            self._cond.notify()
+
+    def left(self) -> None:
+        """A browser went away."""
+        with self._cond:
+            if self._audience:
+                self._audience -= 1
+
+    @property
+    def geo_rev(self) -> dict[str, int]:
+        """Per domain, how many times its set of assets changed, counting what changed while nobody listened."""
+        self.catch_up()
+        return self._geo_rev
+
+    @property
+    def heard(self) -> bool:
+        """Does anyone listen (always true while the audience is not counted)?"""
+        return self._audience is None or self._audience > 0
+
+    def catch_up(self) -> None:
+        """Build now what changed while nobody listened (a snapshot or a layer is about to be read)."""
+        if not self.heard:
+            with self._cond:
+                pending = bool(self._pending())
+            if pending:
+                self.flush(force=True)
+
     def _next_due(self, now: float) -> float:
         """When the hub must wake next: the earliest pending channel's window end, or the next poll."""
+        if not self.heard:  # nothing is built for nobody: marks pile up (ids only) until a browser or a read comes
+            return now + self.poll_s
         due = self._last_poll + self.poll_s
         for ch in self._pending():
             due = min(due, self._last_emit[ch] + self.window_s)
         return max(due, now)
 
-    def flush(self, now: float | None = None) -> list[tuple[str, dict]]:
-        """Emit every channel whose window has passed; return what was emitted."""
+    def flush(self, now: float | None = None, *, force: bool = False) -> list[tuple[str, dict]]:
+        """Emit every channel whose window has passed (`force`: every pending one); return what was emitted."""
         now = self.clock() if now is None else now
         with self._cond:
-            ready = {ch for ch in self._pending() if now - self._last_emit[ch] >= self.window_s - 1e-9}
+            ready = {ch for ch in self._pending() if force or now - self._last_emit[ch] >= self.window_s - 1e-9}
             poll = now - self._last_poll >= self.poll_s - 1e-9
             taken = self._take(ready)
         if poll:
@@ -182,12 +225,12 @@ class PushHub:
             codes.pop(aid, None)
         codes.update(assets)
         if gone or new_ids:
-            self.geo_rev[domain] += 1
+            self._geo_rev[domain] += 1
             for listener in self.geo_listeners:
-                listener(domain, self.geo_rev[domain])
+                listener(domain, self._geo_rev[domain])
         if not (assets or gone or kpis or bands):
             return None
-        delta: dict[str, Any] = {"assets": assets, "removed": sorted(gone), "geo_rev": self.geo_rev[domain]}
+        delta: dict[str, Any] = {"assets": assets, "removed": sorted(gone), "geo_rev": self._geo_rev[domain]}
         if bands:
             delta["bands"] = bands
         if kpis:
@@ -195,8 +238,29 @@ class PushHub:
             delta["history"] = self._new_history(domain)
         return delta
 
-    def _conditions(self, domain: str, ids: set[str], seen: dict[str, dict] | None = None) -> tuple[dict[str, int], set[str]]:
-        """Condition codes of `ids`, and those that no longer exist (the assets read one by one go into `seen`)."""
+    def _views(self, domain: str) -> Any:
+        """The engine's current view of a domain's assets (id -> AssetView), or None for a reader without views."""
+        views = getattr(self.reader, "views", None)
+        return views.current.domains[domain].assets if views is not None else None
+
+    def _conditions(self, domain: str, ids: set[str], seen: dict[str, Any] | None = None) -> tuple[dict[str, int], set[str]]:
+        """Condition codes of `ids`, and those that no longer exist (the assets read one by one go into `seen`).
+
+        With the engine's views, each changed asset is looked up where it is, without a copy: the cost is the
+        number of assets that changed, never the domain's size."""
+        view = self._views(domain)
+        if view is not None:
+            found, gone = {}, set()
+            get, codes = view.get, CONDITION_CODE
+            for aid in ids:
+                a = get(aid)
+                if a is None:
+                    gone.add(aid)
+                else:
+                    found[aid] = codes.get(a.condition, 1)
+                    if seen is not None:
+                        seen[aid] = a
+            return found, gone
         if len(ids) <= BULK_READ_FROM:
             found, gone = {}, set()
             for aid in ids:
@@ -222,8 +286,9 @@ class PushHub:
         found.update(more)
         return found, gone
 
-    def _band_changes(self, domain: str, ids: set[str], gone: set[str], seen: dict[str, dict]) -> dict[str, int]:
-        """The band codes of `ids` that moved since pushed (speed against free flow, pressure against thresholds)."""
+    def _band_changes(self, domain: str, ids: set[str], gone: set[str], seen: dict[str, Any]) -> dict[str, int]:
+        """The band codes of `ids` that moved since pushed (speed against free flow, pressure against thresholds),
+        from the changed assets only: those already read, the others one by one (never the whole domain)."""
         held = self._bands.get(domain)
         if held is None:
             return {}
@@ -231,13 +296,21 @@ class PushHub:
             held.pop(aid, None)
         if not ids:
             return {}
-        if ids <= seen.keys():
-            rows = [seen[aid] for aid in ids]
-        else:  # many at once: one bulk read of the domain (values and props)
-            _total, rows = self.reader.assets(domain=domain, limit=SNAPSHOT_LIMIT)
-        now = bands_of(domain, [r for r in rows if r["id"] in ids], self.thresholds)
-        moved = {aid: b for aid, b in now.items() if held.get(aid, 0) != b}
-        held.update(now)
+        t = self.thresholds
+        moved: dict[str, int] = {}
+        for aid in ids:
+            a = seen.get(aid)
+            if a is None:
+                a = self.reader.asset(aid)
+                if a is None:
+                    continue
+            if isinstance(a, dict):
+                band = asset_band(domain, a.get("type", ""), a.get("values") or {}, a.get("props") or {}, t)
+            else:
+                band = asset_band(domain, a.type, a.values, a.props, t)
+            if held.get(aid, 0) != band:
+                moved[aid] = band
+                held[aid] = band
         return moved
 
     def _abnormal(self, domain: str) -> dict[str, int]:
@@ -270,8 +343,13 @@ class PushHub:
     def _asset_name(self, asset_id: str) -> str:
         name = self._names.get(asset_id)
         if name is None:
-            a = self.reader.asset(asset_id)
-            name = (a or {}).get("name") or asset_id
+            views = getattr(self.reader, "views", None)
+            if views is not None:
+                found = next((v for d in DOMAINS if (v := views.current.domains[d].assets.get(asset_id)) is not None), None)
+                name = found.name if found is not None else asset_id
+            else:
+                a = self.reader.asset(asset_id)
+                name = (a or {}).get("name") or asset_id
             if len(self._names) > NAMES_MAX:
                 self._names.clear()
             self._names[asset_id] = name
@@ -311,11 +389,12 @@ class PushHub:
 
     def snapshot(self, domains: Iterable[str] = DOMAINS) -> dict:
         """The current state and the `seq` of every channel it is consistent with."""
+        self.catch_up()
         with self._emit_lock:  # the conditions pushed so far, exactly as of `seq`: no full read of the state
             assets = {d: {aid: c for aid, c in self._codes[d].items() if c} for d in domains}
             bands = {d: {aid: b for aid, b in self._bands[d].items() if b} for d in domains if d in self._bands}
             return {
-                "v": PROTOCOL, "t": round(self.wall(), 3), "seq": dict(self.seq), "geo_rev": dict(self.geo_rev),
+                "v": PROTOCOL, "t": round(self.wall(), 3), "seq": dict(self.seq), "geo_rev": dict(self._geo_rev),
                 "assets": assets, "bands": bands, "kpis": self.reader.kpis(),
                 "alarms": [compact_alarm(a, self._asset_name(a["asset"])) for a in self.reader.alarms(active_only=False)],
                 "supervisors": [compact_supervisor(s) for s in self.reader.supervisors()], "summary": self.reader.summary(),
@@ -326,10 +405,16 @@ class PushHub:
     def start(self) -> "PushHub":
         """Learn the assets already known, then run the emitting loop in a daemon thread."""
         for d in DOMAINS:
+            view = self._views(d)
+            if view is not None:  # straight from the engine's view: no copy of the domain
+                self._codes[d] = {a.id: CONDITION_CODE.get(a.condition, 1) for a in view.values()}
+                if d in self._bands:
+                    self._bands[d] = {a.id: b for a in view.values() if (b := asset_band(d, a.type, a.values, a.props, self.thresholds))}
+                continue
             rows = self._remember(self.reader.assets_geo(d))
             self._codes[d] = {r["id"]: CONDITION_CODE.get(str(r.get("condition")), 1) for r in rows}
-        for d in BANDED_DOMAINS:
-            self._bands[d] = bands_of(d, self.reader.assets(domain=d, limit=SNAPSHOT_LIMIT)[1], self.thresholds)
+            if d in self._bands:
+                self._bands[d] = bands_of(d, self.reader.assets(domain=d, limit=SNAPSHOT_LIMIT)[1], self.thresholds)
         self._thread = threading.Thread(target=self._run, name="vigie-push", daemon=True)
         self._thread.start()
         return self
@@ -343,6 +428,8 @@ class PushHub:
                     self._cond.wait(min(wait, self.poll_s))
             if self._stop.is_set():
                 break
+            if not self.heard:
+                continue
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - a reader hiccup must not kill the push
@@ -361,6 +448,21 @@ class PushHub:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(2)
+
+
+def follow_audience(socketio: Any, hub: PushHub) -> None:
+    """Count the browsers connected to this Socket.IO server, so that `hub` builds deltas only while one listens.
+
+    Only for a server whose browsers all connect here: with a message queue, browsers of other workers listen too."""
+    hub.count_audience()
+
+    @socketio.on("connect")
+    def _listening(auth: Any = None) -> None:
+        hub.listening()
+
+    @socketio.on("disconnect")
+    def _left(*_reason: Any) -> None:
+        hub.left()
 
 
 def start_external_push(reader: Any, engine: Any, message_queue: str, window_s: float = 0.25) -> PushHub:

@@ -325,3 +325,75 @@ def test_a_segment_slowing_down_pushes_its_speed_band_and_the_snapshot_holds_it(
     hub.flush()
     assert sent[-1][1]["bands"] == {"seg-1": 0}  # back to normal: the page drops the colour
     assert hub.snapshot()["bands"]["traffic"] == {}
+
+
+def test_nothing_is_built_while_nobody_listens_and_a_snapshot_catches_up(hub, reader, sent, clock):
+    hub.count_audience()
+    assert not hub.heard
+    reader.assets_by_id["lamp-1"]["condition"] = "fault"
+    hub.on_events([AssetsChanged("lighting", "lum", ("lamp-1",))])
+    assert hub._next_due(clock.t) == clock.t + hub.poll_s  # the thread only checks back now and then
+    assert hub.snapshot()["assets"]["lighting"] == {"lamp-1": 4}  # the page reads what changed meanwhile
+    assert channels(sent) == ["lighting"]
+    hub.listening()
+    assert hub.heard
+    hub.left()
+    assert not hub.heard
+
+
+def test_a_browser_connecting_gets_what_changed_while_nobody_listened(hub, reader, sent, clock):
+    hub.count_audience()
+    reader.assets_by_id["lamp-2"]["condition"] = "fault"
+    hub.on_events([AssetsChanged("lighting", "lum", ("lamp-2",))])
+    hub.listening()
+    assert hub._next_due(clock.t) == clock.t  # due at once
+    hub.flush()
+    assert sent[0][1]["assets"] == {"lamp-2": 4}
+
+
+def test_many_band_changes_are_computed_from_the_changed_segments_not_the_domain(hub, reader, sent, clock):
+    for i in range(400):
+        aid = f"seg-{i}"
+        reader.assets_by_id[aid] = {"id": aid, "name": aid, "type": "RoadSegment", "condition": "ok",
+                                    "values": {"averageVehicleSpeed": 10.0 if i == 3 else 50.0}, "props": {"freeFlowSpeed": 50.0}}
+        reader.domains[aid] = "traffic"
+        hub._codes["traffic"][aid] = 0
+    bulk = reader.assets
+
+    def no_whole_domain(domain=None, type=None, condition=None, **kw):
+        assert condition is not None, "the whole domain was read"
+        return bulk(domain=domain, type=type, condition=condition, **kw)
+
+    reader.assets = no_whole_domain
+    hub.on_events([AssetsChanged("traffic", "tra", tuple(f"seg-{i}" for i in range(400)))])
+    hub.flush()
+    assert sent[0][1]["bands"] == {"seg-3": 3}
+
+
+class _View:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class _Views:
+    def __init__(self, domains):
+        self.current = _View(domains={d: _View(assets=a) for d, a in domains.items()})
+
+
+def test_with_the_engine_views_changed_assets_are_looked_up_without_any_read(reader, sent, clock):
+    seg = _View(id="seg-1", name="Avenue", type="RoadSegment", condition="warning",
+                values={"averageVehicleSpeed": 10.0}, props={"freeFlowSpeed": 50.0})
+    lamp = _View(id="lamp-1", name="Lanterne 1", type="Streetlight", condition="ok", values={}, props={})
+    reader.views = _Views({"lighting": {"lamp-1": lamp}, "water": {}, "traffic": {"seg-1": seg}})
+    reader.asset = reader.assets = reader.assets_geo = None  # nothing is read through the reader's copies
+    hub = PushHub(reader, lambda e, m: sent.extend((d["ch"], d) for d in m["deltas"]), clock=clock, wall=lambda: 1.7e9).start()
+    try:
+        assert hub._codes["traffic"] == {"seg-1": 3} and hub._bands["traffic"] == {"seg-1": 3}
+        seg.values, seg.condition = {"averageVehicleSpeed": 45.0}, "ok"
+        hub.on_events([AssetsChanged("traffic", "tra", ("seg-1",)), AssetsRemoved("lighting", "lum", ("lamp-1",))])
+        hub.flush(clock.t + 10)
+    finally:
+        hub.stop()
+    deltas = dict(sent)
+    assert deltas["traffic"]["assets"] == {"seg-1": 0} and deltas["traffic"]["bands"] == {"seg-1": 0}
+    assert deltas["lighting"]["removed"] == ["lamp-1"]
