@@ -7,6 +7,8 @@ from typing import Any, Callable, Iterable
 
 from services.contract.messages import READING_TYPES, AssetDef, LineString, Point
 
+from .tally import CONTRIBUTIONS, DomainAssets, Tally
+
 
 class Condition(StrEnum):
     """An asset's condition as shown everywhere (colour means only abnormal)."""
@@ -36,7 +38,8 @@ class Thresholds:
 class AssetRecord:
     """One asset as Vigie knows it. Mutated only by TerritoryState."""
 
-    __slots__ = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard")
+    __slots__ = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard",
+                 "tally")
 
     def __init__(self, domain: str, supervisor: str, d: AssetDef) -> None:
         self.domain = domain
@@ -45,6 +48,7 @@ class AssetRecord:
         self.condition = Condition.UNKNOWN
         self.updated: float | None = None
         self.heard: float | None = None  # Vigie's time of the last reading applied (the supervisor's is `updated`)
+        self.tally: tuple[int, ...] | None = None  # its part in its domain's running sums (services/core/tally.py)
         self.define(d)
 
     def define(self, d: AssetDef) -> None:
@@ -155,7 +159,9 @@ class TerritoryState:
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
         self._assets: dict[str, AssetRecord] = {}
-        self._by_domain: dict[str, dict[str, AssetRecord]] = {d: {} for d in READING_TYPES}
+        # per domain: its records, and the running sums the KPIs read (lighting, traffic: services/core/tally.py)
+        self._by_domain: dict[str, DomainAssets] = {
+            d: DomainAssets(Tally(*CONTRIBUTIONS[d]) if d in CONTRIBUTIONS else None) for d in READING_TYPES}
 
     def __len__(self) -> int:
         return len(self._assets)
@@ -181,8 +187,20 @@ class TerritoryState:
                 continue  # an id belongs to the supervisor that defined it: no one takes over another's asset
             else:
                 rec.define(d)
+            tally = self._by_domain[domain].tally
+            if tally is not None:
+                tally.touch(rec)
             ids.append(d.id)
         return ids
+
+    def retally(self) -> None:
+        """Work out every domain's running sums again (records put in place without `define`: an image restored)."""
+        for d, index in self._by_domain.items():
+            if index.tally is not None:
+                index.tally = Tally(*CONTRIBUTIONS[d])
+                for rec in dict.values(index):
+                    rec.tally = None
+                    index.tally.update(rec)
 
     def remove(self, asset_ids: Iterable[str]) -> list[str]:
         """Forget assets; return the ids that existed."""
@@ -190,7 +208,10 @@ class TerritoryState:
         for aid in asset_ids:
             rec = self._assets.pop(aid, None)
             if rec is not None:
-                self._by_domain[rec.domain].pop(aid, None)
+                index = self._by_domain[rec.domain]
+                index.pop(aid, None)
+                if index.tally is not None:
+                    index.tally.remove(rec)
                 gone.append(aid)
         return gone
 
@@ -209,6 +230,7 @@ class TerritoryState:
         merge = MERGERS[domain]
         rule = CONDITION_RULES[domain]
         thresholds = self.thresholds
+        tally = self._by_domain[domain].tally
         for r in readings:
             rec = assets.get(r.asset)
             if rec is None or rec.supervisor != supervisor:
@@ -221,6 +243,8 @@ class TerritoryState:
             if merge(r, rec.values):
                 rec.condition = rule(rec, thresholds)
                 changed.append(r.asset)
+                if tally is not None:
+                    tally.touch(rec)
         return changed, unknown
 
     def query(

@@ -8,6 +8,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .assets import AssetRecord, Thresholds
+from .tally import MICRO, tally_sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +50,11 @@ class LightingTotals:
 
 
 def lighting_totals(lamps: Iterable[AssetRecord]) -> LightingTotals:
-    """Count the streetlights and add up their power (what the lighting KPIs and the day series derive from)."""
-    total = in_service = on = faulty = 0
-    power_w = rated_on_w = 0.0
-    for a in lamps:
-        if a.type != "Streetlight":
-            continue
-        total += 1
-        v = a.values
-        status = v.get("status")
-        if status == "ok":
-            in_service += 1
-        elif status is not None:
-            faulty += 1
-        p = v.get("powerConsumption")
-        if p is not None:
-            power_w += p
-        if v.get("powerState") in ("on", "low"):
-            on += 1
-            rated = a.props.get("powerRating")
-            if isinstance(rated, (int, float)):
-                rated_on_w += rated
-    return LightingTotals(total, in_service, faulty, on, power_w, rated_on_w)
+    """Count the streetlights and add up their power (what the lighting KPIs and the day series derive from).
+
+    A territory's own lamps carry their running sums (services/core/tally.py): no pass over the lamps then."""
+    total, in_service, faulty, on, power_uw, rated_uw = tally_sums("lighting", lamps)
+    return LightingTotals(total, in_service, faulty, on, power_uw / MICRO, rated_uw / MICRO)
 
 
 def lighting_kpis(lamps: Iterable[AssetRecord]) -> tuple[list[Kpi], float]:
@@ -125,27 +109,8 @@ def water_kpis(assets: Iterable[AssetRecord], t: Thresholds, leaks: int) -> list
 
 
 def traffic_kpis(assets: Iterable[AssetRecord], incidents: int) -> list[Kpi]:
-    """Mean speed (flow-weighted), congestion index (length-weighted), incidents, closed segments."""
-    w_speed = w = 0.0
-    length = congested_len = 0.0
-    closed = 0
-    for a in assets:
-        if a.type != "RoadSegment":
-            continue
-        v = a.values
-        if v.get("closed"):
-            closed += 1
-            continue
-        s, q = v.get("averageVehicleSpeed"), v.get("intensity")
-        if s is not None:
-            weight = q if q else 1.0
-            w_speed += s * weight
-            w += weight
-        if "congested" in v:
-            seg_len = a.props.get("lengthM") or a.props.get("length") or 1.0
-            seg_len = seg_len if isinstance(seg_len, (int, float)) else 1.0
-            length += seg_len
-            congested_len += seg_len if v["congested"] else 0.0
+    """Mean speed (flow-weighted), congestion index (length-weighted), incidents, closed segments (from the running sums)."""
+    closed, w_speed, w, length, congested_len = tally_sums("traffic", assets)
     index = _pct(congested_len, length)
     return [
         Kpi("mean_speed_kmh", "traffic", round(w_speed / w, 1) if w else None, "km/h", False),

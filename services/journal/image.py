@@ -38,7 +38,8 @@ PRIVATE_FIELDS = ("TerritoryState._assets", "TerritoryState._by_domain", "Hyperv
                   "SupervisorRegistry._sups", "KpiHistory._series", "KpiHistory._last_sample", "EnergyMeter._last",
                   "EnergyMeter._day", "ChatterDetector._seen", "ChatterDetector._flagged", *(f"AlarmStats.{f}" for f in STATS_FIELDS))
 
-ASSET_SLOTS = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard")
+ASSET_SLOTS = ("id", "domain", "supervisor", "type", "name", "geometry", "refs", "props", "values", "condition", "updated", "heard",
+               "tally")  # tally: worked out again from the values (TerritoryState.retally)
 Defs = dict[str, dict[str, list[dict]]]  # domain -> supervisor -> asset definitions (AssetDef shapes)
 _encode = msgspec.json.Encoder().encode
 _defs_decoder = msgspec.json.Decoder(Defs)
@@ -180,6 +181,7 @@ def _record(domain: str, supervisor: str, d: dict) -> AssetRecord:
     rec.id, rec.domain, rec.supervisor, rec.type, rec.name = d["id"], domain, supervisor, d["type"], d.get("name", "")
     rec.geometry, rec.refs, rec.props = d.get("geometry"), d.get("refs", {}), d.get("props", {})
     rec.values, rec.condition, rec.updated, rec.heard = {}, Condition.UNKNOWN, None, None  # heard: Vigie's time, not kept
+    rec.tally = None
     return rec
 
 
@@ -200,6 +202,7 @@ def _restore_assets(core: Hypervisor, image: dict, defs: Defs) -> None:
                 if isinstance(values[f], str):
                     values[f] = datetime.fromisoformat(values[f])
             rec.values, rec.condition, rec.updated = values, Condition(condition), updated
+    core.state.retally()
 
 
 def _restore_health(core: Hypervisor, rows: list[dict]) -> None:
