@@ -2,7 +2,10 @@
 
 Only the attributes listed in `models.py` become readings (trusted: they drive conditions and
 KPIs). Known static attributes become `props` under their own names; every other attribute is
-kept as an untrusted `props["ngsi.<name>"]` (a scalar, or compact JSON up to 200 characters).
+kept as an untrusted `props["ngsi.<name>"]` (a scalar, or compact JSON up to 200 characters). The attributes'
+sub-attributes (NGSI-LD `observedBy`, `providedBy`, `reliability`..., NGSIv2 metadata other than the unit and the
+observation time, which are read) are kept together in `props["ngsi.subs"]` (compact JSON up to 4,000 characters), to
+go back out on the same attributes (services/ngsi/outbound.py).
 """
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ from .models import DEVICE_READINGS, DEVICE_STATE, SKIPPED, Model, words
 from .results import CODE, UNSAFE_TEXT, MapError, Mapped, asset_id, ref_id
 from .units import UnitError, convert, instant
 
-MAX_PROPS, MAX_REFS, MAX_PROP_TEXT = 32, 16, 200
+MAX_PROPS, MAX_REFS, MAX_PROP_TEXT, MAX_SUBS_TEXT = 32, 16, 200, 4000
+SUBS_PROP = "ngsi.subs"
+READ_SUBS = frozenset({"unitCode", "observedAt", "TimeInstant", "dateObserved", "timestamp"})  # consumed, not kept
 # Where an entity says when its values were observed, most precise first: the readings' own `observedAt` (NGSI-LD)
 # or time metadata (NGSIv2), then the entity's TimeInstant (IoT Agents; Cygnus writes "2015-12-12 11:11:11.123"),
 # dateObserved (an instant, or the end of an interval), observationDateTime, dateModified.
@@ -67,6 +72,7 @@ def build_asset(entity: Entity, model: Model, domain: str, now: datetime | None 
         props["freeFlowSpeed"] = props["maximumAllowedSpeed"]  # congestion is judged against the speed limit
     refs = {k: v for k, v in refs.items() if v != aid}  # a flow observation is now its segment's own reading
     _untrusted(entity, props, used, warnings)
+    _sub_attributes(entity, props, warnings)
     try:
         asset = msgspec.convert({"id": aid, "type": model.asset_type, "name": name, "geometry": geometry, "refs": refs, "props": props},
                                 AssetDef)
@@ -227,6 +233,31 @@ def _prop_value(value: Any) -> str | float | int | bool | None:
     if isinstance(value, str) and len(value) <= MAX_PROP_TEXT and not UNSAFE_TEXT.search(value):
         return value
     return None
+
+
+def _sub_attributes(entity: Entity, props: dict, warnings: list[str]) -> None:
+    """Keep the attributes' sub-attributes as `{attr: {sub: {"type", "value"|"object"}}}` (NGSI-LD normalized form)."""
+    kept: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, attr in entity.attrs.items():
+        for sub, s in attr.subs.items():
+            if sub in READ_SUBS or not CODE.match(sub) or s.value is None:
+                continue
+            kept.setdefault(name, {})[sub] = ({"type": "Relationship", "object": s.value} if s.kind == "relationship" else
+                                              {"type": "GeoProperty" if s.kind == "geo" else "Property", "value": s.value,
+                                               **({"unitCode": s.unit} if s.unit else {})})
+    if not kept:
+        return
+    try:
+        text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        warnings.append("sub-attributes not kept (not JSON)")
+        return
+    if len(text) > MAX_SUBS_TEXT or UNSAFE_TEXT.search(text):
+        warnings.append(f"sub-attributes not kept ({len(text)} characters, at most {MAX_SUBS_TEXT}, no markup)")
+    elif len(props) >= MAX_PROPS:
+        warnings.append("sub-attributes not kept (too many attributes)")
+    else:
+        props[SUBS_PROP] = text
 
 
 def _untrusted(entity: Entity, props: dict, used: set[str], warnings: list[str]) -> None:

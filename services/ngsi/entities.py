@@ -183,9 +183,11 @@ def _ld_attr(raw: dict, kind: str, depth: int) -> Attr:
 
 
 def _metadata(raw: dict) -> dict[str, Attr]:
-    """NGSIv2 metadata `{name: {"type", "value"}}` as sub-attributes (at most 32)."""
+    """NGSIv2 metadata `{name: {"type", "value"}}` as sub-attributes (at most 32); a `Relationship`-typed one is a
+    relationship (FIWARE's convention for v2 references, as IoT Agents write `providedBy`)."""
     meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    return {str(k): Attr(m.get("value") if isinstance(m, dict) else m) for k, m in list(meta.items())[:32]}
+    return {str(k): Attr(m.get("value"), "relationship" if m.get("type") == "Relationship" else "property") if isinstance(m, dict)
+            else Attr(m) for k, m in list(meta.items())[:32]}
 
 
 def _meta_text(meta: Mapping[str, Attr], key: str) -> str | None:

@@ -81,6 +81,7 @@ class Out:
     entity: dict[str, Any]
     units: dict[str, str] = field(default_factory=dict)
     relationships: set[str] = field(default_factory=set)
+    subs: dict[str, dict[str, dict]] = field(default_factory=dict)  # sub-attributes a broker sent, by attribute
 
     @property
     def type(self) -> str:
@@ -175,7 +176,16 @@ def asset_entity(asset: dict, *, area: AreaLookup | None = None, sdm: str | None
 
 
 def _own_names(out: Out, props: dict) -> None:
-    """A broker's attributes Vigie does not map (`ngsi.<name>` props) go back out under their own names."""
+    """A broker's attributes Vigie does not map (`ngsi.<name>` props) go back out under their own names, and the
+    sub-attributes it sent (`ngsi.subs`) on the attributes they came with."""
+    subs = props.pop("ngsi.subs", None)
+    if isinstance(subs, str):
+        try:
+            parsed = json.loads(subs)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            out.subs = {k: v for k, v in parsed.items() if isinstance(k, str) and isinstance(v, dict)}
     for key in [k for k in props if k.startswith("ngsi.") and k != "ngsi.more"]:
         name = key[5:]
         if name in out.entity or name in EXTENSIONS or not name[:1].isalpha():
@@ -411,6 +421,9 @@ def normalized(out: Out) -> dict:
             if name in out.units:
                 attr["unitCode"] = out.units[name]
             doc[name] = attr
+        for sub, body in out.subs.get(name, {}).items():
+            if sub not in doc[name] and isinstance(body, dict):
+                doc[name][sub] = body  # keyValues has no room for them: only the normalized form carries them
     return doc
 
 

@@ -90,3 +90,58 @@ def test_every_served_entity_notified_back_keeps_every_value(territory, represen
 
 def _coords(geometry: dict) -> list:
     return msgspec.json.decode(msgspec.json.encode(geometry))["coordinates"]
+
+
+def _served(body: dict, domain: str) -> outbound.Out:
+    """A broker's entity taken in by Vigie (through the core, as the relay applies it) and served back."""
+    from services.contract import State
+    from services.contract.messages import READING_TYPES
+    from services.core.hypervisor import Hypervisor
+
+    m = map_entity(read_entity(body), now=NOW, hint=domain)
+    assert isinstance(m, Mapped), m
+    core = Hypervisor()
+    core.handle(State[READING_TYPES[domain]](v=1, kind="state", domain=domain, supervisor=f"ngsi-o-{domain}", ts=NOW, seq=1,
+                                             snapshot="s", assets=[m.asset], readings=[m.reading] if m.reading else []),
+                NOW.timestamp())
+    return outbound.asset_entity(core.state.get(m.asset.id).to_dict())
+
+
+LAMP_SUBS = {"reliability": {"type": "Property", "value": 0.95},
+             "providedBy": {"type": "Relationship", "object": "urn:ngsi-ld:Device:luxmeter-7"}}
+
+
+def test_sub_attributes_of_an_ngsi_ld_entity_go_back_out_on_their_attribute() -> None:
+    body = {"id": "urn:ngsi-ld:Streetlight:sub-1", "type": "Streetlight",
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [3.88, 43.61]}},
+            "status": {"type": "Property", "value": "ok"},
+            "illuminanceLevel": {"type": "Property", "value": 0.5, "observedAt": "2026-06-21T21:59:00Z", **LAMP_SUBS}}
+    out = _served(body, "lighting")
+    doc = outbound.normalized(out)
+    assert doc["illuminanceLevel"]["value"] == 0.5
+    assert {k: doc["illuminanceLevel"][k] for k in LAMP_SUBS} == LAMP_SUBS
+    assert "reliability" not in outbound.render(out, key_values=True, with_context=False)  # keyValues has no room for them
+    assert "vigieProps" not in out.entity  # not shown as a property of the entity itself
+
+
+def test_ngsiv2_metadata_other_than_unit_and_time_go_back_out_as_sub_attributes() -> None:
+    body = {"id": "sub-2", "type": "Streetlight", "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [3.88, 43.61]}},
+            "status": {"type": "Text", "value": "ok", "metadata": {}},
+            "illuminanceLevel": {"type": "Number", "value": 0.5,
+                                 "metadata": {"TimeInstant": {"type": "DateTime", "value": "2026-06-21T21:59:00.000Z"},
+                                              "reliability": {"type": "Number", "value": 0.95},
+                                              "providedBy": {"type": "Relationship", "value": "urn:ngsi-ld:Device:luxmeter-7"}}}}
+    doc = outbound.normalized(_served(body, "lighting"))
+    assert {k: doc["illuminanceLevel"][k] for k in LAMP_SUBS} == LAMP_SUBS
+    assert "TimeInstant" not in doc["illuminanceLevel"]  # read as the observation time, not kept as a sub-attribute
+
+
+def test_the_official_junction_keeps_who_observed_its_pressure() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "smart-data-models" / "Junction" / "example-normalized.jsonld"
+    body = msgspec.json.decode(path.read_bytes())
+    doc = outbound.normalized(_served(body, "water"))
+    assert doc["pressure"]["observedBy"] == {"type": "Relationship", "object": "urn:ngsi-ld:Device:device-9845A"}
+    assert doc["demandCategory"]["demandPattern"] == {"type": "Relationship", "object": "urn:ngsi-ld:Pattern:fbcb5fc8-8ca3-4533"}
+    assert doc["demandCategory"]["baseDemand"]["unitCode"] == "MQS"
