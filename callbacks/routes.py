@@ -1,6 +1,7 @@
 """HTTP endpoints the page fetches itself: the layers' GeoJSON (once) and the live snapshot (on (re)connect)."""
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import msgspec
@@ -20,6 +21,7 @@ def _json(payload: object, max_age: int = 0) -> Response:
 def create_routes(get_ui: Callable) -> Blueprint:
     """The UI's data endpoints under /vigie/ (`get_ui()` returns the app's VigieUI)."""
     bp = Blueprint("vigie_ui", __name__, url_prefix="/vigie")
+    boot = f"{time.time_ns():x}"  # a layer's revision counts from this process's start: its validators name both
 
     @bp.errorhandler(HTTPException)
     def refused(err: HTTPException) -> Response:
@@ -33,10 +35,20 @@ def create_routes(get_ui: Callable) -> Blueprint:
         """One domain's map features: id, type, condition at load time, geometry (`format=columns`: points as columns)."""
         if domain not in DOMAINS:
             abort(404)
-        rev, payload = get_ui().geo(domain, columns=request.args.get("format") == "columns")
-        resp = _json(payload, max_age=3600 if request.args.get("rev") else 0)
-        if rev is not None:
-            resp.headers["X-Vigie-Geo-Rev"] = str(rev)
+        columns = request.args.get("format") == "columns"
+        rev, payload = get_ui().geo(domain, columns=columns)
+        if rev is None:  # no push hub here: no revision to name, a short reuse
+            return _json(payload, max_age=30)
+        # downloaded once: the browser keeps it and asks again with its validator, answered 304 while the
+        # domain's set of assets (its revision) did not change
+        etag = f'"{boot}-{domain}-{rev}-{int(columns)}"'
+        if request.if_none_match.contains_weak(etag.strip('"')):
+            resp = Response(status=304)
+        else:
+            resp = _json(payload)
+        resp.headers["ETag"] = etag
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.headers["X-Vigie-Geo-Rev"] = str(rev)
         return resp
 
     @bp.get("/base")

@@ -18,9 +18,11 @@ from callbacks import replay_exercise
 from callbacks import alarm_kpis as alarm_kpi_callbacks
 from callbacks import alarms as alarm_callbacks
 from callbacks import supervisors as supervisor_callbacks
+from callbacks import maintenance as maintenance_callbacks
 from callbacks.context import EXTENSION, VigieUI, current_ui
 from callbacks.routes import create_routes
 from layouts.shell import app_shell
+from services.web.compression import init_compression
 from services.web.push import PushHub, follow_audience
 from services.settings import PROJECT_ROOT, Settings
 from services.territory.geo import load_territory
@@ -56,6 +58,7 @@ def create_socketio(server: Flask, settings: Settings) -> SocketIO:
 
 def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any) -> tuple[Dash, SocketIO]:
     """Build the Dash app on `server`, its Socket.IO server and, when `engine` runs here, the push hub."""
+    init_compression(server)  # gzip for text, immutable cache for versioned static URLs (services/web/compression.py)
     socketio = create_socketio(server, settings)
     hub = None
     if engine is not None:
@@ -89,6 +92,7 @@ def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any)
     supervisor_callbacks.register(app)
     command_callbacks.register(app)
     commands_log.register(app)
+    maintenance_callbacks.register(app)
     replay_callbacks.register(app)
     replay_exercise.install(server, app, socketio)  # a browser that joined a replay session sees its world (app.layout too)
     return app, socketio
