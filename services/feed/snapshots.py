@@ -142,6 +142,8 @@ class SnapshotBuilder:
         self._written_alarms: set[str] = set()
         self._last: dict[str, bytes] = {}
         self._next_reconcile = 0.0
+        self._written_defs: dict[str, dict[str, int]] = {d: {} for d in DOMAINS}  # id -> hash of the identity written
+        self.identities_skipped = 0  # identities a state named again unchanged (not rewritten)
 
     def assets_changed(self, domain: str, ids: Iterable[str]) -> None:
         """Note assets whose values changed (or that were removed) for the next snapshot."""
@@ -157,9 +159,15 @@ class SnapshotBuilder:
         self._alarms.update(ids)
 
     def build(self, now: float, lock: threading.RLock, *, full: bool, bus_up: bool) -> SnapshotBatch:
-        """Everything that changed since the last batch (or everything when `full`); small documents when they differ."""
+        """Everything that changed since the last batch (or everything when `full`); small documents when they differ.
+
+        Under the lock only references are taken (an asset's identity, place and relations are replaced when it is
+        redefined, never edited) and values copied; the JSON is written after the lock is let go. An identity is
+        written again only when it differs from the one written last (a supervisor's periodic full state names
+        every asset: 300,000 lamps, nearly all unchanged)."""
         batch = SnapshotBatch(full)
         core = self.core
+        taken: dict[str, tuple[list, list]] = {}
         with lock:
             for d in DOMAINS:
                 by_id = core.state.domain(d)
@@ -167,18 +175,16 @@ class SnapshotBuilder:
                 defined, self._defined[d] = (ids if full else self._defined[d]), set()
                 if not ids and not full:
                     continue
-                static = batch.hashes[snap_key("assets", d)] = {}
-                dynamic = batch.hashes[snap_key("values", d)] = {}
+                static, dynamic = taken[d] = ([], [])
                 for aid in ids:
                     a = by_id.get(aid)
                     if a is None:
-                        static[aid] = dynamic[aid] = None
+                        static.append((aid, None))
+                        dynamic.append((aid, None))
                         continue
                     if aid in defined:
-                        static[aid] = _encode({"id": a.id, "domain": a.domain, "supervisor": a.supervisor, "type": a.type, "name": a.name,
-                                               "geometry": a.geometry, "refs": a.refs, "props": a.props})
-                    dynamic[aid] = _encode((a.values, a.condition, a.updated))  # the condition is a StrEnum: its value
-                batch.bump.add(snap_key("version", d))
+                        static.append((aid, (a.id, a.domain, a.supervisor, a.type, a.name, a.geometry, a.refs, a.props)))
+                    dynamic.append((aid, (dict(a.values), a.condition, a.updated)))
             self._alarm_fields(batch, full, now)
             docs = {
                 snap_key("kpis"): core.kpis(),
@@ -187,12 +193,35 @@ class SnapshotBuilder:
                 **{snap_key("kpi_history", d): {k["key"]: core.kpi_history.series(d, k["key"]) for k in core.kpis()[d]} for d in DOMAINS},
             }
             counts = {d: len(core.state.domain(d)) for d in DOMAINS}
+        for d, (static, dynamic) in taken.items():
+            batch.hashes[snap_key("assets", d)] = self._identities(d, static, full)
+            batch.hashes[snap_key("values", d)] = {aid: None if v is None else _encode(v) for aid, v in dynamic}
+            batch.bump.add(snap_key("version", d))
         for key, doc in docs.items():
             raw = _encode(doc)
             if full or self._last.get(key) != raw or key == snap_key("supervisors"):
                 batch.strings[key] = self._last[key] = raw
         batch.strings[snap_key("meta")] = _encode({"written_at": now, "bus_up": bus_up, "assets": counts, "format": 1})
         return batch
+
+    def _identities(self, domain: str, static: list, full: bool) -> dict[str, bytes | None]:
+        """The identity fields to write: every one when `full`, else those that differ from what was written."""
+        written = self._written_defs[domain]
+        out: dict[str, bytes | None] = {}
+        for aid, ident in static:
+            if ident is None:
+                out[aid] = None
+                written.pop(aid, None)
+                continue
+            i, dom, sup, typ, name, geometry, refs, props = ident
+            raw = _encode({"id": i, "domain": dom, "supervisor": sup, "type": typ, "name": name, "geometry": geometry,
+                           "refs": refs, "props": props})
+            digest = hash(raw)
+            if full or written.get(aid) != digest:
+                out[aid] = raw
+                written[aid] = digest
+        self.identities_skipped += len(static) - len(out)
+        return out
 
     def _alarm_fields(self, batch: SnapshotBatch, full: bool, now: float) -> None:
         alarms = self.core.alarms
