@@ -69,7 +69,7 @@ class Compressor:
     def __call__(self, resp: Response) -> Response:
         try:
             return self._after(resp)
-        except Exception:  # noqa: BLE001 - a response is always sent, compressed or not
+        except Exception:
             log.exception("compression failed for %s; sent as it is", request.path)
             return resp
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.contract import AssetDef, LightingReading, Point, State
 from services.core import AssetsChanged, Hypervisor
 from services.feed.snapshots import SnapshotBuilder, snap_key
 
-T0 = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
 
 def lighting_state(seq: int, names: dict[int, str] | None = None, n: int = 4) -> State:
