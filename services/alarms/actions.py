@@ -14,6 +14,8 @@ import re
 import msgspec
 from msgspec import Meta, Struct
 
+from services.alarms.rationale_store import shipped_book
+from services.core.alarm_rationale import Rationale, parse_rationale
 from services.core.alarm_record import AlarmPolicy, Outcome
 from services.core.alarms import AlarmBook
 from services.core.events import AlarmsChanged, Event
@@ -76,6 +78,8 @@ ACTIONS: dict[str, ActionSpec] = {
     "unshelve": ActionSpec("alarm.shelve", ReasonParams, lambda b, aid, who, now, p: b.unshelve(aid, who, now, p.reason), "unshelved"),
     "assign": ActionSpec("alarm.acknowledge", AssignParams, lambda b, aid, who, now, p: b.assign(
         aid, who, now, p.to if p.to is not None else (who if p.me else None)), "assigned"),
+    "release-chatter": ActionSpec("alarm.shelve", ReasonParams, lambda b, aid, who, now, p: b.release_chatter(
+        aid, who, now, p.reason), "released from chattering suppression"),
     "comment": ActionSpec("alarm.comment", CommentParams, lambda b, aid, who, now, p: b.comment(aid, who, now, p.text), "commented"),
     "out-of-service": ActionSpec("alarm.shelve", RequiredReasonParams, lambda b, aid, who, now, p: b.remove_from_service(
         aid, who, now, p.reason), "took out of service"),
@@ -188,7 +192,7 @@ class AlarmActions:
             if a is None:
                 return None, []
             return {"alarm": a.to_dict(), "children": [c.to_dict() for c in core.alarms.children(alarm_id)],
-                    "history": core.alarms.history(alarm_id)}, []
+                    "history": core.alarms.history(alarm_id), "procedure": core.alarms.rationale.lookup(a.code).to_dict()}, []
 
         found = self._execute(run)
         if found is None and self.store is not None:
@@ -207,6 +211,39 @@ class AlarmActions:
     def policy(self) -> AlarmPolicy:
         """The policy in force."""
         return self._execute(lambda core, now: (core.alarms.policy, []))
+
+    def maintenance(self) -> list[dict]:
+        """Active maintenance conditions (class `maintenance`), oldest first, with the refs to group them by."""
+        return self._execute(lambda core, now: (core.alarms.maintenance_view(), []))
+
+    def rationale(self) -> dict:
+        """The master alarm database in force: every record, and the codes heard without one."""
+        return self._execute(lambda core, now: ({"records": core.alarms.rationale.listing(),
+                                                 "to_rationalise": core.alarms.rationale.to_rationalise(),
+                                                 "default": core.alarms.rationale.default.to_dict()}, []))
+
+    def put_rationale(self, raw: dict) -> Rationale:
+        """Validate an engineer's record, keep it, and put it in force (next raise of its code); RationaleError if bad."""
+        record = parse_rationale(raw)
+        if self.store is not None:
+            self.store.save_rationale(record.to_dict())
+        self._execute(lambda core, now: (core.alarms.rationale.put(record), []))
+        return record
+
+    def revert_rationale(self, code: str) -> Rationale:
+        """Forget an engineer's edit: the shipped record (or the default) is in force again."""
+        if self.store is not None:
+            self.store.drop_rationale(code)
+        shipped = {r.code: r for r in shipped_book().records.values()}.get(code)
+
+        def run(core: "Hypervisor", now: float) -> tuple[Rationale, list[Event]]:
+            if shipped is not None:
+                core.alarms.rationale.put(shipped)
+            else:
+                core.alarms.rationale.remove(code)
+            return core.alarms.rationale.lookup(code), []
+
+        return self._execute(run)
 
     def set_policy(self, policy: AlarmPolicy) -> None:
         """Put a new policy in force and keep it."""

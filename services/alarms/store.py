@@ -12,11 +12,12 @@ import csv
 import io
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import msgspec
 
 from services.feed.bus import ERRORS, bounded_client
+from services.alarms.rationale_store import RATIONALE_KEY, build_book, load_shipped
 from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable
@@ -63,9 +64,11 @@ class AlarmStore(RetryingWriter):
     # --- loading (before the engine starts) ------------------------------------------------
 
     def restore(self, core: "Hypervisor", now: float) -> int:
-        """Load the policy, the alarms held and the KPI counters into `core`; return how many alarms."""
+        """Load the master alarm database, the policy, the alarms held and the KPI counters into `core`; return how many."""
         book = core.alarms
+        book.set_rationale(build_book(load_shipped()))  # as shipped, even when Redis does not answer
         try:
+            book.set_rationale(build_book(load_shipped(), self.load_rationale_edits()))
             book.set_policy(self.load_policy())
             records = self.load_records()
             book.restore(records)
@@ -106,6 +109,25 @@ class AlarmStore(RetryingWriter):
     def save_policy(self, policy: AlarmPolicy) -> None:
         """Keep the policy across restarts."""
         self._call(lambda: self.client.set(POLICY_KEY, _encode(policy.to_dict())))
+
+    def load_rationale_edits(self) -> list[Any]:
+        """The engineers' edits of the master alarm database (records as they were saved)."""
+        raw = self._call(lambda: self.client.hgetall(RATIONALE_KEY))
+        out = []
+        for code, value in raw.items():
+            try:
+                out.append(_decode(value))
+            except msgspec.DecodeError as err:
+                log.warning("alarm rationalisation edit of %s unreadable (%s); skipped", text(code)[:80], err)
+        return out
+
+    def save_rationale(self, record: dict) -> None:
+        """Keep an engineer's edit of one record."""
+        self._call(lambda: self.client.hset(RATIONALE_KEY, record["code"], _encode(record)))
+
+    def drop_rationale(self, code: str) -> bool:
+        """Forget an engineer's edit (the shipped record, or the default, applies again)."""
+        return bool(self._call(lambda: self.client.hdel(RATIONALE_KEY, code)))
 
     # --- reading the journal ---------------------------------------------------------------
 

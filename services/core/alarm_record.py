@@ -122,6 +122,9 @@ class AlarmRecord:
     children: int = 0  # alarms this one suppresses
     raise_count: int = 1
     chattering: bool = False
+    alarm_class: str = "operator"  # from the master alarm database: operator, maintenance (never annunciated), event
+    chatter_held: bool = False  # suppressed because it chatters (no parent): reversible, released when it steadies
+    clear_due: float | None = None  # its clear waits for the off-delay (raised again meanwhile: no toggle)
     history: list[JournalEntry] = field(default_factory=list)
 
     @property
@@ -140,7 +143,8 @@ class AlarmRecord:
             "shelved_by": self.shelved_by, "shelved_until": self.shelved_until, "shelve_reason": self.shelve_reason,
             "parent": self.parent, "children": self.children, "out_of_service_reason": self.out_of_service_reason,
             "assignee": self.assignee, "assigned_at": self.assigned_at, "comments": self.comments,
-            "raise_count": self.raise_count, "chattering": self.chattering,
+            "raise_count": self.raise_count, "chattering": self.chattering, "alarm_class": self.alarm_class,
+            "chatter_held": self.chatter_held,
         }
 
     def to_record(self, history: bool = True) -> dict:

@@ -1,4 +1,7 @@
-"""Chattering alarms: more than N raises and clears in a minute flags the alarm (the console proposes shelving it)."""
+"""Chattering alarms: more than N raises and clears in a window flags the alarm (the book then suppresses it).
+
+N and the window are the engineer's policy, or the alarm type's own rule in the master alarm database.
+"""
 from __future__ import annotations
 
 from collections import deque
@@ -19,17 +22,23 @@ class ChatterDetector:
         """Take new thresholds (an engineer's policy)."""
         self.toggles, self.window_s, self.hold_s = toggles, window_s, hold_s
 
-    def note(self, alarm_id: str, now: float) -> bool:
-        """Count one raise or clear of `alarm_id`; return whether it chatters now."""
+    def note(self, alarm_id: str, now: float, toggles: int | None = None, window_s: float | None = None) -> bool:
+        """Count one raise or clear of `alarm_id` (its own rule when given); return whether it chatters now."""
         times = self._seen.get(alarm_id)
         if times is None:
             times = self._seen[alarm_id] = deque()
         times.append(now)
-        while times and times[0] <= now - self.window_s:
+        window = window_s or self.window_s
+        while times and times[0] <= now - window:
             times.popleft()
-        if len(times) > self.toggles:
+        if len(times) > (toggles or self.toggles):
             self._flagged[alarm_id] = now
         return alarm_id in self._flagged
+
+    def reset(self, alarm_id: str) -> None:
+        """Forget an alarm's toggles and flag (an operator ended its suppression, or it steadied)."""
+        self._flagged.pop(alarm_id, None)
+        self._seen.pop(alarm_id, None)
 
     def chattering(self, alarm_id: str) -> bool:
         """Is this alarm flagged as chattering?"""
@@ -42,7 +51,7 @@ class ChatterDetector:
             del self._flagged[aid]
         if now >= self._next_prune:  # the toggle counts of quiet alarms, once a window
             self._next_prune = now + self.window_s
-            for aid in [aid for aid, t in self._seen.items() if not t or t[-1] <= now - self.window_s]:
+            for aid in [aid for aid, t in self._seen.items() if not t or t[-1] <= now - max(self.window_s, 3600.0)]:
                 del self._seen[aid]
         return dropped
 

@@ -48,6 +48,30 @@ def ref(key: str) -> KeyFn:
     return keys
 
 
+UPSTREAM_MAX = 200  # pipes walked up from a sensor (the network is a tree fed from its reservoirs)
+
+
+def own_pipe(alarm: AlarmRecord, asset: AssetView | None) -> tuple[str, ...]:
+    """A leak: the pipe it is on (its children are the sensors on it or downstream of it)."""
+    return (f"pipe={alarm.asset}",)
+
+
+def pipes_upstream(alarm: AlarmRecord, asset: AssetView | None, lookup: AssetLookup) -> tuple[str, ...]:
+    """A pressure sensor: its pipe and every pipe upstream of it (each pipe's `refs.upstream`), nearest first."""
+    pipe = asset.refs.get("pipe") if asset is not None else None
+    out: list[str] = []
+    seen: set[str] = set()
+    while pipe and pipe not in seen and len(out) < UPSTREAM_MAX:
+        seen.add(pipe)
+        out.append(f"pipe={pipe}")
+        rec = lookup(pipe)
+        pipe = (getattr(rec, "refs", None) or {}).get("upstream")
+    return tuple(out)
+
+
+pipes_upstream.needs_lookup = True  # type: ignore[attr-defined]
+
+
 def ends(alarm: AlarmRecord, asset: AssetView | None) -> tuple[str, ...]:
     """A line's two end points, rounded to 1e-6 degree (segments sharing one are neighbours)."""
     g = asset.geometry if asset is not None else None
@@ -83,6 +107,9 @@ FLOOD_RULES: tuple[FloodRule, ...] = (
               "a tripped lighting cabinet hides the lamp-off alarms of its lamps (lamp refs.cabinet)"),
     FloodRule("pump_fault", "low_pressure", ref("zone"), ref("zone"),
               "a stopped pump hides the low-pressure alarms of the sensors of its zone (refs.zone)"),
+    FloodRule("leak_suspected", "low_pressure", own_pipe, pipes_upstream,
+              "a suspected leak hides the low-pressure alarms of the sensors on its pipe or downstream of it "
+              "(the sensor's refs.pipe, then each pipe's refs.upstream)"),
     FloodRule("incident", "congestion", ends_or_self, ends_or_named,
               "a blocked segment hides the congestion alarms of the segments sharing one of its ends (or naming it)"),
 )
@@ -115,7 +142,8 @@ class Flood:
                 index.setdefault((i, key), {})[a.id] = a
                 placed.append((index, (i, key)))
         for index, i in ((self._children, i) for i in self.by_child.get(a.code, ())):
-            for key in self.rules[i].child_keys(a, asset):
+            fn = self.rules[i].child_keys
+            for key in fn(a, asset, self.asset_of) if getattr(fn, "needs_lookup", False) else fn(a, asset):
                 index.setdefault((i, key), {})[a.id] = a
                 placed.append((index, (i, key)))
 

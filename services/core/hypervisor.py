@@ -386,6 +386,6 @@ class Hypervisor(SupervisorIdentity):
         sups = {"live": 0, "late": 0, "stale": 0, "unknown": 0}
         for h in self.health.all():
             sups[str(h.status)] += 1
-        held = {k: counts[k] for k in ("shelved", "suppressed", "out_of_service", "chattering", "stale")}
+        held = {k: counts[k] for k in ("shelved", "suppressed", "out_of_service", "chattering", "stale", "chatter_suppressed", "maintenance")}
         return {"alarms_by_priority": counts["by_priority"], "unacknowledged": counts["unacknowledged"], "alarms_held": held,
                 "alarm_kpis": self.alarms.kpis(now), "supervisors": sups, "bus_up": self.bus_up, "assets": len(self.state)}

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from services.alarms.actions import ACTIONS, ActionsUnavailable, AlarmActions, BadRequest, parse_ids, parse_params
 from services.alarms.store import AlarmStore, journal_csv
+from services.core.alarm_rationale import RationaleError
 from services.core.alarm_record import AlarmPolicy, Outcome
 from services.redis_conn import BusUnavailable
 from services.settings import DOMAINS
@@ -148,6 +149,25 @@ def _read_allowed() -> Response | None:
     return None if decision else refusal_response(decision)
 
 
+def _engineer_of(domain: Any) -> Response | None:
+    """None when the caller may change the alarm types of `domain` (all domains for Vigie's own or unknown ones)."""
+    from services.web.auth import authorize, refusal_response
+
+    if current_app.extensions.get(SECURITY) is None:
+        return _error(401, "not_signed_in", "sign in first (security is not set up on this server)")
+    for d in [domain] if domain in DOMAINS else DOMAINS:
+        decision = authorize("settings.thresholds", d, target=request.path)
+        if not decision:
+            return refusal_response(decision)
+    return None
+
+
+def _audit_rationale(outcome: str, code: str, detail: str) -> None:
+    from services.web.auth import record
+
+    record("settings.thresholds", outcome, target=f"alarm type {code[:80]}", detail=detail[:400])
+
+
 def create_alarm_api() -> Blueprint:
     """The blueprint: actions (single and bulk), an alarm with its history, the journal, the KPIs, the policy."""
     bp = Blueprint("vigie_alarms", __name__, url_prefix="/api/v1/alarms")
@@ -230,6 +250,41 @@ def create_alarm_api() -> Blueprint:
 
         record("settings.thresholds", "ok", target="alarm policy", detail=str(changes)[:400])
         return _json(new.to_dict())
+
+    @bp.get("/maintenance")
+    def maintenance() -> Response:
+        return _read_allowed() or _json({"items": alarm_service().actions.maintenance()})
+
+    @bp.get("/rationalisation")
+    def rationalisation() -> Response:
+        return _read_allowed() or _json(alarm_service().actions.rationale())
+
+    @bp.put("/rationalisation/<code>")
+    def put_rationale(code: str) -> Response:
+        body = _body()
+        body.setdefault("code", code)
+        if body.get("code") != code:
+            raise BadRequest("the record's code differs from the path's")
+        refused = _engineer_of(body.get("domain"))
+        if refused is not None:
+            return refused
+        try:
+            record = alarm_service().actions.put_rationale(body)
+        except RationaleError as err:
+            return _error(400, "bad_request", str(err))
+        _audit_rationale("ok", code, f"class={record.alarm_class} priority={record.priority}")
+        return _json(record.to_dict())
+
+    @bp.delete("/rationalisation/<code>")
+    def revert_rationale(code: str) -> Response:
+        service = alarm_service()
+        current = next((r for r in service.actions.rationale()["records"] if r["code"] == code), None)
+        refused = _engineer_of(current["domain"] if current else None)
+        if refused is not None:
+            return refused
+        record = service.actions.revert_rationale(code[:80])
+        _audit_rationale("ok", code, "reverted to the shipped record")
+        return _json(record.to_dict())
 
     @bp.get("/<path:alarm_id>")
     def detail(alarm_id: str) -> Response:
