@@ -1,9 +1,9 @@
-"""Bytes on the wire: gzip for every text response, and cache headers that let a browser keep what cannot change.
+"""Bytes on the wire: brotli or gzip for every text response, and cache headers that let a browser keep what cannot change.
 
 `init_compression(server)` hangs one `after_request` on the Flask app:
 
-- a text response (HTML, JSON, JavaScript, CSS, SVG, plain text) of more than `MIN_BYTES` goes out gzipped when
-  the browser accepts it, with `Vary: Accept-Encoding`; a file sent from disk (Dash's assets, component suites) is
+- a text response (HTML, JSON, JavaScript, CSS, SVG, plain text) of more than `MIN_BYTES` goes out compressed
+  (brotli when installed and accepted, else gzip) with `Vary: Accept-Encoding`; a file sent from disk (Dash's assets, component suites) is
   read and compressed once per version and kept (`CACHE_BYTES` at most), so plotly's 4.7 MB is not compressed
   again for each page;
 - never touched: Socket.IO (its own transport, WebSocket upgrades), streamed bodies (the journal's export),
@@ -11,7 +11,7 @@
 - a URL that names its version (`?m=` Dash adds to assets, the version Dash puts in a component suite's file
   name) is cached for a year as immutable: the version changes the URL.
 
-Standard library only (zlib); figures in docs/performance.md "Bytes".
+Figures in docs/performance.md "Bytes".
 """
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ import gzip
 import logging
 import threading
 from collections import OrderedDict
+
+try:  # brotli when installed (about 12 % fewer bytes than gzip on the scripts), else gzip
+    import brotli
+except ImportError:  # pragma: no cover - the gzip path is the same
+    brotli = None
 
 from flask import Flask, Request, Response, request
 
@@ -34,12 +39,27 @@ YEAR_S = 31536000
 IMMUTABLE = f"public, max-age={YEAR_S}, immutable"
 
 
-def _accepts_gzip(req: Request) -> bool:
+BROTLI_QUALITY = 5  # 0.2 s for plotly's 4.7 MB, once per version (quality 10: 6 s for 8 % less)
+
+
+def _accepted(req: Request) -> set[str]:
+    """The encodings the request accepts (q=0 refuses one)."""
+    out = set()
     for part in req.headers.get("Accept-Encoding", "").split(","):
         token, _, q = part.strip().partition(";")
-        if token.strip().lower() in ("gzip", "*"):
-            return q.strip().replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+        if q.strip().replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            out.add(token.strip().lower())
+    return out
+
+
+def choose_encoding(req: Request) -> str | None:
+    """br when the browser takes it and brotli is installed, else gzip, else None."""
+    accepted = _accepted(req)
+    if brotli is not None and "br" in accepted:
+        return "br"
+    if "gzip" in accepted or "*" in accepted:
+        return "gzip"
+    return None
 
 
 def _textual(resp: Response) -> bool:
@@ -82,12 +102,15 @@ class Compressor:
                 or "Content-Range" in resp.headers or not _textual(resp)):
             return resp
         resp.vary.add("Accept-Encoding")
-        if not _accepts_gzip(req):
+        encoding = choose_encoding(req)
+        if encoding is None:
             return resp
         key = None
-        if resp.direct_passthrough:  # a file from disk: its bytes are the same for one path and validator
+        if resp.cache_control.max_age == YEAR_S:  # a versioned URL: its bytes never change
+            key = (encoding, req.path, req.query_string)
+        elif resp.direct_passthrough:  # a file from disk: the same bytes for one path and validator
             validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
-            key = (req.path, validator, resp.content_length) if validator else None
+            key = (encoding, req.path, validator, resp.content_length) if validator else None
         body = self._cached(key)
         if body is None:
             resp.direct_passthrough = False
@@ -95,13 +118,13 @@ class Compressor:
             if len(raw) < MIN_BYTES:
                 self.stats["skipped"] += 1
                 return resp
-            body = gzip.compress(raw, self.level, mtime=0)
+            body = brotli.compress(raw, quality=BROTLI_QUALITY) if encoding == "br" else gzip.compress(raw, self.level, mtime=0)
             self.stats["bytes_in"] += len(raw)
             self._keep(key, body)
         else:
             resp.direct_passthrough = False
         resp.set_data(body)
-        resp.headers["Content-Encoding"] = "gzip"
+        resp.headers["Content-Encoding"] = encoding
         etag = resp.headers.get("ETag")
         if etag and not etag.startswith("W/"):
             resp.headers["ETag"] = "W/" + etag  # another body than the identity's: a weak validator

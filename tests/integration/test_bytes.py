@@ -10,7 +10,7 @@ import pytest
 from services.settings import Settings
 from tests.factory import stack_settings
 
-GZ = {"Accept-Encoding": "gzip, br"}
+GZ = {"Accept-Encoding": "gzip"}
 
 
 @pytest.fixture

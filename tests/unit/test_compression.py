@@ -40,7 +40,8 @@ def app(tmp_path):
     return server
 
 
-GZ = {"Accept-Encoding": "gzip, deflate, br"}
+GZ = {"Accept-Encoding": "gzip, deflate"}
+BR = {"Accept-Encoding": "gzip, deflate, br"}
 
 
 def test_a_text_answer_goes_out_gzipped_when_the_browser_accepts_it(app):
@@ -72,3 +73,13 @@ def test_a_head_request_and_a_not_modified_answer_carry_no_body_to_compress(app)
     etag = c.get("/assets/map.js").headers["ETag"]
     assert c.get("/assets/map.js", headers={**GZ, "If-None-Match": etag}).status_code == 304
     assert "Content-Encoding" not in c.head("/json", headers=GZ).headers
+
+
+def test_brotli_is_preferred_when_the_browser_takes_it():
+    brotli = pytest.importorskip("brotli")
+
+    server = Flask("b")
+    server.get("/json")(lambda: {"text": BIG})
+    init_compression(server)
+    r = server.test_client().get("/json", headers=BR)
+    assert r.headers["Content-Encoding"] == "br" and brotli.decompress(r.data).decode().count("vigie") == 500
