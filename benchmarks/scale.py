@@ -122,9 +122,14 @@ def initial_reading(domain: str, a: AssetDef):
 
 def territory(which: str, scale: float = 1.0) -> dict[str, tuple[str, list[AssetDef], list[Message]]]:
     """Per domain: (supervisor, asset definitions, full state messages)."""
-    from services.simulators import build, supervisor_ids
+    from services.simulators import build
 
-    sups = supervisor_ids("montpellier")
+    try:
+        from services.simulators import supervisor_ids
+
+        sups = supervisor_ids("montpellier")
+    except ImportError:  # before territory packages named them
+        from services.simulators import DEFAULT_IDS as sups
     out = {}
     for domain in ("lighting", "water", "traffic"):
         if which == "montpellier":
