@@ -14,6 +14,7 @@ from layouts.commands_i18n import command_words, ct, number, where
 from layouts.commands_panel import ACTIONS, PICK_KINDS, action_options, confirmation, pick_kind_options
 from services.commands.service import CommandConflict, CommandInvalid, CommandsUnavailable, ConfirmationNeeded
 
+from . import water_isolation
 from .commands_form import current_commands, form_params, next_selection, request_of
 
 PARAM_INPUTS = (cid.LEVEL, cid.ON, cid.OVERRIDE, cid.POSITION, cid.RUNNING, cid.BAR, cid.SIGNAL_PLAN, cid.DIM_LEVEL, cid.DIM_FROM, cid.DIM_TO)
@@ -44,7 +45,8 @@ def _actor():
 
 
 def register(app: Dash) -> None:
-    """Register the form's callbacks on `app`."""
+    """Register the form's callbacks on `app` (and the water isolation panel's)."""
+    water_isolation.register(app)
     app.clientside_callback(ClientsideFunction("vigie_cmd", "params"), Output(cid.PARAM_ROWS, "className"), Input(cid.ACTION, "value"))
 
     @app.callback(Output(cid.ACTION, "data"), Output(cid.ACTION, "value"), Output(cid.PICK_KIND, "data"), Output(cid.PICK_KIND, "value"),
@@ -79,6 +81,9 @@ def register(app: Dash) -> None:
         service = current_commands()
         if service is None or not selection or not (selection.get("ids") or selection.get("polygon")) or action not in (ACTIONS.get(domain) or ()):
             return ct("selection.none", lang), "", True, None, EMPTY, EMPTY, no_update
+        hint = water_isolation.form_hint(selection, domain, action, _params(action, tuple(values)), lang)
+        if hint is not None:  # a pipe (isolated through its valves), a valve's opening not given yet: words, not an error
+            return hint[0], "", True, None, hint[1], hint[2], no_update
         try:
             plan = service.preview(request_of(selection, domain, action, _params(action, tuple(values))), geo=True)
         except REFUSALS as err:

@@ -11,6 +11,7 @@ from flask import current_app, has_request_context
 
 from callbacks.commands_log import asset_section
 from callbacks.context import current_ui
+from callbacks.water_isolation import pipe_sensors
 from layouts.asset_page import AssetPageData, asset_page
 from layouts.i18n import language
 from layouts.page import page_config
@@ -63,7 +64,7 @@ def layout(asset_id: str = "", lang: str | None = None, theme: str | None = None
     commands = asset_section(asset_id, detail.asset, base.lang, ui.tz) if detail.asset else []
     d = AssetPageData(lang=base.lang, default_lang=base.default_lang, theme=base.theme, territory_name=base.territory_name,
                       config=page_config(base), tz=ui.tz, command_section=commands,
-                      can_command=bool(domain) and can_command(domain))
+                      can_command=bool(domain) and can_command(domain), water=pipe_sensors(detail.asset, ui.reader))
     return asset_page(detail, d)
 
 

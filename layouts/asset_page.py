@@ -13,6 +13,7 @@ from .asset_i18n import at
 from .details import CONDITION_CODES, format_reading, format_time
 from .palette import CONDITION_STYLE, PRIORITY_STYLE, THEMES, css_variables
 from .shell import banner, header, href
+from .water_isolation import affected_sensors
 
 CHART_HEIGHT = 180
 
@@ -29,6 +30,7 @@ class AssetPageData:
     tz: object
     command_section: list  # the command panel's list of this asset's commands (layouts/commands_list.py)
     can_command: bool = False  # the user's role allows commands in the asset's domain
+    water: dict | None = None  # a pipe's isolation answer: the sensors it affects (layouts/water_isolation.py)
 
 
 def asset_href(asset_id: str, lang: str, theme: str, default_lang: str) -> str:
@@ -155,6 +157,8 @@ def asset_page(detail, d: AssetPageData) -> html.Div:
             html.Div(relation_rows(detail, d), id=aid.RELATIONS),
             html.H3(at("details.values", d.lang), className="details-section"),
             html.Div(value_rows(a, d.lang, d.tz), id=aid.VALUES),
+            affected_sensors(d.water, d.lang, lambda i: asset_href(i, d.lang, d.theme, d.default_lang),
+                             commands_href(domain, detail.asset_id, d) if d.can_command else None),
         ])
         body = [
             identity,

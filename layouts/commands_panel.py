@@ -9,6 +9,8 @@ from dash import dcc, html
 from . import commands_ids as cid
 from .commands_i18n import ct, duration, large_words, number, value_word, where
 from .i18n import t
+from .water_isolation import PANEL as ISOLATION_PANEL
+from .water_isolation import wt
 
 ACTIONS = {
     "lighting": ("set_dimming", "switch", "release", "set_schedule"),
@@ -34,7 +36,8 @@ def param_fields(lang: str) -> html.Div:
         _row(ct("param.level", lang), dmc.NumberInput(id=cid.LEVEL, min=0, max=100, step=5, value=50, size="sm"), cid.LEVEL),
         _row(ct("param.on", lang), dmc.SegmentedControl(id=cid.ON, value="false", size="sm", data=[
             {"value": "true", "label": ct("param.on.true", lang)}, {"value": "false", "label": ct("param.on.false", lang)}]), cid.ON),
-        _row(ct("param.position", lang), dmc.NumberInput(id=cid.POSITION, min=0, max=100, step=10, value=0, size="sm"), cid.POSITION),
+        _row(ct("param.position", lang), dmc.NumberInput(id=cid.POSITION, min=0, max=100, step=10, value=None, size="sm",
+                                                         placeholder=wt("position.placeholder", lang)), cid.POSITION),
         _row(ct("param.running", lang), dmc.SegmentedControl(id=cid.RUNNING, value="stop", size="sm", data=[
             {"value": v, "label": ct(f"param.running.{v}", lang)} for v in ("start", "stop", "auto")]), cid.RUNNING),
         _row(ct("param.bar", lang), dmc.NumberInput(id=cid.BAR, min=1, max=10, step=0.1, decimalScale=1, value=4, size="sm"), cid.BAR),
@@ -81,6 +84,7 @@ def command_form(lang: str, domain: str = "lighting", action: str | None = None)
         ]),
         html.Div(ct("selection.none", lang), id=cid.SUMMARY, className="cmd-summary", **{"aria-live": "polite"}),
         html.Div(id=cid.ERROR, className="cmd-error", role="alert"),
+        html.Section(id=ISOLATION_PANEL, className="wiso-panel", **{"aria-live": "polite"}),
         html.Button(ct("review", lang), id=cid.REVIEW, n_clicks=0, disabled=True, className="cmd-primary"),
         html.Div(id=cid.NOTICE, className="cmd-notice", **{"aria-live": "polite"}),
     ])

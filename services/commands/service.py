@@ -23,6 +23,7 @@ from services.core.command_effects import (
     CommandRequest, Plan, Selection, confirmation_problem, plan_command, plan_features, selection_bbox,
 )
 from services.core.command_specs import CommandInvalid, LargeRules
+from services.core.water_isolation import WaterNet, node_of
 from services.redis_conn import BusUnavailable
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,33 @@ class CommandService:
             return None
         with self.engine.lock:
             return selection_bbox(domain, ids, self.engine.core.state)
+
+    def isolation(self, pipe_id: str) -> dict[str, Any] | None:
+        """The valves that isolate a water pipe, nearest first, with what each cuts off; None when it is not a pipe."""
+        engine = self._engine()
+        with engine.lock:  # a copy of the water assets' relations; the graph is walked outside the lock
+            nodes = [node_of(a) for a in engine.core.state.domain("water").values()]
+        net = WaterNet(nodes)
+        if not net.is_pipe(pipe_id):
+            return None
+        here, down = net.affected_sensors(pipe_id)
+        options = net.isolation(pipe_id)
+        shown = [(pipe_id, 0)] + [(o.valve, 0) for o in options] + [(p, 1) for p in (options[0].pipes if options else ())[:2000]]
+        with engine.lock:  # the map: the pipe and the valves offered (bold), what the nearest valve cuts off (dashed)
+            geo = [(aid, h, a.geometry) for aid, h in shown if (a := engine.core.state.get(aid)) is not None and a.geometry]
+        points = [{"type": "Feature", "geometry": g, "properties": {"id": aid, "h": h}} for aid, h, g in geo if g["type"] == "Point"]
+        lines = [{"type": "Feature", "geometry": g, "properties": {"id": aid, "h": h}} for aid, h, g in geo if g["type"] != "Point"]
+        return {"pipe": pipe_id, "name": net.nodes[pipe_id].name or pipe_id, "options": [o.to_dict() for o in options],
+                "sensors_here": [[n.id, n.name or n.id] for n in here], "sensors_down": [[n.id, n.name or n.id] for n in down],
+                "points": {"type": "FeatureCollection", "features": points}, "lines": {"type": "FeatureCollection", "features": lines}}
+
+    def valve_position(self, ids: list[str]) -> float | None:
+        """The mean opening (0..1) of the selected valves now, None when unknown (the form's "no change")."""
+        engine = self._engine()
+        with engine.lock:
+            found = [a.values.get("position") for i in ids[:5000] if (a := engine.core.state.get(str(i))) is not None and a.type == "Valve"]
+        pos = [float(p) for p in found if isinstance(p, (int, float)) and not isinstance(p, bool)]
+        return sum(pos) / len(pos) if pos else None
 
     def choices(self, domain: str, kind: str) -> list[dict[str, str]]:
         """What an operator may pick by name in a domain: cabinets, streets, districts, communes, groups, assets."""

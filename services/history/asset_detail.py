@@ -52,6 +52,23 @@ def series(points: Iterable[tuple[float, dict]]) -> dict[str, tuple[list[float],
     return out
 
 
+def with_latest(out: dict[str, tuple[list[float], list[float]]], asset: dict | None) -> dict[str, tuple[list[float], list[float]]]:
+    """The series ending with the asset's latest values (the journal may not have written them yet)."""
+    at = (asset or {}).get("updated")
+    if not isinstance(at, (int, float)):
+        return out
+    for key, v in ((asset or {}).get("values") or {}).items():
+        if isinstance(v, bool):
+            v = int(v)
+        if not isinstance(v, (int, float)):
+            continue
+        xs, ys = out.setdefault(key, ([], []))
+        if not xs or xs[-1] < at:
+            xs.append(float(at))
+            ys.append(float(v))
+    return out
+
+
 def alarm_history(asset_id: str, active: list[dict], entries: Iterable[dict], limit: int = ALARM_ROWS) -> list[dict]:
     """The asset's alarms held now, then what happened to its alarms (journal entries), newest first."""
     held = [a for a in active if a.get("asset") == asset_id]
@@ -63,14 +80,21 @@ def alarm_history(asset_id: str, active: list[dict], entries: Iterable[dict], li
 
 def gather(reader: Any, asset_id: str, now: float, *, journal: Any = None, alarm_store: Any = None,
            commands: Any = None, window_s: float = DAY_S) -> AssetDetail:
-    """Read one asset's page: latest state from the reader, the last `window_s` of readings from the journal."""
+    """Read one asset's page: latest state from the reader, the last `window_s` of readings from the journal.
+
+    The window ends at the asset's latest reading when that is later than `now`: readings carry the supervisor's
+    time, which runs ahead of the wall clock when the simulators are accelerated (x60); a window ending at the wall
+    clock dropped every reading after it, so a chart stopped early (21.5 m3/h while the pipe read 56.7).
+    """
     asset = reader.asset(asset_id)
+    latest = (asset or {}).get("updated")
+    until = max(now, float(latest)) if isinstance(latest, (int, float)) else now
     refs = (asset or {}).get("refs") or {}
     relations = [(k, v, reader.asset(v) is not None) for k, v in relation_chain(refs)]
     points: list = []
     if journal is not None:
         try:
-            points = journal.asset_history(asset_id, now - window_s, now)
+            points = journal.asset_history(asset_id, until - window_s, until)
         except Exception:  # noqa: BLE001 - a journal fault leaves the charts empty, never the page broken
             log.exception("reading %s's history failed", asset_id)
     entries: list[dict] = []
@@ -86,5 +110,5 @@ def gather(reader: Any, asset_id: str, now: float, *, journal: Any = None, alarm
         except Exception:  # noqa: BLE001 - same: no command history rather than no page
             log.exception("reading %s's commands failed", asset_id)
     active = reader.alarms(active_only=False)
-    return AssetDetail(asset_id, asset, relations, series(points), alarm_history(asset_id, active, entries), cmds,
-                       history_missing=journal is None, window=(now - window_s, now))
+    return AssetDetail(asset_id, asset, relations, with_latest(series(points), asset) if journal is not None else {}, alarm_history(asset_id, active, entries), cmds,
+                       history_missing=journal is None, window=(until - window_s, until))

@@ -32,6 +32,7 @@ class CommandStack:
     runtime: object
     lum: SimDriver
     _stops: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # other simulators driven by the test ("eau": the water supervisor)
 
     @property
     def service(self):
@@ -56,6 +57,7 @@ def start_command_stack(redis_url: str | None, state_dir: Path, start: datetime 
     room, url, http = serve_room(settings)
     runtime, server = room.runtime, room.server
     stops: list = [room.stop, lambda: stop_http(http)]
+    extra: dict = {}
     try:
         lum = SimDriver(build("lighting", seed=11, start=start or datetime.now(PARIS)), runtime.redis_url)
         lum.sim.lamp_failures_per_day = lum.sim.cabinet_trips_per_day = 0.0
@@ -72,6 +74,7 @@ def start_command_stack(redis_url: str | None, state_dir: Path, start: datetime 
         if water:
             eau = SimDriver(build("water", seed=11, start=start or datetime.now(PARIS)), runtime.redis_url)
             eau.sim.incident_rate = 0.0
+            extra["eau"] = eau
             stops.append(eau.close)
             eau.publish(eau.sim.state())
             while len(engine.core.state.domain("water")) < 1000 and time.monotonic() < deadline + 30:
@@ -81,7 +84,7 @@ def start_command_stack(redis_url: str | None, state_dir: Path, start: datetime 
         for stop in reversed(stops):
             stop()
         raise
-    return CommandStack(url, server, runtime, lum, stops)
+    return CommandStack(url, server, runtime, lum, stops, extra)
 
 
 def sign_in(driver, stack: CommandStack, name: str, path: str = "/commands") -> None:
@@ -213,6 +216,9 @@ def screenshots(out: Path = PROJECT_ROOT / "docs" / "screenshots") -> None:
                 review("/commands?domain=lighting&action=switch&target=commune-34129", "large")
                 driver.find_element(By.ID, "cmd-modal-close").click()
                 driver.get(f"{stack.url}/commands?domain=water&target={valve}")
+                wait_js(driver, "return /inchangée/.test((document.querySelector('#cmd-selection-summary')||{}).textContent||'')", 20,
+                        "the valve's form (no change by default)")
+                driver.execute_script("window.dash_clientside.set_props('cmd-position', {value: 0});")
                 wait_js(driver, "return (document.querySelector('#cmd-review')||{}).disabled === false", 20, "the valve preview")
                 time.sleep(2.5)
                 driver.save_screenshot(str(out / f"commands-valve-{size}.png"))
