@@ -26,7 +26,9 @@ def read_days(domain: str, now: float | None = None) -> dict:
     """Today, yesterday and last week of a domain from this app's day archive (empty days if it cannot be read)."""
     runtime = current_app.extensions.get("vigie.runtime")
     archive: DayArchive | None = getattr(runtime, "day_archive", None)
-    now = time.time() if now is None else now
+    if now is None:  # the territory's time (its clock runs faster when the supervisors are simulated at a speed)
+        reader = getattr(runtime, "reader", None)
+        now = reader.now() if reader is not None else time.time()
     tz = current_app.extensions["vigie.ui"].tz
     if archive is None:
         return DayArchive.empty(domain, now, tz)

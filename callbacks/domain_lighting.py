@@ -1,7 +1,6 @@
 """The lighting page's faults list follows the lamps: a lighting delta with changed lamps re-reads it (at most every 2 s)."""
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 from dash import Dash, Input, Output, State
@@ -36,4 +35,4 @@ def register(app: Dash, get_ui: Callable) -> None:
 
     @app.callback(Output(FAULTS, "children"), Input(FAULTS_BUMP, "data"), State(ids.CONFIG, "data"), prevent_initial_call=True)
     def refresh(_bump, config):
-        return faults_rows(read_faults(get_ui().reader), time.time(), language((config or {}).get("lang")))
+        return faults_rows(read_faults(get_ui().reader), get_ui().reader.now(), language((config or {}).get("lang")))

@@ -1,7 +1,6 @@
 """Endpoints of the domain pages: the lighting faults list as CSV for a GMAO."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,7 +17,7 @@ def create_domain_routes(get_ui: Callable) -> Blueprint:
     def lighting_faults() -> Response:
         """Every faulty lamp, by cabinet and street, with when it began and its age in hours."""
         ui = get_ui()
-        now = time.time()
+        now = ui.reader.now()  # the territory's time
         text = faults_csv(read_faults(ui.reader), now,
                           lambda t: datetime.fromtimestamp(t, timezone.utc).astimezone(ui.tz).strftime("%Y-%m-%d %H:%M:%S") if t else "")
         resp = Response(text, mimetype="text/csv")

@@ -2,8 +2,6 @@
 `decide()` authorises, applies and audits (services/web/supervisors.py)."""
 from __future__ import annotations
 
-import time
-
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from callbacks.context import DOMAINS, current_ui
@@ -23,7 +21,7 @@ def registry_data() -> RegistryData:
         rows = supervisor_service().actions.view()
     except (SupervisorsUnavailable, KeyError):
         rows = None
-    return RegistryData(rows, {d: may_decide(d) for d in DOMAINS}, ui.settings.supervisors_approval, time.time(), ui.territory.timezone)
+    return RegistryData(rows, {d: may_decide(d) for d in DOMAINS}, ui.settings.supervisors_approval, ui.reader.now(), ui.territory.timezone)
 
 
 def register(app: Dash) -> None:

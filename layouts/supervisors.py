@@ -80,6 +80,9 @@ def _feed(row: dict, lang: str) -> list:
     out: list = [st("feed.status", lang, status=t(f"liveness.{h['status']}", lang), age=_age(h.get("age_s", 0), lang))]
     if h.get("gaps") or h.get("restarts"):
         out += [html.Br(), html.Span(st("feed.counters", lang, gaps=h.get("gaps", 0), restarts=h.get("restarts", 0)), className="sup-muted")]
+    if h.get("clock_drift"):  # its clock is not Vigie's (services/core/health.py): said in words, in the site's language
+        text = h.get("clock_drift_text") or {}
+        out += [html.Br(), html.Span(text.get(lang) or text.get("en", ""), className="sup-abnormal sup-clock-drift")]
     return out
 
 

@@ -64,6 +64,8 @@ class Metrics:
         self.alarms_active: dict[str, int] = {}
         self.feed: Callable[[], dict] | None = None  # the bus queue's counters (FeedQueue.stats), read at scrape time
         self.redis_check: dict | None = None  # what Vigie found in its Redis's configuration (services/feed/redis_check.py)
+        self.clock: Callable[[], float] = time.time  # Vigie's time: the territory clock (services/feed/territory_clock.py)
+        self.clock_drifts: dict[str, int] = {}  # supervisor -> times its clock was flagged as drifting from Vigie's
         self.api_bad_requests = Counter(
             "vigie_api_bad_requests", "API requests refused for bad parameters", ["endpoint", "reason"], registry=self.registry
         )
@@ -113,7 +115,19 @@ class _EngineCollector:
         h = HistogramMetricFamily("vigie_processing_seconds", "Time to validate and apply one bus message (its batch's mean)")
         h.add_metric([], m.processing.cumulative(), m.processing.sum)
         yield h
-        now = time.time()
+        now = m.clock()
+        yield GaugeMetricFamily("vigie_territory_speed", "Territory seconds per wall second (1: the wall clock)",
+                                value=float(getattr(m.clock, "speed", 1.0)))
+        c = CounterMetricFamily("vigie_supervisor_clock_drifts", "Times a supervisor's clock was flagged as drifting from Vigie's",
+                                labels=["supervisor"])
+        for sid, n in sorted(dict(m.clock_drifts).items()):
+            c.add_metric([sid], n)
+        yield c
+        drift = GaugeMetricFamily("vigie_supervisor_clock_drift", "1 when a supervisor's clock drifts from Vigie's",
+                                  labels=["supervisor", "domain"])
+        for s in list(m.supervisors):
+            drift.add_metric([s["id"], s["domain"]], 1.0 if s.get("clock_drift") else 0.0)
+        yield drift
         age = GaugeMetricFamily("vigie_supervisor_age_seconds", "Seconds since a supervisor was last heard", labels=["supervisor", "domain"])
         stale = GaugeMetricFamily("vigie_supervisor_stale", "1 when a supervisor's feed is stale", labels=["supervisor", "domain"])
         for s in list(m.supervisors):

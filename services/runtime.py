@@ -6,13 +6,16 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from services.alarms.store import AlarmStore
 from services.feed.bus import bounded_client
 from services.core import Hypervisor
 from services.history.day_archive import ArchiveUnavailable, DayArchive
+from services.contract.clock import ClockAnchor
 from services.feed.engine import Engine, EngineUnavailable, core_config
+from services.feed.territory_clock import ERRORS as CLOCK_ERRORS, TerritoryClock
 from services.feed.engine_rpc import EngineClient, EngineRpcServer
 from services.metrics import Metrics
 from services.ngsi.relay import NgsiRelay
@@ -32,6 +35,7 @@ class Simulators:
 
     settings: Settings
     redis_url: str
+    clock: TerritoryClock | None = None  # Vigie's: the simulators start at its time (each then follows the clock in Redis)
     runners: list = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -55,7 +59,8 @@ class Simulators:
             if self._stop.is_set():
                 return
             try:
-                sim = build(domain, seed=s.simulator_seed, start=datetime.now(tz), territory=s.territory)
+                start = datetime.fromtimestamp(self.clock(), tz) if self.clock is not None else datetime.now(tz)
+                sim = build(domain, seed=s.simulator_seed, start=start, territory=s.territory)
             except ModuleNotFoundError as err:
                 log.warning("simulator %s not available yet (%s); skipped", domain, err)
                 continue
@@ -105,6 +110,7 @@ class Runtime:
     engine_rpc: EngineRpcServer | None = None  # applies web-only workers' alarm actions and commands (where the engine runs)
     engine_client: EngineClient | None = None  # forwards them to the engine's process (on a web-only worker)
     registry_store: RegistryStore | None = None  # the registry of supervisors (written only where the engine runs)
+    clock: TerritoryClock = field(default_factory=TerritoryClock)  # Vigie's time: the wall clock, or the simulated territory's
 
     def stop(self) -> None:
         """Stop the simulators, the engine, the alarm store, then the Redis we started (in that order)."""
@@ -128,6 +134,7 @@ class Runtime:
             self.registry_store.stop()
         if isinstance(self.reader, RedisReader):
             self.reader.client.close()
+        self.clock.stop()
         self.redis.stop()
 
 
@@ -135,6 +142,8 @@ def start_services(settings: Settings) -> Runtime:
     """Resolve Redis, start the engine (or a snapshot reader), start the simulators if asked."""
     handle = resolve_redis(settings)
     metrics = Metrics()
+    clock = territory_clock(settings, handle.url)
+    metrics.clock = clock
     engine: Engine | None = None
     relay: NgsiRelay | None = None
     recorder: Recorder | None = None
@@ -146,12 +155,12 @@ def start_services(settings: Settings) -> Runtime:
     try:
         if settings.run_engine:
             core = Hypervisor(replace(core_config(settings), registry=registry_config(settings)))
-            started_at = time.time()
+            started_at = clock()
             alarms.restore(core, started_at)  # the alarm list and its journal survive a restart
             archive.restore_energy(core, started_at)  # "energy today" survives a restart too
             registry = RegistryStore(handle.url)
             withdrawn = registry.restore(core, started_at)  # who may publish, and whose assets are whose, survive a restart
-            engine = Engine(settings, handle.url, core, metrics=metrics).start()
+            engine = Engine(settings, handle.url, core, metrics=metrics, clock=clock).start()
             alarms.attach(engine)
             registry.attach(engine)
             if withdrawn:  # supervisors the file no longer declares went with their alarms: the alarm store forgets them too
@@ -159,13 +168,13 @@ def start_services(settings: Settings) -> Runtime:
             archive.attach(engine)
             reader: Reader = LocalReader(engine)
             relay = NgsiRelay(handle.url, registry=metrics.registry).start()
-            recorder = start_recorder(settings, handle.url)
+            recorder = start_recorder(settings, handle.url, clock)
             rpc = start_engine_rpc(handle.url, metrics, engine, alarms)
         else:
             log.info("engine not run in this process: reading the snapshots another process writes to Redis")
-            reader = RedisReader(bounded_client(handle.url))
+            reader = RedisReader(bounded_client(handle.url), clock=clock)
             client = EngineClient(handle.url)  # alarm actions and commands go to the engine's process
-        sims = Simulators(settings, handle.url).start() if settings.run_simulators else None
+        sims = Simulators(settings, handle.url, clock).start() if settings.run_simulators else None
         if sims is not None and engine is not None:
             from services.history.backfill import start_backfill
 
@@ -205,10 +214,31 @@ def start_services(settings: Settings) -> Runtime:
         if registry is not None:
             registry.stop()
         archive.stop()
+        clock.stop()
         handle.stop()
         raise
     return Runtime(reader, engine, handle.url, handle.kind, metrics, sims, handle, alarms, relay, recorder, archive, rpc, client,
-                   registry_store=registry)
+                   registry_store=registry, clock=clock)
+
+
+def territory_clock(settings: Settings, redis_url: str) -> TerritoryClock:
+    """Vigie's time (services/contract/clock.py): the territory clock in Redis when simulators announce one, else the wall clock.
+
+    With the simulators in this process at a speed, Vigie sets the clock (if Redis holds none) before anything reads it.
+    The engine's process keeps the clock alive in Redis; a web-only worker only follows it.
+    """
+    now = time.time()
+    own = None
+    if settings.run_engine and settings.run_simulators and settings.simulator_speed != 1.0:
+        own = ClockAnchor(speed=settings.simulator_speed, epoch=now, wall=now, by="vigie")
+    clock = TerritoryClock("vigie", own=own, writer=settings.run_engine)
+    try:
+        clock.sync(bounded_client(redis_url))
+    except CLOCK_ERRORS as err:  # Redis not answering yet: the clock follows it as soon as it does
+        log.info("territory clock not read yet: %s", err)
+    if clock.accelerated:
+        log.info("Vigie runs on the territory clock: x%g, set by %s", clock.speed, clock.anchor.by if clock.anchor else "?")
+    return clock.start(redis_url)
 
 
 def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: AlarmStore) -> EngineRpcServer:
@@ -223,7 +253,7 @@ def start_engine_rpc(redis_url: str, metrics: Metrics, engine: Engine, alarms: A
     return rpc.start()
 
 
-def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:
+def start_recorder(settings: Settings, redis_url: str, clock: Callable[[], float] = time.time) -> Recorder | None:
     """Record the bus into the state folder's journal (services/journal/recorder.py); None if another process already does."""
     from services.journal.store import Journal, JournalBusy, JournalConfig
 
@@ -232,4 +262,4 @@ def start_recorder(settings: Settings, redis_url: str) -> Recorder | None:
     except JournalBusy as err:
         log.warning("not recording here: %s", err)
         return None
-    return Recorder(journal, redis_url, core_config(settings), queue_bytes=settings.feed_queue_bytes).start()
+    return Recorder(journal, redis_url, core_config(settings), queue_bytes=settings.feed_queue_bytes, clock=clock).start()

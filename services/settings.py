@@ -27,6 +27,7 @@ class Settings:
     simulator_seed: int = 42
     late_after_s: float = 15.0  # a supervisor silent this long is "late"
     stale_after_s: float = 60.0  # ... and this long "stale"
+    clock_drift_s: float = 30.0  # a supervisor whose clock is further than this from Vigie's is flagged (wall seconds)
     bus_grace_s: float = 15.0  # after Redis returns, how long supervisors have to speak before they are judged
     feed_queue_bytes: int = 256 * 1024 * 1024  # what the bus reader may hold for the engine (and the recorder) before it drops
     snapshot_interval_s: float = 1.0  # how often the engine writes its snapshot for other workers
@@ -85,6 +86,7 @@ class Settings:
             simulator_seed=int(env.get("VIGIE_SIM_SEED", "42")),
             late_after_s=float(env.get("VIGIE_LATE_AFTER_S", "15")),
             stale_after_s=float(env.get("VIGIE_STALE_AFTER_S", "60")),
+            clock_drift_s=float(env.get("VIGIE_CLOCK_DRIFT_S", "30")),
             bus_grace_s=float(env.get("VIGIE_BUS_GRACE_S", "15")),
             feed_queue_bytes=int(float(env.get("VIGIE_FEED_QUEUE_MB", "256")) * 1024 * 1024),
             coalesce_ms=int(env.get("VIGIE_COALESCE_MS", "250")),

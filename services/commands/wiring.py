@@ -20,10 +20,9 @@ def start_commands(settings: Any, runtime: Any, audit: AuditLog | None = None, p
     client = getattr(runtime, "engine_client", None)
     if runtime.engine is None and client is not None and publisher is None:  # a web-only worker: the engine's process sends
         return RemoteCommandService(client, store, audit, names=area_names(settings.territory)).start()
-    # Simulators running faster than real time live ahead of Vigie's clock: an expiry would look past to them.
-    expiry = not (settings.run_simulators and settings.simulator_speed != 1.0)
+    # Vigie and the simulators share the territory clock (services/contract/clock.py): an expiry means the same to both.
     service = CommandService(runtime.engine, publisher or CommandPublisher(runtime.redis_url), store, audit,
-                             names=area_names(settings.territory), send_expiry=expiry)
+                             names=area_names(settings.territory), clock=getattr(runtime, "clock", None) or runtime.engine.clock)
     rpc = getattr(runtime, "engine_rpc", None)
     if rpc is not None and publisher is None:  # web-only workers' commands, checked and sent by this service
         serve_commands(rpc, service)

@@ -210,6 +210,9 @@ class Heartbeat(Envelope, kw_only=True, frozen=True):
     uptime_s: Annotated[float, Meta(ge=0.0)] = 0.0
     assets: Annotated[int, Meta(ge=0)] = 0
     status: Literal["ok", "degraded"] = "ok"
+    speed: Annotated[float, Meta(gt=0.0, le=10000.0, description=(
+        "Pace of the clock `ts` is on: territory seconds per wall second (1: real time; a simulator at --speed 60: 60). "
+        "Vigie judges a supervisor's clock drift and silence in wall seconds, scaled by it"))] = 1.0
 
 
 AckStatus = Literal["accepted", "rejected", "applied", "failed", "partial"]

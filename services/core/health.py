@@ -5,6 +5,12 @@ running while the engine is busy), not by when the engine applied it; messages s
 engine's queue count as heard. While the bus is down nobody can be heard: every supervisor is
 `unknown` (reason `bus_down`), and when the bus returns each gets a grace period to speak before it
 is judged again (reason `bus_restored` meanwhile).
+
+Silence and clock drift are properties of the link, counted in wall seconds. Vigie's `now` is the
+territory clock (services/contract/clock.py): when the simulated territory runs at `pace` (x60), a
+threshold of 15 s is 15 x 60 territory seconds. A supervisor whose own clock (its messages' `ts`) is
+further than `drift_after_s` (wall) from Vigie's, ahead or behind, is flagged (`clock_drift`): a real
+supervisor with a wrong clock, or a simulator not on the territory's clock.
 """
 from __future__ import annotations
 
@@ -41,6 +47,8 @@ class SupervisorHealth:
     reason: str = ""
     bus_down: bool = False
     grace_until: float | None = None  # the bus came back: not judged before this, unless it speaks
+    clock_drift: bool = False  # its clock is further than the registry's drift_after_s from Vigie's
+    drifts: int = 0  # times it was flagged
 
     def age(self, now: float) -> float:
         """Seconds since Vigie last heard from the supervisor."""
@@ -52,8 +60,28 @@ class SupervisorHealth:
             "id": self.id, "domain": self.domain, "status": str(self.status), "reason": self.reason,
             "last_seen": self.last_seen, "age_s": round(self.age(now), 1), "lag_s": round(self.lag_s, 3),
             "last_ts": self.last_ts, "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts,
-            "messages": dict(self.messages), "assets": self.assets,
+            "messages": dict(self.messages), "assets": self.assets, "clock_drift": self.clock_drift, "drifts": self.drifts,
+            **({"clock_drift_text": drift_text(self.lag_s)} if self.clock_drift else {}),
         }
+
+
+def _span(seconds: float, lang: str) -> str:
+    s = round(abs(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    h, m = divmod(s // 60, 60)
+    return f"{h} h {m:02d} min" if h < 48 else (f"{h // 24} j" if lang == "fr" else f"{h // 24} d")
+
+
+def drift_text(lag_s: float) -> dict[str, str]:
+    """Words for a drifting clock, in French and English (`lag_s`: Vigie's time of hearing minus the supervisor's timestamp)."""
+    ahead = lag_s < 0
+    return {
+        "fr": f"Horloge décalée : {_span(lag_s, 'fr')} {'en avance sur' if ahead else 'en retard sur'} celle de Vigie",
+        "en": f"Clock drift: {_span(lag_s, 'en')} {'ahead of' if ahead else 'behind'} Vigie's",
+    }
 
 
 class SeqVerdict(StrEnum):
@@ -69,10 +97,13 @@ class SeqVerdict(StrEnum):
 class SupervisorRegistry:
     """Health of every supervisor seen; the Hypervisor is its only writer."""
 
-    def __init__(self, late_after_s: float, stale_after_s: float) -> None:
+    def __init__(self, late_after_s: float, stale_after_s: float, drift_after_s: float = 30.0) -> None:
         self.late_after_s = late_after_s
         self.stale_after_s = stale_after_s
+        self.drift_after_s = drift_after_s
+        self.pace = 1.0  # territory seconds per wall second (the territory clock's speed)
         self._sups: dict[str, SupervisorHealth] = {}
+        self.drift_changed: list[SupervisorHealth] = []  # flagged or cleared since the owner last took them
 
     def get(self, supervisor: str) -> SupervisorHealth | None:
         """Return one supervisor's health, or None if never seen."""
@@ -107,6 +138,11 @@ class SupervisorRegistry:
         h.last_seen = heard
         h.last_ts = ts
         h.lag_s = heard - ts
+        drifting = abs(h.lag_s) > self.drift_after_s * self.pace
+        if drifting is not h.clock_drift:
+            h.clock_drift = drifting
+            h.drifts += drifting
+            self.drift_changed.append(h)
         h.grace_until = None
         h.messages[kind] = h.messages.get(kind, 0) + 1
         changed = h.status is not Liveness.LIVE
@@ -148,9 +184,9 @@ class SupervisorRegistry:
                 status, reason = Liveness.UNKNOWN, "bus_down"
             elif h.grace_until is not None:
                 status, reason = Liveness.UNKNOWN, "bus_restored"
-            elif age >= self.stale_after_s:
+            elif age >= self.stale_after_s * self.pace:
                 status, reason = Liveness.STALE, "silent"
-            elif age >= self.late_after_s:
+            elif age >= self.late_after_s * self.pace:
                 status, reason = Liveness.LATE, "silent"
             else:
                 status, reason = Liveness.LIVE, ""
@@ -163,4 +199,9 @@ class SupervisorRegistry:
         """Mark every feed as cut off because Vigie lost Redis, or back with `grace_s` to speak from `now`."""
         for h in self._sups.values():
             h.bus_down = down
-            h.grace_until = None if down or grace_s <= 0 else now + grace_s
+            h.grace_until = None if down or grace_s <= 0 else now + grace_s * self.pace
+
+    def take_drift_changes(self) -> list[SupervisorHealth]:
+        """The supervisors flagged or cleared for clock drift since the last call."""
+        out, self.drift_changed = self.drift_changed, []
+        return out

@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Callable, TypeVar
 
 from services.feed.bus import ERRORS, BusChange, FeedQueue, FeedReader, Message, Taken, bounded_client, where
@@ -20,6 +21,7 @@ from services.contract.channels import ADAPTED_KINDS
 from services.core import CoreConfig, Hypervisor
 from services.core.events import (
     AlarmsChanged, AssetsChanged, AssetsRemoved, Event, Refused, RegistryChanged, StateAnnounced, StateApplied, StateNeeded,
+    SupervisorChanged,
 )
 from services.core.views import CoreViews
 from services.metrics import Metrics
@@ -35,6 +37,7 @@ Listener = Callable[[list[Event]], None]
 Request = Callable[[Hypervisor, float], tuple[T, list[Event]]]
 
 TICK_S = 1.0
+MIN_TICK_WALL_S = 0.05  # on an accelerated territory clock, ticks (expiry, shelving, silence) at most this often in wall time
 POLL_S = 0.02  # longest wait for bus data before serving requests again
 BATCH = 2000  # messages applied between two looks at the request queue
 OVERFLOW_LOG_S = 10.0  # at most one warning this often while the bus queue overflows
@@ -127,6 +130,10 @@ class Engine:
         self.retained = RetainedStateReader(redis_url, self._apply_retained, metrics=self.metrics, clock=clock,
                                             max_payload_bytes=settings.max_payload_bytes)  # full states, off this thread
         self._frozen_at = 0
+        # the territory clock (services/feed/territory_clock.py): its pace scales what is counted in wall seconds
+        self.core.health.drift_after_s = settings.clock_drift_s
+        self._commands_config = self.core.commands.config  # the timeouts as configured, for a pace of 1
+        self.pace = 1.0
         self._loop = LoopThread(self._run, "vigie-engine")
         self._stop = self._loop.stopping
 
@@ -216,7 +223,9 @@ class Engine:
         now = self.clock() if now is None else now
         events: list[Event] = []
         with self.lock:
+            self._follow_pace()
             self._apply(batch, now, events)
+            self._clock_drift(events)
             events.extend(self.core.tick(now))
             self._after_tick(now)
         self._publish(events, now)
@@ -239,12 +248,14 @@ class Engine:
                 now = self.clock()
                 events: list[Event] = []
                 with self.lock:
+                    self._follow_pace()
                     if taken:
                         self._take(taken, now, events)
+                        self._clock_drift(events)
                     while not self._requests.empty():
                         self._serve(self._requests.get_nowait(), now, events)
-                    if now >= next_tick:
-                        next_tick = now + TICK_S
+                    if now >= next_tick:  # TICK_S territory seconds, but not more often than MIN_TICK_WALL_S (x600: 30 s)
+                        next_tick = now + TICK_S * max(1.0, self.pace * MIN_TICK_WALL_S)
                         heard, lost_at = self._queue.heard()
                         events.extend(self.core.tick(now, heard, lost_at))
                         self._after_tick(now)
@@ -323,6 +334,38 @@ class Engine:
                         self._snapshots.assets_defined(ev.domain, ev.asset_ids)
         self.metrics.processing.observe_many(time.perf_counter() - t0, len(batch))
 
+    # --- the territory clock (engine thread, under the lock) ------------------------------
+
+    def _follow_pace(self) -> None:
+        """Scale what is counted in wall seconds to the territory clock's pace: silence, grace, drift, command answers.
+
+        A supervisor answers a command within `ack_timeout_s` wall seconds (the link), then applies it within
+        `apply_timeout_s` territory seconds (its world) plus that allowance; at a pace of 1 nothing changes.
+        """
+        pace = float(getattr(self.clock, "speed", 1.0))
+        if pace == self.pace:
+            return
+        base = self._commands_config
+        link = base.ack_timeout_s * (pace - 1.0)
+        self.core.health.pace = pace
+        self.core.commands.config = replace(base, ack_timeout_s=base.ack_timeout_s * pace,
+                                            apply_timeout_s={d: s + link for d, s in base.apply_timeout_s.items()})
+        log.info("territory clock at x%g (was x%g): silence, clock drift and command answers judged in wall seconds x%g",
+                 pace, self.pace, pace)
+        self.pace = pace
+
+    def _clock_drift(self, events: list[Event]) -> None:
+        """Say which supervisors' clocks left or rejoined Vigie's: logged, counted, pushed."""
+        for h in self.core.health.take_drift_changes():
+            events.append(SupervisorChanged(h.id, h.domain, str(h.status)))
+            if h.clock_drift:
+                self.metrics.clock_drifts[h.id] = self.metrics.clock_drifts.get(h.id, 0) + 1
+                log.warning("supervisor %s (%s): its clock is %.0f s %s Vigie's (more than %.0f s at x%g); its timestamps are not "
+                            "the territory's time", h.id, h.domain, abs(h.lag_s), "ahead of" if h.lag_s < 0 else "behind",
+                            self.core.health.drift_after_s * self.pace, self.pace)
+            else:
+                log.info("supervisor %s (%s): its clock is back in step with Vigie's (%.1f s)", h.id, h.domain, -h.lag_s)
+
     def _reject(self, channel: bytes, payload: bytes, rejection: Rejection) -> None:
         parts = channel.split(b".") if isinstance(channel, bytes) else []
         domain = parts[1].decode() if len(parts) == 4 and parts[1] in KNOWN_DOMAINS else "unknown"
@@ -361,7 +404,8 @@ class Engine:
 
     def _after_tick(self, now: float) -> None:
         core, m = self.core, self.metrics
-        m.supervisors = [{"id": h.id, "domain": h.domain, "last_seen": h.last_seen, "status": str(h.status)} for h in core.health.all()]
+        m.supervisors = [{"id": h.id, "domain": h.domain, "last_seen": h.last_seen, "status": str(h.status), "lag_s": h.lag_s,
+                          "clock_drift": h.clock_drift} for h in core.health.all()]
         m.assets = {d: len(core.state.domain(d)) for d in ("lighting", "water", "traffic")}
         active: dict[str, int] = {}
         for a in core.active_alarms():

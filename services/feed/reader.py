@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 import msgspec
 import redis
 
+from services.feed.territory_clock import clock_view
 from services.feed.bus import ERRORS
 from services.feed.snapshots import snap_key
 from services.core.alarms import PRIORITY_RANK
@@ -124,6 +125,7 @@ class Reader(Protocol):
     def kpi_history(self, domain: str) -> dict[str, list[list]]: ...
     def summary(self) -> dict: ...
     def health(self) -> dict: ...
+    def now(self) -> float: ...
 
 
 # --- in-process ----------------------------------------------------------------------------
@@ -234,6 +236,10 @@ class LocalReader:
         return _copy([geo_feature(a.domain, a.id, a.type, a.name, a.geometry, str(a.condition), a.values)
                       for i in d.ids() if (a := d.assets.get(i)) is not None])
 
+    def now(self) -> float:
+        """Vigie's time now: the engine's clock (the territory clock, or a replay session's position)."""
+        return self.engine.clock()
+
     def supervisors(self):
         """Every supervisor's health, ages on the engine's clock now."""
         return _with_age(_decode(self.views.current.supervisors), self.engine.clock())
@@ -273,8 +279,8 @@ class LocalReader:
         return _decode(self.views.current.kpi_history[domain])
 
     def summary(self):
-        """The cross-domain strip."""
-        return _decode(self.views.current.summary)
+        """The cross-domain strip, and the pace of Vigie's clock (services/feed/territory_clock.py)."""
+        return {**_decode(self.views.current.summary), "clock": clock_view(self.engine.clock)}
 
     def health(self):
         """Redis link, engine and each supervisor's freshness."""
@@ -291,6 +297,7 @@ class RedisReader:
     def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.clock = clock
+        self.now = clock  # Vigie's time now (the territory clock this worker follows)
         self._cache: dict[str, tuple[bytes | None, dict[str, dict]]] = {}  # domain -> (version, assets)
 
     def _call(self, fn: Callable[[], Any]) -> Any:
@@ -375,8 +382,8 @@ class RedisReader:
         return self._json(snap_key("kpi_history", domain), {})
 
     def summary(self):
-        """The cross-domain strip."""
-        return self._json(snap_key("summary"), {})
+        """The cross-domain strip, and the pace of Vigie's clock (the territory clock this worker follows)."""
+        return {**self._json(snap_key("summary"), {}), "clock": clock_view(self.clock)}
 
     def health(self):
         """Redis link, the engine's last snapshot and each supervisor's freshness."""

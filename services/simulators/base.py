@@ -209,11 +209,11 @@ class SupervisorSim(ABC):
                            definitions=definitions, refresh_s=refresh_s)
         return RetainedVersion(ready, tuple(encode(p) for p in parts))
 
-    def heartbeat(self, uptime_s: float) -> Outgoing:
-        """One heartbeat message."""
+    def heartbeat(self, uptime_s: float, speed: float = 1.0) -> Outgoing:
+        """One heartbeat message; `speed`: the pace of the territory clock this world runs on."""
         if self.silenced:
             return []
-        msg = Heartbeat(**self._env("heartbeat"), uptime_s=max(0.0, uptime_s), assets=len(self.asset_defs()))
+        msg = Heartbeat(**self._env("heartbeat"), uptime_s=max(0.0, uptime_s), assets=len(self.asset_defs()), speed=speed)
         return [(self._channel("heartbeat"), encode(msg))]
 
     def handle_command(self, payload: bytes) -> Outgoing:

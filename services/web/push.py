@@ -473,6 +473,6 @@ def start_external_push(reader: Any, engine: Any, message_queue: str, window_s: 
     from services.web.socketio_queue import queue_options
 
     emitter = SocketIO(**queue_options(message_queue, write_only=True))
-    hub = PushHub(reader, emitter.emit, window_s=window_s).start()
+    hub = PushHub(reader, emitter.emit, window_s=window_s, wall=reader.now).start()  # `t`: Vigie's time (the territory clock)
     engine.subscribe(hub.on_events)
     return hub
