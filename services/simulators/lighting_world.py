@@ -1,4 +1,5 @@
-"""The street-lighting supervisor's static world, built once per territory from its real light supports.
+"""The street-lighting supervisor's static world, built once per territory from its real light supports
+(or, without a lamp layer, lamps placed along the roads by road class: services/territory/geo.py, marked synthetic).
 
 Each lamp is placed in its district and commune and on its nearest street; the lamps of a
 district are split into spatially compact control cabinets of about 37 lamps, and each
@@ -17,7 +18,14 @@ from typing import Mapping
 import numpy as np
 
 from services.contract import AssetDef, Point
-from services.territory.geo import Area, RoadSite, communes, districts, lamp_sites, road_sites
+from services.territory.geo import (
+    Area,
+    RoadSite,
+    communes,
+    districts,
+    lamp_sites,
+    road_sites,
+)
 from services.territory.grid import BoxGrid, planar
 
 # lamp type -> (power rating W, readable French label)
@@ -207,7 +215,7 @@ def _build_world(territory_id: str) -> LightingWorld:
         assets.append(AssetDef(
             id=ids[i], type="Streetlight", name=f"{label} {i + 1:05d}, {road[i].name}"[:500], geometry=Point((s.lon, s.lat)),
             refs={"cabinet": cabinet_ids[lamp_cabinet[i]], "group": group_ids[group_of[dist[i].id]], "street": street[i], "district": dist[i].id, "commune": comm[i].id},
-            props={"powerRating": rating, "lampType": s.kind},
+            props={"powerRating": rating, "lampType": s.kind, **({"synthetic": True} if s.synthetic else {})},
         ))
     for n, lamps in enumerate(cabinets):
         first = lamps[0]
@@ -216,7 +224,8 @@ def _build_world(territory_id: str) -> LightingWorld:
             id=cabinet_ids[n], type="StreetlightControlCabinet", name=f"Armoire {n + 1:03d}, {main_street}"[:500],
             geometry=Point((round(float(lon[lamps].mean()), 7), round(float(lat[lamps].mean()), 7))),
             refs={"district": dist[first].id, "commune": main_commune(lamps), "group": group_ids[group_of[dist[first].id]]},
-            props={"lamps": len(lamps), "installedPower": sum(LAMP_TYPES.get(sites[i].kind, LAMP_TYPES["LANTERNE"])[0] for i in lamps)},
+            props={"lamps": len(lamps), "installedPower": sum(LAMP_TYPES.get(sites[i].kind, LAMP_TYPES["LANTERNE"])[0] for i in lamps),
+                   "synthetic": True},  # cabinets are grouped here, not surveyed
         ))
 
     targets: dict[str, list[int]] = {}

@@ -1,7 +1,7 @@
 """The road-traffic supervisor's static world, and the traffic model its figures feed.
 
-Each real road segment gets a road class from its name and length (free-flow speed,
-capacity), its real average daily count or an estimate by class, and its neighbours (the
+Each real road segment gets a road class (free-flow speed, capacity) from its mapped road
+class, speed limit and lanes, else from its name and length (services/territory/roads.py), its real average daily count or an estimate by class, and its neighbours (the
 segments sharing an end point); each signalised junction is tied to its nearest segments and
 every asset is placed in its district and commune. `profile` shapes a daily count into hourly
 flows and `bpr_speed` turns flow over capacity into a speed.
@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from services.contract import AssetDef, LineString, Point
+from services.territory import roads
 from services.territory.geo import (
     Area,
     JunctionSite,
@@ -80,18 +81,29 @@ ACCESS = RoadClass(30.0, 400.0, 200.0)
 PEAK_SHARE = 0.075  # a counted road carries at least its daily count x this per hour at capacity
 
 
+KIND_CLASS = {roads.MOTORWAY: MOTORWAY, roads.FAST_ARTERIAL: FAST_ARTERIAL, roads.ARTERIAL: ARTERIAL, roads.STREET: STREET,
+              roads.LOCAL_STREET: LOCAL_STREET, roads.ACCESS: ACCESS}
+LANE_CAPACITY = {roads.MOTORWAY: 1800.0}  # veh/h per lane and direction; 900 elsewhere (signals, crossings)
+
+
 def road_class(name: str, length_m: float) -> RoadClass:
-    """Classify a road by the first word of its name and its length."""
-    first = name.split()[0].lower() if name.strip() else ""
-    if first == "autoroute":
-        return MOTORWAY
-    if first in ("avenue", "boulevard", "route"):
-        return FAST_ARTERIAL if length_m >= 400 else ARTERIAL
-    if first in ("quai", "pont", "cours", "rond-point", "carrefour", "grand-rue"):
-        return ARTERIAL
-    if first in ("rue", "chemin"):
-        return STREET if length_m >= 250 else LOCAL_STREET
-    return ACCESS
+    """Classify a road by the first word of its name and its length (the fallback of `classify`)."""
+    return KIND_CLASS[roads.name_kind(name, length_m)]
+
+
+def classify(site: RoadSite) -> RoadClass:
+    """A road's class from its mapped road class, else speed limit, else name (services/territory/roads.py);
+    a known speed limit sets the free-flow speed and a known lane count the capacity."""
+    kind = roads.road_kind(site)
+    rc = KIND_CLASS[kind]
+    if site.speed_kmh is None and site.lanes is None:
+        return rc
+    free = float(min(site.speed_kmh, 130.0)) if site.speed_kmh else rc.free_flow
+    capacity = rc.capacity
+    if site.lanes:
+        per_direction = site.lanes / 2 if site.two_way and site.lanes >= 2 else site.lanes
+        capacity = max(400.0, round(per_direction * LANE_CAPACITY.get(kind, 900.0) * (2 if site.two_way else 1), -2))
+    return RoadClass(free, capacity, rc.daily)
 
 
 def profile(local: datetime) -> float:
@@ -233,7 +245,7 @@ def _build_segments(sites: Sequence[RoadSite], counts: dict[int, float], locator
     neighbours = _topology(sites)
     segments, defs = [], []
     for i, site in enumerate(sites):
-        rc = road_class(site.name, site.length_m)
+        rc = classify(site)
         counted = site.idarc in counts
         daily = counts[site.idarc] if counted else round(rc.daily * (0.5 + _spread(site.idarc)))
         capacity = max(rc.capacity, round(daily * PEAK_SHARE, -2)) if counted else rc.capacity

@@ -10,18 +10,27 @@ import heapq
 import math
 import random
 
-from services.territory.geo import Coord, haversine_m, road_sites
+from services.territory.geo import Coord, RoadSite, haversine_m, road_sites
 
 MAX_PIPE_M = 650.0  # a chain of street segments longer than this starts a new pipe
 MIN_PIPE_M = 150.0  # a chain shorter than this keeps going into the next street
 MAX_PIPE_COORDS = 800
 
 
+MAIN_SHARE = 0.9  # a largest connected part holding this share of the street nodes carries the network alone
+MIN_PART_NODES = 3  # smaller parts are left out when parts are joined
+
+
 class StreetGraph:
-    """The street graph: nodes are segment ends, edges are road segments."""
+    """The street graph: nodes are segment ends, edges are road segments.
+
+    The network is drawn on `main`: the largest connected part when it holds MAIN_SHARE of the nodes, else every
+    part of MIN_PART_NODES nodes or more joined to it by straight links (synthetic roads named "Liaison", each
+    from a part to the nearest node already joined)."""
 
     def __init__(self, territory: str) -> None:
-        self.roads = road_sites(territory)
+        self.roads = list(road_sites(territory))
+        self.links = 0  # synthetic roads added to join the parts
         self.nodes: list[Coord] = []
         self.adj: list[list[tuple[int, int, float]]] = []  # (neighbour, road index, length)
         ids: dict[tuple[float, float], int] = {}
@@ -31,7 +40,11 @@ class StreetGraph:
                 length = road.length_m or sum(haversine_m(p, q) for p, q in zip(road.coords, road.coords[1:]))
                 self.adj[a].append((b, r, length))
                 self.adj[b].append((a, r, length))
-        self.main = self._largest_component()
+        parts = self._components()
+        main = parts[0] if parts else []
+        if len(main) < MAIN_SHARE * len(self.nodes):
+            main = self._join([p for p in parts if len(p) >= MIN_PART_NODES] or parts[:1])
+        self.main = sorted(main)
 
     def _node(self, ids: dict, c: Coord) -> int:
         key = (round(c[0], 6), round(c[1], 6))
@@ -41,9 +54,10 @@ class StreetGraph:
             self.adj.append([])
         return ids[key]
 
-    def _largest_component(self) -> list[int]:
+    def _components(self) -> list[list[int]]:
+        """The connected parts, largest first (ties: the one with the lowest node first)."""
         seen = [False] * len(self.nodes)
-        best: list[int] = []
+        parts: list[list[int]] = []
         for s in range(len(self.nodes)):
             if seen[s]:
                 continue
@@ -55,9 +69,36 @@ class StreetGraph:
                     if not seen[v]:
                         seen[v] = True
                         stack.append(v)
-            if len(comp) > len(best):
-                best = comp
-        return sorted(best)
+            parts.append(comp)
+        return sorted(parts, key=lambda c: (-len(c), min(c)))
+
+    def _join(self, parts: list[list[int]]) -> list[int]:
+        """Join the parts into one graph: each next part (nearest first) is linked to the nearest joined node."""
+        joined, rest = list(parts[0]), [list(p) for p in parts[1:]]
+        lat0 = sum(self.nodes[n][1] for n in joined) / len(joined)
+        k = math.cos(math.radians(lat0)) ** 2
+        while rest:
+            best = (math.inf, 0, 0, 0)
+            step = max(1, len(joined) // 400)
+            probe = joined[::step]
+            for i, part in enumerate(rest):
+                for v in part[:: max(1, len(part) // 200)]:
+                    vx, vy = self.nodes[v]
+                    for u in probe:
+                        ux, uy = self.nodes[u]
+                        d = k * (ux - vx) ** 2 + (uy - vy) ** 2
+                        if d < best[0]:
+                            best = (d, i, u, v)
+            _, i, u, v = best
+            a, b = self.nodes[u], self.nodes[v]
+            length = max(1.0, haversine_m(a, b))
+            r = len(self.roads)
+            self.roads.append(RoadSite(-(self.links + 1), "Liaison", "", round(length, 1), (a, b), True, f"liaison-{self.links + 1}"))
+            self.links += 1
+            self.adj[u].append((v, r, length))
+            self.adj[v].append((u, r, length))
+            joined.extend(rest.pop(i))
+        return joined
 
     def dijkstra(self, sources: list[int]) -> tuple[dict[int, float], dict[int, tuple[int, int]], dict[int, int]]:
         """Shortest street paths from the nearest source: distance, (parent node, road), source index."""

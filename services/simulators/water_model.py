@@ -250,6 +250,7 @@ def network_assets(n: WaterNetwork) -> list[tuple[AssetDef, tuple[str, ...]]]:
 
     def add(fields: tuple[str, ...], at: object, **kw: object) -> None:
         geometry = LineString(coordinates=list(at)) if isinstance(at, tuple) and isinstance(at[0], tuple) else Point(coordinates=at)
+        kw["props"] = {**kw["props"], "synthetic": True}  # the whole network is drawn, none of it is surveyed
         out.append((AssetDef(geometry=geometry, **kw), fields))
 
     for r in n.reservoirs:

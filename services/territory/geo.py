@@ -1,92 +1,29 @@
 """Read the territory's open geodata (lamps, roads, junctions, counts, districts, communes).
 
-The territory is configuration: `services/data/<territory>/territory.json` names its files.
-Everything here reads local files only; results are cached per process.
+The territory is a package (package.py, docs/territory.md): a folder whose manifest names its layers, their CRS
+and field mapping. Only roads are required: without communes, districts or lamps, what stands in for them is
+derived from what exists (and lamps placed along the roads are marked synthetic). Everything here reads local
+files only; results are cached per process.
 """
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from services.settings import PROJECT_ROOT
+from .package import (
+    DATA_ROOT,
+    Coord,
+    Territory,
+    TerritoryError,
+    lambert93_to_wgs84,
+    load_territory,
+    read_geojson,
+)
+from .roads import RoadSite, lamp_spacing_m, road_key, road_sites_of
 
-DATA_ROOT = PROJECT_ROOT / "services" / "data"
-
-Coord = tuple[float, float]  # (lon, lat)
-
-
-@dataclass(frozen=True, slots=True)
-class Territory:
-    """A territory's configuration (`territory.json`) and where its files are."""
-
-    id: str
-    name: str
-    timezone: str
-    latitude: float
-    longitude: float
-    center: tuple[float, float]
-    zoom: int
-    bounds: tuple[tuple[float, float], tuple[float, float]]
-    files: dict
-    attribution: str
-    folder: Path
-
-    def path(self, key: str) -> Path:
-        """Return the path of one of the territory's data files."""
-        return self.folder / self.files[key]
-
-
-@lru_cache(maxsize=8)
-def load_territory(territory_id: str = "montpellier", data_root: Path = DATA_ROOT) -> Territory:
-    """Load a territory's configuration."""
-    folder = data_root / territory_id
-    cfg = json.loads((folder / "territory.json").read_text(encoding="utf-8"))
-    return Territory(
-        id=cfg["id"], name=cfg["name"], timezone=cfg["timezone"], latitude=cfg["latitude"],
-        longitude=cfg["longitude"], center=tuple(cfg["center"]), zoom=cfg["zoom"],
-        bounds=tuple(tuple(b) for b in cfg["bounds"]), files=cfg["files"],
-        attribution=cfg["attribution"], folder=folder,
-    )
-
-
-# --- Lambert-93 (EPSG:2154, RGF93 / GRS80) to WGS84 ---------------------------------------
-
-_A = 6378137.0
-_E = math.sqrt(2 * (1 / 298.257222101) - (1 / 298.257222101) ** 2)
-_LON0 = math.radians(3.0)
-_X0, _Y0 = 700000.0, 6600000.0
-
-
-def _m(phi: float) -> float:
-    return math.cos(phi) / math.sqrt(1 - (_E * math.sin(phi)) ** 2)
-
-
-def _t(phi: float) -> float:
-    es = _E * math.sin(phi)
-    return math.tan(math.pi / 4 - phi / 2) / ((1 - es) / (1 + es)) ** (_E / 2)
-
-
-_P1, _P2, _P0 = math.radians(49.0), math.radians(44.0), math.radians(46.5)
-_N = (math.log(_m(_P1)) - math.log(_m(_P2))) / (math.log(_t(_P1)) - math.log(_t(_P2)))
-_F = _m(_P1) / (_N * _t(_P1) ** _N)
-_RHO0 = _A * _F * _t(_P0) ** _N
-
-
-def lambert93_to_wgs84(x: float, y: float) -> Coord:
-    """Convert Lambert-93 metres to (lon, lat) degrees (inverse Lambert conformal conic 2SP)."""
-    dx, dy = x - _X0, _RHO0 - (y - _Y0)
-    rho = math.copysign(math.hypot(dx, dy), _N)
-    t = (rho / (_A * _F)) ** (1 / _N)
-    lon = math.atan2(dx, dy) / _N + _LON0
-    phi = math.pi / 2 - 2 * math.atan(t)
-    for _ in range(8):
-        es = _E * math.sin(phi)
-        phi = math.pi / 2 - 2 * math.atan(t * ((1 - es) / (1 + es)) ** (_E / 2))
-    return (round(math.degrees(lon), 7), round(math.degrees(phi), 7))
+__all__ = ["DATA_ROOT", "Coord", "RoadSite", "Territory", "TerritoryError", "lambert93_to_wgs84", "load_territory"]
 
 
 # --- small geometry helpers ---------------------------------------------------------------
@@ -169,82 +106,140 @@ def extent(territory_id: str = "montpellier", margin_km: float = 5.0) -> tuple[f
     return (x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat)
 
 
-def _geojson(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def load_geojson(territory_id: str, key: str) -> dict:
-    """Return one of the territory's GeoJSON files as parsed (cached)."""
-    return _geojson(load_territory(territory_id).path(key))
+    """Return one of the territory's GeoJSON layers, in WGS84 (cached)."""
+    t = load_territory(territory_id)
+    return read_geojson(t.folder, t.layer(key))
+
+
+def has_layer(territory_id: str, key: str) -> bool:
+    """Does the territory's package have this layer?"""
+    return load_territory(territory_id).has(key)
+
+
+def _polygon_areas(territory_id: str, key: str, prefix: str, name_field: str, code_field: str | None) -> tuple[Area, ...]:
+    """A polygon layer's areas, named by a mapped field (the n-th feature without a name or code gets its number)."""
+    t = load_territory(territory_id)
+    layer = t.layer(key)
+    out = []
+    for i, f in enumerate(load_geojson(territory_id, key)["features"]):
+        g = f.get("geometry") if isinstance(f, dict) else None
+        if not g or not polygons_of(g):
+            continue
+        props = f.get("properties") or {}
+        code = layer.value(props, code_field) if code_field else None
+        name = layer.value(props, name_field)
+        area_id = f"{prefix}-{code}" if code is not None else f"{prefix}-{i + 1}"
+        out.append(_area(area_id, str(name).strip() if name is not None else f"{t.name} {i + 1}", g))
+    return tuple(out)
+
+
+def _road_box(territory_id: str, prefix: str) -> tuple[Area, ...]:
+    """One area over the roads' bounding box, named after the territory (when no polygon layer exists)."""
+    t = load_territory(territory_id)
+    pts = [c for r in road_sites(territory_id) for c in r.coords]
+    x0, y0 = min(p[0] for p in pts) - 0.001, min(p[1] for p in pts) - 0.001
+    x1, y1 = max(p[0] for p in pts) + 0.001, max(p[1] for p in pts) + 0.001
+    ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+    return (Area(f"{prefix}-{t.id}", t.name, (((ring),),), (x0, y0, x1, y1)),)
 
 
 def districts(territory_id: str = "montpellier") -> tuple[Area, ...]:
-    """The territory's districts (quartiers)."""
+    """The territory's districts (quartiers); without that layer, its communes stand for them (else one area)."""
     return _districts(territory_id)
 
 
 @lru_cache(maxsize=4)
 def _districts(territory_id: str) -> tuple[Area, ...]:
     t = load_territory(territory_id)
-    fc = load_geojson(territory_id, "districts")
-    out = []
-    for i, f in enumerate(fc["features"]):
-        name = str(f["properties"].get(t.files["district_name"]) or f"district-{i}").title()
-        out.append(_area(f"district-{i + 1}", name, f["geometry"]))
-    return tuple(out)
+    if t.has("districts"):
+        layer = t.layer("districts")
+        out = []
+        for i, f in enumerate(load_geojson(territory_id, "districts")["features"]):
+            if not f.get("geometry") or not polygons_of(f["geometry"]):
+                continue
+            name = str(layer.value(f.get("properties") or {}, "name") or f"district-{i}").title()
+            out.append(_area(f"district-{i + 1}", name, f["geometry"]))
+        if out:
+            return tuple(out)
+    return tuple(Area(f"district-{n + 1}", a.name, a.polygons, a.bbox) for n, a in enumerate(communes(territory_id)))
 
 
 def communes(territory_id: str = "montpellier") -> tuple[Area, ...]:
-    """The territory's communes."""
+    """The territory's communes; without that layer, its boundary (else one area over its roads) stands for them."""
     return _communes(territory_id)
 
 
 @lru_cache(maxsize=4)
 def _communes(territory_id: str) -> tuple[Area, ...]:
     t = load_territory(territory_id)
-    fc = load_geojson(territory_id, "communes")
-    return tuple(
-        _area(f"commune-{f['properties'][t.files['commune_code']]}", f["properties"][t.files["commune_name"]], f["geometry"])
-        for f in fc["features"]
-    )
+    if t.has("communes"):
+        out = _polygon_areas(territory_id, "communes", "commune", "name", "code")
+        if out:
+            return out
+    if t.has("boundary"):
+        out = _polygon_areas(territory_id, "boundary", "commune", "name", "code")
+        if len(out) == 1:
+            return (Area(f"commune-{t.id}", t.name if out[0].name.startswith(t.name) else out[0].name, out[0].polygons, out[0].bbox),)
+        if out:
+            return out
+    return _road_box(territory_id, "commune")
 
 
 @dataclass(frozen=True, slots=True)
 class LampSite:
-    """A light support from the inventory."""
+    """A light support from the inventory (or placed along a road when the territory has no lamp layer)."""
 
     index: int
     lon: float
     lat: float
     kind: str  # LANTERNE, PROJECTEUR, ...
+    synthetic: bool = False
 
 
 def lamp_sites(territory_id: str = "montpellier") -> tuple[LampSite, ...]:
-    """The real light supports (29,969 for Montpellier)."""
+    """The real light supports (29,969 for Montpellier), else lamps placed along the roads (synthetic)."""
     return _lamp_sites(territory_id)
 
 
 @lru_cache(maxsize=4)
 def _lamp_sites(territory_id: str) -> tuple[LampSite, ...]:
-    fc = load_geojson(territory_id, "lamps")
-    return tuple(
-        LampSite(i, f["geometry"]["coordinates"][0], f["geometry"]["coordinates"][1], (f["properties"].get("type_lante") or "LANTERNE").upper())
-        for i, f in enumerate(fc["features"])
-        if f.get("geometry")
-    )
+    t = load_territory(territory_id)
+    if t.has("lamps"):
+        layer = t.layer("lamps")
+        real = tuple(
+            LampSite(i, c[0], c[1], str(layer.value(f.get("properties") or {}, "kind") or "LANTERNE").upper())
+            for i, (f, c) in enumerate((f, (f.get("geometry") or {}).get("coordinates")) for f in load_geojson(territory_id, "lamps")["features"])
+            if f.get("geometry") and f["geometry"].get("type") == "Point" and c and len(c) >= 2
+        )
+        if real:
+            return real
+    return placed_lamps(road_sites(territory_id))
 
 
-@dataclass(frozen=True, slots=True)
-class RoadSite:
-    """A road segment of the street centre lines."""
-
-    idarc: int
-    name: str
-    street_code: str
-    length_m: float
-    coords: tuple[Coord, ...]
-    two_way: bool
+def placed_lamps(roads: tuple[RoadSite, ...]) -> tuple[LampSite, ...]:
+    """Lamps along the roads, one every `lamp_spacing_m` of the road's class (motorways unlit unless nothing else is)."""
+    out: list[LampSite] = []
+    for unlit_motorways in (True, False):
+        for road in roads:
+            spacing = lamp_spacing_m(road, unlit_motorways)
+            if spacing <= 0:
+                continue
+            steps = [haversine_m(a, b) for a, b in zip(road.coords, road.coords[1:])]
+            goal, walked = spacing / 2, 0.0
+            for (a, b), d in zip(zip(road.coords, road.coords[1:]), steps):
+                while d > 0 and goal <= walked + d:
+                    f = (goal - walked) / d
+                    out.append(LampSite(len(out), round(a[0] + (b[0] - a[0]) * f, 7), round(a[1] + (b[1] - a[1]) * f, 7), "LANTERNE", True))
+                    goal += spacing
+                walked += d
+            if walked < spacing / 2 and road.coords:  # a short road still gets one lamp, at its middle
+                mid = road.coords[len(road.coords) // 2]
+                out.append(LampSite(len(out), mid[0], mid[1], "LANTERNE", True))
+        if out:
+            break
+    return tuple(out)
 
 
 def road_sites(territory_id: str = "montpellier") -> tuple[RoadSite, ...]:
@@ -254,28 +249,16 @@ def road_sites(territory_id: str = "montpellier") -> tuple[RoadSite, ...]:
 
 @lru_cache(maxsize=4)
 def _road_sites(territory_id: str) -> tuple[RoadSite, ...]:
-    fc = load_geojson(territory_id, "roads")
-    out = []
-    for f in fc["features"]:
-        p, g = f["properties"], f["geometry"]
-        if not g or g["type"] != "LineString" or len(g["coordinates"]) < 2:
-            continue
-        out.append(
-            RoadSite(
-                idarc=int(p["IDARC"]),
-                name=(p.get("LIB_OFF") or p.get("NOMVOI") or "").strip() or "Voie non dénommée",
-                street_code=str(p.get("CODE_VOIE") or ""),
-                length_m=float(p.get("LEN") or p.get("LONGUEUR") or 0.0),
-                coords=tuple((c[0], c[1]) for c in g["coordinates"]),
-                two_way=(p.get("SENS_CIRCU") or "").upper().startswith("DOUBLE"),
-            )
-        )
-    return tuple(out)
+    t = load_territory(territory_id)
+    sites = road_sites_of(load_geojson(territory_id, "roads")["features"], t.layer("roads"))
+    if not sites:
+        raise TerritoryError(f"{t.path('roads')}: no usable road (LineString with two points or more)")
+    return sites
 
 
 @dataclass(frozen=True, slots=True)
 class JunctionSite:
-    """A signalised junction (reprojected from Lambert-93)."""
+    """A signalised junction (in WGS84)."""
 
     index: int
     name: str
@@ -285,44 +268,62 @@ class JunctionSite:
 
 
 def junction_sites(territory_id: str = "montpellier") -> tuple[JunctionSite, ...]:
-    """The real signalised junctions (373 for Montpellier), in WGS84."""
+    """The real signalised junctions (373 for Montpellier), in WGS84; none without that layer."""
     return _junction_sites(territory_id)
+
+
+def _year(value: object) -> int:
+    try:
+        return int(float(str(value)[:4])) if value not in (None, "") else 0
+    except ValueError:
+        return 0
 
 
 @lru_cache(maxsize=4)
 def _junction_sites(territory_id: str) -> tuple[JunctionSite, ...]:
     t = load_territory(territory_id)
-    fc = load_geojson(territory_id, "junctions")
-    lambert = t.files.get("junctions_crs") == "EPSG:2154"
+    if not t.has("junctions"):
+        return ()
+    layer = t.layer("junctions")
     out = []
-    for i, f in enumerate(fc["features"]):
-        x, y = f["geometry"]["coordinates"][:2]
-        lon, lat = lambert93_to_wgs84(x, y) if lambert else (x, y)
-        out.append(JunctionSite(i, (f["properties"].get("CAR_LIEU") or f"Carrefour {i}").strip(), lon, lat, int(f["properties"].get("CAR_ANNEE") or 0)))
+    for i, f in enumerate(load_geojson(territory_id, "junctions")["features"]):
+        g = f.get("geometry") or {}
+        if g.get("type") != "Point" or len(g.get("coordinates") or ()) < 2:
+            continue
+        lon, lat = g["coordinates"][:2]
+        props = f.get("properties") or {}
+        out.append(JunctionSite(i, str(layer.value(props, "name") or f"Carrefour {i}").strip(), lon, lat, _year(layer.value(props, "year"))))
     return tuple(out)
 
 
 def daily_counts(territory_id: str = "montpellier") -> dict[int, float]:
-    """Average daily traffic (TJM, vehicles/day) per road IDARC, latest count kept."""
+    """Average daily traffic (vehicles/day) per road (its `idarc`), latest count kept; empty without counts."""
     return _daily_counts(territory_id)
 
 
 @lru_cache(maxsize=4)
 def _daily_counts(territory_id: str) -> dict[int, float]:
     t = load_territory(territory_id)
+    if not t.has("counts"):
+        return {}
+    layer = t.layer("counts")
+    by_ref = {r.ref: r.idarc for r in road_sites(territory_id)}
+    road_f, daily_f, year_f = (layer.field_names(k)[:1] or (d,) for k, d in (("road", "IDENTSIG"), ("daily", "TJM"), ("year", "ANNEE")))
     out: dict[int, tuple[int, float]] = {}
-    with open(t.path("counts"), encoding=t.files.get("counts_encoding", "utf-8"), newline="") as fh:
-        reader = csv.reader(fh)
-        header = [h.split(",")[0] for h in next(reader)]
+    with open(t.path("counts"), encoding=layer.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=layer.options.get("delimiter", ","))
+        header = [h.split(",")[0].strip() for h in next(reader, [])]
         col = {h: i for i, h in enumerate(header)}
+        if road_f[0] not in col or daily_f[0] not in col:
+            raise TerritoryError(f"{t.path('counts')}: columns {road_f[0]!r} and {daily_f[0]!r} are needed (layers.counts.fields)")
         for row in reader:
             try:
-                idarc = int(float(row[col["IDENTSIG"]]))
-                tjm = float(row[col["TJM"]])
-                year = int(float(row[col["ANNEE"]]))
+                idarc = by_ref.get(road_key(row[col[road_f[0]]]))
+                tjm = float(row[col[daily_f[0]]])
+                year = int(float(row[col[year_f[0]]])) if year_f[0] in col else 0
             except (ValueError, IndexError):
                 continue  # '#N/A' and friends
-            if idarc <= 0 or tjm <= 0:
+            if idarc is None or idarc <= 0 or tjm <= 0:
                 continue
             if idarc not in out or out[idarc][0] <= year:
                 out[idarc] = (year, tjm)
