@@ -365,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the control room, or run an admin command."""
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if argv and argv[0] == "territory":  # files only: no settings, no Redis
+        from services.territory.cli import main as territory_main
+
+        return territory_main(argv[1:])
     settings = Settings.from_env()
     if argv and argv[0] in CLI_COMMANDS:
         from services.cli import main as cli_main

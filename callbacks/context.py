@@ -18,7 +18,8 @@ from layouts.i18n import language
 from layouts.page import PageData, control_room
 from services.web.push import DOMAINS, PushHub, build_snapshot, geo_collection, geo_columns
 from services.settings import Settings
-from services.territory.geo import Territory, communes, districts, road_sites
+from services.territory.basemap import base_map
+from services.territory.geo import Territory
 
 log = logging.getLogger(__name__)
 EXTENSION = "vigie.ui"
@@ -29,10 +30,6 @@ URLS = {"geo": "/vigie/geo/{domain}", "base": "/vigie/base", "live": "/vigie/liv
 def current_ui() -> "VigieUI":
     """The VigieUI of the app serving this request."""
     return current_app.extensions[EXTENSION]
-
-
-def _round(coords) -> list:
-    return [[round(c[0], 5), round(c[1], 5)] for c in coords]
 
 
 @dataclass
@@ -137,18 +134,9 @@ class VigieUI:
 
     def base_map(self, roads: bool = True) -> bytes:
         """The offline base layer from the territory's own data: communes, districts and (unless the
-        page draws the traffic layer, which is the same network) roads. Built once per variant."""
+        page draws the traffic layer, which is the same network) roads, of what the package has. Built once per variant."""
         if roads not in self._base:
-            features = []  # one multi-geometry per kind: three map layers instead of thousands
-            for kind, areas in (("commune", communes(self.territory.id)), ("district", districts(self.territory.id))):
-                polys = [[_round(ring) for ring in poly] for area in areas for poly in area.polygons]
-                features.append({"type": "Feature", "properties": {"kind": kind},
-                                 "geometry": {"type": "MultiPolygon", "coordinates": polys}})
-            if roads:
-                lines = [_round(road.coords) for road in road_sites(self.territory.id)]
-                features.append({"type": "Feature", "properties": {"kind": "road"},
-                                 "geometry": {"type": "MultiLineString", "coordinates": lines}})
-            self._base[roads] = msgspec.json.encode({"type": "FeatureCollection", "features": features})
+            self._base[roads] = msgspec.json.encode(base_map(self.territory.ref, roads))
         return self._base[roads]
 
 

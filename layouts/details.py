@@ -66,6 +66,8 @@ def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_i
         _row(t("details.supervisor", lang), str(asset.get("supervisor", ""))),
         _row(t("details.updated", lang), format_time(asset.get("updated"), tz, lang)),
     ]
+    if (asset.get("props") or {}).get("synthetic"):
+        rows.append(_row(t("details.origin", lang), t("details.synthetic", lang), "details-synthetic"))
     refs = asset.get("refs") or {}
     if refs:
         rows.append(html.H4(t("details.refs", lang), className="details-section"))

@@ -37,6 +37,7 @@ _FR: dict[str, str] = {
     "details.title": "Détails de l'équipement", "details.hint": "Cliquez un équipement sur la carte pour voir ses détails.",
     "details.id": "Identifiant", "details.type": "Type", "details.supervisor": "Superviseur", "details.condition": "État",
     "details.refs": "Rattachements", "details.values": "Dernières valeurs", "details.alarms": "Alarmes actives",
+    "details.origin": "Origine", "details.synthetic": "simulé (placé par le simulateur, absent des données du territoire)",
     "details.none": "aucune", "details.updated": "Mis à jour", "details.open": "Fiche complète", "details.unknown": "Équipement inconnu : {id}",
     "map.base": "Plan du territoire (hors ligne)", "map.tiles": "Fond de carte en ligne",
     "map.lighting": "Éclairage", "map.water": "Eau", "map.traffic": "Trafic",
@@ -116,6 +117,7 @@ _EN: dict[str, str] = {
     "value.signalPlan": "Signal plan", "bool.true": "yes", "bool.false": "no",
     "app.title": "Vigie", "age.s": "{n} s", "age.min": "{n} min", "age.h": "{n} h", "kpi.none": "—", "kpi.note.preparing": "preparing history",
     "details.supervisor": "Supervisor", "details.type": "Type", "ref.zone": "Zone", "value.status": "Status",
+    "details.origin": "Origin", "details.synthetic": "simulated (placed by the simulator, not in the territory's data)",
 }
 
 _CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}

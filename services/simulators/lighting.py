@@ -74,7 +74,7 @@ class LightingSim(SupervisorSim):
         self._dirty: set[int] = set()
         self._dirty_cabinets: set[int] = set()
         self._next_cabinet_report = start
-        self.chatter = sorted(self.rng.sample(range(n), self.chattering_lamps))
+        self.chatter = sorted(self.rng.sample(range(n), min(n, self.chattering_lamps)))  # a hamlet may have fewer lamps
         for i in sorted(self.rng.sample(range(n), round(n * self.lamp_failures_per_day))):
             if i not in self.chatter:
                 self._fail(i, self._draw_fault())

@@ -68,6 +68,16 @@ def load_declared(path: Path) -> tuple[Declared, ...]:
     return tuple(Declared(d.id, d.domain, d.max_assets, d.name) for d in doc.supervisors)
 
 
+def simulator_ids(settings: Settings) -> tuple[str, ...]:
+    """The in-process simulators' ids, as the territory's manifest names them (SIMULATOR_IDS for Montpellier)."""
+    from services.simulators import supervisor_ids
+
+    try:
+        return tuple(supervisor_ids(settings.territory).values())
+    except ValueError:  # no usable territory: the app says so where it loads it
+        return SIMULATOR_IDS
+
+
 def registry_config(settings: Settings) -> RegistryConfig:
     """The registry's policy: approval mode, auto-approved ids (the in-process simulators too), declared supervisors."""
     if settings.supervisors_approval not in APPROVAL_MODES:
@@ -76,7 +86,7 @@ def registry_config(settings: Settings) -> RegistryConfig:
         raise SupervisorsConfigError("VIGIE_SUPERVISOR_MAX_ASSETS must be at least 1")
     path = declared_path(settings)
     declared = load_declared(path) if path is not None else ()
-    auto = tuple(settings.supervisors_auto_approve) + (SIMULATOR_IDS if settings.run_simulators else ())
+    auto = tuple(settings.supervisors_auto_approve) + (simulator_ids(settings) if settings.run_simulators else ())
     log.info("supervisors: approval %s, %d declared%s, auto-approved %s", settings.supervisors_approval, len(declared),
              f" in {path}" if path else "", ", ".join(auto) or "none")
     return RegistryConfig(approval=settings.supervisors_approval, auto_approve=auto, declared=declared,
