@@ -62,7 +62,8 @@ def create_dash_app(server: Flask, settings: Settings, reader: Any, engine: Any)
     socketio = create_socketio(server, settings)
     hub = None
     if engine is not None:
-        hub = PushHub(reader, lambda event, payload: socketio.emit(event, payload), window_s=settings.coalesce_ms / 1000)
+        hub = PushHub(reader, lambda event, payload: socketio.emit(event, payload), window_s=settings.coalesce_ms / 1000,
+                      wall=reader.now)  # each message's `t`: Vigie's time (the territory clock, services/feed/territory_clock.py)
         if not settings.socketio_message_queue:  # every browser connects here: build deltas only while one listens
             follow_audience(socketio, hub)
         hub.start()
