@@ -1,6 +1,7 @@
 """The command log's callbacks: the live list (pushed progress), the drawer with one command's story, an asset's commands."""
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,13 +10,14 @@ from flask import current_app
 
 from layouts import commands_ids as cid
 from layouts.commands_i18n import command_words, ct
-from layouts.commands_list import asset_commands, command_detail, command_row
+from layouts.commands_list import LIST_MAX, asset_commands, command_detail, command_row
 from services.commands.store import CommandFilter
 from services.redis_conn import BusUnavailable
 
 from .commands_form import current_commands
 
 ROWS = 60
+DRIFT_ASSET = re.compile(r"^drift observed: (\S+) ")  # the asset a drift step names (services/core/command_book.py)
 
 
 def _tz() -> Any:
@@ -74,10 +76,21 @@ def register(app: Dash) -> None:
     # The drawer opens in the browser: a server answer for it could be dropped as stale when a push re-runs the story.
     app.clientside_callback(ClientsideFunction("vigie_cmd", "drawer"), Output(cid.DRAWER, "opened"), Input(cid.FOCUS, "data"))
 
+    def target_names(doc: dict | None) -> dict[str, str]:
+        """The names of the targets a command's detail lists (those that did not obey, did not answer, drifted)."""
+        if not doc:
+            return {}
+        ids = {*doc["feedback"]["failed_ids"], *doc["feedback"]["missing_ids"], *doc["actual"]["unconfirmed_ids"],
+               *(doc["actual"].get("drifted_ids") or [])}
+        ids.update(m.group(1) for h in doc["history"] if (m := DRIFT_ASSET.match(h.get("detail") or "")))
+        ui = current_app.extensions.get("vigie.ui")
+        reader = ui.reader if ui is not None else None
+        return {i: (reader.asset(i) or {}).get("name") or i for i in list(ids)[:LIST_MAX]} if reader is not None else {}
+
     @app.callback(Output(cid.DETAIL, "children"), Input(cid.FOCUS, "data"), Input(cid.PUSHED, "data"), State(cid.LANG, "data"))
     def show_detail(command_id, pushed, lang):
         pushed_ids = (pushed or {}).get("ids") or []
         if not command_id or (ctx.triggered_id == cid.PUSHED and command_id not in pushed_ids):
             return no_update
         doc = current_commands().get(command_id)
-        return command_detail(doc, command_words(doc, lang) if doc else "", lang, _tz())
+        return command_detail(doc, command_words(doc, lang) if doc else "", lang, _tz(), target_names(doc))

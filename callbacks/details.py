@@ -8,6 +8,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from layouts import ids
 from layouts.details import details_panel
 from layouts.i18n import language
+from services.places import ref_names
 
 from .commands_log import asset_section
 
@@ -44,5 +45,6 @@ def register(app: Dash, get_ui: Callable) -> None:
         if not asset_id:
             return no_update, no_update, no_update
         asset, alarms = ui.asset_details(asset_id)
-        panel = details_panel(asset, alarms, lang, ui.tz, asset_id) + asset_section(asset_id, asset, lang, ui.tz)
+        names, linked = ref_names(ui.reader, ui.territory.id, ((asset or {}).get("refs") or {}).values())
+        panel = details_panel(asset, alarms, lang, ui.tz, asset_id, names, linked) + asset_section(asset_id, asset, lang, ui.tz)
         return panel, asset_id, "details-frame open"

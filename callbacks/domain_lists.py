@@ -13,6 +13,7 @@ from layouts.domain_lists import bump_id, lists_id, traffic_lists, water_lists
 from layouts.i18n import language
 from layouts.shell import PUSH_EVENT
 from services.history import domain_views as dv
+from services.places import place_name
 from .context import EXTENSION
 from .push_bump import DOMAIN_OR_ALARMS_OF, throttled_bump
 
@@ -28,7 +29,9 @@ def build(domain: str, reader, lang: str, tz: tzinfo | None = None) -> list:
     """A domain's lists, read now (times in the territory's timezone)."""
     assets = dv.domain_assets(reader, domain)
     if domain == "water":
-        return water_lists(dv.reservoirs(assets), dv.pumps(assets), lang, dv.suspected_leaks(reader.alarms(active_only=True), assets))
+        ui = current_app.extensions.get(EXTENSION) if has_app_context() else None
+        place = (lambda ref: place_name(ui.territory.id, ref) or ref) if ui is not None else str
+        return water_lists(dv.reservoirs(assets), dv.pumps(assets), lang, dv.suspected_leaks(reader.alarms(active_only=True), assets, place))
     incidents = dv.incidents(reader.alarms(active_only=True), assets)
     return traffic_lists(dv.most_congested(assets), dv.signal_plans(assets), lang, incidents, tz or _territory_tz())
 

@@ -11,6 +11,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "asset.alarm_history": "Historique des alarmes", "asset.command_history": "Historique des commandes",
         "asset.none": "aucune", "asset.back": "← Vue d'ensemble", "asset.map": "Voir sur la carte",
         "asset.command": "Commander", "asset.held": "en cours", "asset.link": "Lien permanent",
+        "journal.raise": "Levée", "journal.clear": "Retour à la normale", "journal.acknowledge": "Acquittée",
+        "journal.shelve": "Mise en veille", "journal.shelve_one_shot": "Mise en veille jusqu'au retour",
+        "journal.unshelve": "Sortie de veille", "journal.shelf_expired": "Fin de veille", "journal.suppress": "Masquée",
+        "journal.unsuppress": "Démasquée", "journal.remove_from_service": "Mise hors service",
+        "journal.return_to_service": "Remise en service", "journal.assign": "Prise en charge", "journal.comment": "Commentaire",
+        "journal.update": "Mise à jour",
     },
     "en": {
         "asset.title": "Asset", "asset.relations": "Relations", "asset.history": "Readings over the last 24 h",
@@ -19,6 +25,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "asset.alarm_history": "Alarm history", "asset.command_history": "Command history",
         "asset.none": "none", "asset.back": "← Overview", "asset.map": "Show on the map",
         "asset.command": "Command", "asset.held": "held", "asset.link": "Permanent link",
+        "journal.raise": "Raised", "journal.clear": "Returned to normal", "journal.acknowledge": "Acknowledged",
+        "journal.shelve": "Shelved", "journal.shelve_one_shot": "Shelved until normal", "journal.unshelve": "Unshelved",
+        "journal.shelf_expired": "Shelf expired", "journal.suppress": "Suppressed", "journal.unsuppress": "Unsuppressed",
+        "journal.remove_from_service": "Removed from service", "journal.return_to_service": "Returned to service",
+        "journal.assign": "Taken in hand", "journal.comment": "Comment", "journal.update": "Updated",
     },
 }
 

@@ -1,7 +1,7 @@
 """The asset detail page (level 3) from plain data: identity, relations, latest values, 24 h charts, histories."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
@@ -9,11 +9,13 @@ from dash import dcc, html
 
 from . import asset_ids as aid
 from . import ids
+from .alarms_i18n import at as alarm_word
 from .asset_i18n import at
 from .details import CONDITION_CODES, format_reading, format_time
 from .palette import CONDITION_STYLE, PRIORITY_STYLE, THEMES, css_variables
 from .shell import banner, header, href
 from .water_isolation import affected_sensors
+from .words import relation_label
 
 CHART_HEIGHT = 180
 
@@ -30,6 +32,7 @@ class AssetPageData:
     tz: object
     command_section: list  # the command panel's list of this asset's commands (layouts/commands_list.py)
     can_command: bool = False  # the user's role allows commands in the asset's domain
+    names: dict = field(default_factory=dict)  # relation ids -> names (assets' own, places' from the territory)
     water: dict | None = None  # a pipe's isolation answer: the sensors it affects (layouts/water_isolation.py)
 
 
@@ -101,6 +104,15 @@ def charts(detail, lang: str, theme: str, tz=timezone.utc) -> list:
             for k, (xs, ys) in sorted(detail.series.items())]
 
 
+def journal_words(entry: dict, lang: str) -> str:
+    """What happened to an alarm, in words: `Acquittée : Non acquittée → Acquittée`."""
+    action = str(entry.get("action") or "")
+    word = at(f"journal.{action}", lang)
+    states = [alarm_word(f"state.{s}", lang) for s in (entry.get("before"), entry.get("after")) if s]
+    text = (word if not word.startswith("journal.") else action) + (" : " if lang == "fr" else ": ") * bool(states) + " → ".join(states)
+    return text + (f" ({entry['why']})" if entry.get("why") else "")
+
+
 def alarm_rows(alarms: list[dict], lang: str, tz) -> list:
     """Held alarms, then journal entries (when, priority, what happened, who), newest first."""
     if not alarms:
@@ -110,7 +122,7 @@ def alarm_rows(alarms: list[dict], lang: str, tz) -> list:
         p = a.get("priority") or "low"
         held = "at" not in a
         when = a.get("raised_at") if held else a.get("at")
-        what = a.get("message") or a.get("code", "") if held else f"{a.get('action', '')} {a.get('before', '')}→{a.get('after', '')}"
+        what = a.get("message") or a.get("code", "") if held else journal_words(a, lang)
         rows.append(html.Div(className=f"alarm-row asset-alarm prio-{p}" + (" held" if held else ""), children=[
             html.Span(PRIORITY_STYLE.get(p, PRIORITY_STYLE["low"])["shape"], className="prio-shape"),
             html.Span(at(f"priority.{p}", lang), className="prio-label"),
@@ -125,8 +137,9 @@ def relation_rows(detail, d: AssetPageData) -> list:
     """The relation chain, each a link to its own page when it is an asset."""
     if not detail.relations:
         return [html.Div(at("asset.none", d.lang), className="details-none")]
-    return [_row(at(f"ref.{kind}", d.lang),
-                 dcc.Link(ref, href=asset_href(ref, d.lang, d.theme, d.default_lang), className="asset-link") if linked else ref)
+    return [_row(relation_label(kind, d.lang),
+                 dcc.Link(d.names.get(ref) or ref, href=asset_href(ref, d.lang, d.theme, d.default_lang), className="asset-link", title=ref)
+                 if linked else d.names.get(ref) or ref)
             for kind, ref, linked in detail.relations]
 
 

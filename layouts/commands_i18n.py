@@ -1,9 +1,11 @@
 """Words of the commands page and panel (French by default, English), and how a command reads to an operator."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .i18n import language
+from .palette import COMMAND_STYLE
 
 _FR: dict[str, str] = {
     "title": "Commandes", "new": "Nouvelle commande", "domain.lighting": "Éclairage", "domain.water": "Eau", "domain.traffic": "Trafic", "domain": "Domaine", "action": "Action", "selection": "Sélection",
@@ -26,6 +28,13 @@ _FR: dict[str, str] = {
     "status.applied": "appliquée", "status.partial": "partielle", "status.failed": "échouée", "status.timed_out": "sans réponse",
     "verif.pending": "télémétrie attendue", "verif.confirmed": "confirmée par la télémétrie", "verif.mismatch": "la télémétrie diffère",
     "verif.drift": "écart constaté", "status.drift": "écart constaté", "status.drift_over": "de retour dans l'état commandé",
+    "status.not_sent": "non envoyée", "status.timeout": "sans réponse", "status.ended": "forçage terminé",
+    "status.cancelled": "forçage annulé",
+    "step.not_delivered": "aucun superviseur n'écoute ce domaine : commande non remise", "step.not_sent": "non envoyée : {why}",
+    "step.no_answer": "pas de réponse de {sup} en {s} s : le superviseur est peut-être arrêté ou muet",
+    "step.no_result": "{sup} a accepté la commande mais n'a rendu aucun résultat en {s} s",
+    "step.override_over": "retour au fonctionnement automatique", "step.back": "de nouveau dans l'état commandé",
+    "step.drift": "{asset} montre {field} = {shown}, commandé {wanted}",
     "detail.drifted": "Ont quitté l'état commandé",
     "verif.not_applicable": "", "verif.waiting": "",
     "override.active": "forçage jusqu'à {until}", "override.ended": "forçage terminé : retour au programme",
@@ -83,6 +92,12 @@ _EN: dict[str, str] = {
     "status.applied": "applied", "status.partial": "partial", "status.failed": "failed", "status.timed_out": "no answer",
     "verif.pending": "awaiting telemetry", "verif.confirmed": "confirmed by telemetry", "verif.mismatch": "telemetry differs",
     "verif.drift": "drift observed", "status.drift": "drift observed", "status.drift_over": "back in the commanded state",
+    "status.not_sent": "not sent", "status.timeout": "no answer", "status.ended": "override over", "status.cancelled": "override cancelled",
+    "step.not_delivered": "no supervisor listens on this domain: command not delivered", "step.not_sent": "not sent: {why}",
+    "step.no_answer": "no answer from {sup} within {s} s: the supervisor may be down or silent",
+    "step.no_result": "{sup} accepted the command but reported no result within {s} s",
+    "step.override_over": "back to automatic control", "step.back": "back in the commanded state",
+    "step.drift": "{asset} shows {field} = {shown}, commanded {wanted}",
     "detail.drifted": "Left the commanded state",
     "verif.not_applicable": "", "verif.waiting": "",
     "override.active": "override until {until}", "override.ended": "override over: back to schedule",
@@ -120,8 +135,7 @@ _EN: dict[str, str] = {
     "refused": "Refused", "asset.commands": "Commands", "asset.none": "No recent command.", "asset.act": "Command…",
 }
 _CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}
-STATUS_SHAPE = {"requested": "○", "sent": "◔", "accepted": "◑", "applied": "●", "partial": "◐", "failed": "✕", "rejected": "⊘",
-                "timed_out": "◌"}
+STATUS_SHAPE = {status: style["shape"] for status, style in COMMAND_STYLE.items()}  # neutral marks, never an alarm's shape
 WHERE = {"fr": {"street": "voie", "district": "quartier", "commune": "commune", "zone": "zone", "area": "zone", "drawn area": "zone dessinée",
                 "selections": "sélections"},
          "en": {"street": "street", "district": "district", "commune": "commune", "zone": "zone", "area": "area", "drawn area": "drawn area",
@@ -207,3 +221,46 @@ def command_words(doc: dict[str, Any], lang: str) -> str:
     if p.get("override_s"):
         head += f", {duration(p['override_s'], lang)}"
     return head
+
+
+# Vigie's own words in a command's timeline (services/core/command_book.py), said in the page's language; anything
+# else (a supervisor's reason) is the supervisor's own text, shown as it came.
+_STEPS = (
+    (re.compile(r"^not delivered: no supervisor listens"), "step.not_delivered"),
+    (re.compile(r"^not sent: (?P<why>.*)$"), "step.not_sent"),
+    (re.compile(r"^no answer from (?P<sup>\S+) within (?P<s>\d+) s"), "step.no_answer"),
+    (re.compile(r"^(?P<sup>\S+) accepted the command but reported no result within (?P<s>\d+) s"), "step.no_result"),
+    (re.compile(r"^override over: back to automatic control$"), "step.override_over"),
+    (re.compile(r"^back in the commanded state$"), "step.back"),
+    (re.compile(r"^drift observed: (?P<asset>\S+) reports (?P<field>\w+) (?P<shown>.+), commanded (?P<wanted>.+)$"), "step.drift"),
+)
+
+
+def step_detail(detail: str, lang: str, names: dict[str, str] | None = None) -> str:
+    """A timeline step's detail in the page's language (asset ids by their names, readings in words)."""
+    from .details import format_reading
+    from .i18n import t
+
+    for pattern, key in _STEPS:
+        m = pattern.match(detail or "")
+        if m is None:
+            continue
+        fmt = m.groupdict()
+        if "asset" in fmt:
+            fmt["asset"] = (names or {}).get(fmt["asset"]) or fmt["asset"]
+        if "field" in fmt:
+            field = fmt["field"]
+            fmt["shown"], fmt["wanted"] = (format_reading(field, _literal(fmt[k]), lang, None) for k in ("shown", "wanted"))
+            fmt["field"] = t(f"value.{field}", lang)
+        return ct(key, lang, **fmt)
+    return detail or ""
+
+
+def _literal(text: str) -> object:
+    """A value as Python's repr wrote it ('off', 0.5, True) back to a value."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from dash import html
+from dash import dcc, html
 
 from . import commands_ids as cid
-from .commands_i18n import ABNORMAL, STATUS_SHAPE, ct, number, where
+from .commands_i18n import ABNORMAL, STATUS_SHAPE, ct, number, step_detail, where
 from .i18n import t
 
 LIST_MAX = 200  # ids listed in the detail before "... and N more"
-TIMELINE_WORDS = frozenset(STATUS_SHAPE) | {"drift", "drift_over"}  # timeline steps said in words
+TIMELINE_WORDS = frozenset(STATUS_SHAPE) | {"drift", "drift_over", "not_sent", "timeout", "ended", "cancelled"}  # timeline steps said in words
 
 
 def clock(epoch: float | None, tz: Any, with_date: bool = False) -> str:
@@ -82,6 +82,14 @@ def command_row(doc: dict[str, Any], words: str, lang: str, tz: Any, focused: bo
                     className="cmd-row" + (" focused" if focused else ""), **{"data-cmd": doc["id"], "data-status": doc["status"]})
 
 
+def _reading(field: str, value: Any, lang: str) -> str:
+    """A commanded reading as the telemetry shows it and the command was given (`illuminanceLevel` 0.5 -> `50 %`)."""
+    from .details import format_reading
+    from .words import ENUM_FIELDS, PERCENT_FIELDS
+
+    return format_reading(field, value, lang, None) if field in ENUM_FIELDS or field in PERCENT_FIELDS else _value(value, lang)
+
+
 def _value(value: Any, lang: str) -> str:
     if isinstance(value, float):
         return number(value, lang, 2)
@@ -90,19 +98,24 @@ def _value(value: Any, lang: str) -> str:
     return value_word(value, lang)
 
 
-def _ids(title: str, ids: list[str], total: int, lang: str) -> html.Section | None:
+def _ids(title: str, ids: list[str], total: int, lang: str, names: dict[str, str] | None = None) -> html.Section | None:
+    """Targets by their names, each a link to its page (the first LIST_MAX, then how many more)."""
     if not total:
         return None
     shown = ids[:LIST_MAX]
     more = total - len(shown)
+    links: list = []
+    for i, aid in enumerate(shown):
+        links += [", "] * bool(i) + [dcc.Link((names or {}).get(aid) or aid, href="/asset/" + quote(aid, safe=""), title=aid, className="asset-link")]
     return html.Section(className="cmd-idlist", children=[
         html.H4(f"{title} ({number(total, lang, 0)})"),
-        html.Div(", ".join(shown) + (" " + ct("detail.more", lang, n=number(more, lang, 0)) if more > 0 else ""), className="cmd-ids"),
+        html.Div(links + ([" " + ct("detail.more", lang, n=number(more, lang, 0))] if more > 0 else []), className="cmd-ids"),
     ])
 
 
-def command_detail(doc: dict[str, Any] | None, words: str, lang: str, tz: Any) -> list:
-    """A command's whole story: what was commanded, what the supervisor said, what the telemetry shows, when."""
+def command_detail(doc: dict[str, Any] | None, words: str, lang: str, tz: Any, names: dict[str, str] | None = None) -> list:
+    """A command's whole story: what was commanded, what the supervisor said, what the telemetry shows, when;
+    targets named by `names` (asset id -> name)."""
     if doc is None:
         return [html.Div(ct("list.empty", lang), className="cmd-muted")]
     fb, actual = doc["feedback"], doc["actual"]
@@ -134,19 +147,19 @@ def command_detail(doc: dict[str, Any] | None, words: str, lang: str, tz: Any) -
         html.Section([html.H4(ct("detail.actual", lang)), html.P(ct(f"verif.{actual['verification']}", lang) or "—"),
                       html.P(ct("detail.confirmed", lang, n=number(actual["confirmed"], lang, 0), m=number(actual["checked"], lang, 0))
                              if expect else "—"),
-                      html.P(f"{t('value.' + expect['field'], lang)} = {_value(expect['value'], lang)}", className="cmd-muted")
+                      html.P(f"{t('value.' + expect['field'], lang)} = {_reading(expect['field'], expect['value'], lang)}", className="cmd-muted")
                       if expect else None]),
     ])
     timeline = html.Section(className="cmd-timeline", children=[
         html.H4(ct("detail.timeline", lang)),
         html.Ol([html.Li([html.Span(clock(h["at"], tz), className="cmd-time"), html.Span(ct(f"status.{h['status']}", lang)
                                                                                           if h["status"] in TIMELINE_WORDS else h["status"]),
-                          html.Span(h.get("detail") or "", className="cmd-muted")]) for h in doc["history"]]),
+                          html.Span(step_detail(h.get("detail") or "", lang, names), className="cmd-muted")]) for h in doc["history"]]),
     ])
-    lists = [_ids(ct("detail.failed_list", lang), fb["failed_ids"], fb["failed"], lang),
-             _ids(ct("detail.missing_list", lang), fb["missing_ids"], fb["missing"], lang),
-             _ids(ct("detail.unconfirmed", lang), actual["unconfirmed_ids"], len(actual["unconfirmed_ids"]), lang),
-             _ids(ct("detail.drifted", lang), actual.get("drifted_ids") or [], actual.get("drifted", 0), lang)]
+    lists = [_ids(ct("detail.failed_list", lang), fb["failed_ids"], fb["failed"], lang, names),
+             _ids(ct("detail.missing_list", lang), fb["missing_ids"], fb["missing"], lang, names),
+             _ids(ct("detail.unconfirmed", lang), actual["unconfirmed_ids"], len(actual["unconfirmed_ids"]), lang, names),
+             _ids(ct("detail.drifted", lang), actual.get("drifted_ids") or [], actual.get("drifted", 0), lang, names)]
     return [*head, columns, *[x for x in lists if x is not None], timeline]
 
 

@@ -153,7 +153,7 @@ def confirmation(plan: dict[str, Any], words: str, lang: str) -> list:
     ]
     if plan["large"]:
         body.append(html.Section(id=cid.LARGE_BOX, className="cmd-large", role="alert", children=[
-            html.H4([html.Span("▲ ", className="cmd-large-shape"), ct("confirm.large", lang)]),
+            html.H4([html.Span("△ ", className="cmd-large-shape"), ct("confirm.large", lang)]),
             html.Ul([html.Li(large_words(x, lang)) for x in plan["large"]]),
         ]))
     return body

@@ -9,6 +9,7 @@ from dash import dcc, html
 from . import ids
 from .i18n import t
 from .palette import CONDITION_STYLE, PRIORITY_STYLE
+from .words import ENUM_FIELDS, PERCENT_FIELDS, enum_label, percent, relation_label
 
 CONDITION_CODES = {s["name"]: code for code, s in CONDITION_STYLE.items()}
 TIME_VALUES = frozenset({"overrideUntil"})  # readings that are instants (ISO 8601 on the wire)
@@ -32,7 +33,12 @@ def format_time(epoch: float | None, tz, lang: str) -> str:
 
 
 def format_reading(key: str, value: object, lang: str, tz) -> str:
-    """A reading as the operator reads it; an instant (an override's end) in the territory's local time."""
+    """A reading as the operator reads it: enum values in words, fractions as percentages, an instant (an override's
+    end) in the territory's local time."""
+    if key in ENUM_FIELDS and isinstance(value, str):
+        return enum_label(key, value, lang)
+    if key in PERCENT_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return percent(float(value), lang)
     if key in TIME_VALUES and isinstance(value, str):
         try:
             instant = datetime.fromisoformat(value)
@@ -48,8 +54,16 @@ def _row(label: str, value: str, cls: str = "") -> html.Div:
     return html.Div([html.Span(label, className="dt"), html.Span(value, className="dd " + cls)], className="details-row")
 
 
-def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_id: str | None = None) -> list:
-    """Identity, latest values and active alarms of one asset, as plain text."""
+def ref_value(ref: str, names: dict[str, str] | None, linked: bool) -> object:
+    """A relation's target by its name; a link to its page when it is an asset."""
+    name = (names or {}).get(ref) or ref
+    return dcc.Link(name, href="/asset/" + quote(ref, safe=""), className="asset-link", title=ref) if linked else name
+
+
+def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_id: str | None = None,
+                  names: dict[str, str] | None = None, assets: frozenset[str] = frozenset()) -> list:
+    """Identity, latest values and active alarms of one asset, as plain text; relations by their names (`names`),
+    those in `assets` linked to their page."""
     if asset is None:
         hint = t("details.unknown", lang, id=asset_id) if asset_id else t("details.hint", lang)
         return [html.Div(hint, className="details-hint")]
@@ -71,7 +85,7 @@ def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_i
     refs = asset.get("refs") or {}
     if refs:
         rows.append(html.H4(t("details.refs", lang), className="details-section"))
-        rows += [_row(t(f"ref.{k}", lang), str(v)) for k, v in sorted(refs.items())]
+        rows += [_row(relation_label(k, lang), ref_value(str(v), names, str(v) in assets)) for k, v in sorted(refs.items())]
     values = asset.get("values") or {}
     rows.append(html.H4(t("details.values", lang), className="details-section"))
     rows += [_row(t(f"value.{k}", lang), format_reading(k, v, lang, tz)) for k, v in values.items()] or [html.Div(t("details.none", lang))]

@@ -12,6 +12,7 @@ from services.core.bands import SLOWED_BELOW
 from services.history.domain_views import Congested, Incident, Reservoir
 
 from .palette import PRIORITY_STYLE
+from .words import enum_label
 
 
 def lists_id(domain: str) -> str:
@@ -111,7 +112,7 @@ def traffic_lists(top: list[Congested], plans: dict[str, list[tuple[str, str]]],
         html.Div(html.Div(className="ratio-fill", style={"width": f"{round(c.ratio * 100)}%"}), className="ratio-bar"),
         html.Span(w("of_free", lang, s=round(c.speed), f=round(c.free_flow)), className="fault-age")])
         for i, c in enumerate(top, 1)]
-    plan_rows = [html.Div([html.Span(plan, className="plan-name"), html.Span(str(len(js)), className="fault-count")],
+    plan_rows = [html.Div([html.Span(enum_label("signalPlan", plan, lang), className="plan-name", title=plan), html.Span(str(len(js)), className="fault-count")],
                           className="plan-row" + ("" if plan == "normal" else " abnormal")) for plan, js in sorted(plans.items())]
     quiet = w("no_congestion", lang, pct=round(SLOWED_BELOW * 100))
     return [html.H2(f"{w('incidents', lang)} ({len(inc)})", className="panel-title"),

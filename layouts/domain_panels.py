@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from .asset_i18n import at
 from .palette import CONDITION_STYLE
+from .words import enum_label
 
 FAULTS = "lighting-faults"
 FAULTS_BUMP = "lighting-faults-bump"
@@ -90,7 +91,7 @@ _MODES = {"fr": {"title": "Modes de commande en vigueur", "overrides": "Forçage
 def modes_panel(counts: dict[str, int], overrides: list, lang: str, limit: int = 20) -> html.Section:
     """How many lamps run each control mode (schedules in force), and the overrides running with their end."""
     words = _MODES.get(lang, _MODES["fr"])
-    rows = [html.Div([html.Span(mode, className="plan-name"), html.Span(f"{n:,}".replace(",", "\u202f"), className="fault-count")],
+    rows = [html.Div([html.Span(enum_label("controlMode", mode, lang), className="plan-name", title=mode), html.Span(f"{n:,}".replace(",", "\u202f"), className="fault-count")],
                      className="plan-row" + (" abnormal" if mode == "override" else "")) for mode, n in sorted(counts.items())]
     over = [html.Div([dcc.Link(name, href="/asset/" + quote(aid, safe=""), className="fault-lamp"),
                       html.Span(words["until"].format(t=str(until)[11:16] if until else "?"), className="fault-age")],

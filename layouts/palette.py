@@ -26,19 +26,33 @@ CONDITION_STYLE: dict[int, dict[str, str]] = {
 }
 
 # Value bands by wire code (services/core/bands.py). Normal is the neutral line; only slowed traffic and
-# out-of-range pressure get weight and colour, stronger as it gets worse; a closed road is black and dashed.
+# out-of-range pressure get weight and colour, stronger as it gets worse; a closed road is the theme's ink, dashed.
+# Never an alarm priority's colour (docs/ui.md "Colours"): traffic is a mauve-to-deep-violet ramp drawn as lines that
+# thicken with the state; pressure is cyan (low, "-") or deep teal (high, "+") dots. tests/unit/test_palette_vision.py
+# checks, in normal vision and under protanopia, deuteranopia and tritanopia, that none comes near an alarm colour.
 SPEED_BAND_STYLE: dict[int, dict] = {
     0: {"name": "free", "color": "", "weight": 1.5, "dash": ""},
-    1: {"name": "slowed", "color": "#b9a66a", "weight": 3, "dash": ""},
-    2: {"name": "congested", "color": "#e07b00", "weight": 4, "dash": ""},
-    3: {"name": "jammed", "color": "#b3001b", "weight": 5, "dash": ""},
+    1: {"name": "slowed", "color": "#c8a8d0", "weight": 3, "dash": ""},
+    2: {"name": "congested", "color": "#904070", "weight": 5, "dash": ""},
+    3: {"name": "jammed", "color": "#500070", "weight": 7, "dash": ""},
     4: {"name": "closed", "color": "", "weight": 4, "dash": "6 5"},  # the theme's ink: black, or white on the wall
 }
 PRESSURE_BAND_STYLE: dict[int, dict] = {
     0: {"name": "normal", "color": "", "shape": ""},
-    1: {"name": "low", "color": "#7b3fa0", "shape": "−"},
-    2: {"name": "high", "color": "#c2185b", "shape": "+"},
+    1: {"name": "low", "color": "#40c8e8", "shape": "−"},
+    2: {"name": "high", "color": "#005a70", "shape": "+"},
 }
+
+# Commands are not alarms: their states are told by shape and word in neutral ink, the abnormal ones (partial,
+# rejected, failed, no answer) by a heavier, dashed or double border; the targets of a command are outlined in the
+# theme's ink. No alarm priority colour (a failed command raises its own alarm when it must).
+COMMAND_STYLE: dict[str, dict[str, str]] = {
+    "requested": {"shape": "○", "border": "solid"}, "sent": {"shape": "◔", "border": "solid"},
+    "accepted": {"shape": "◑", "border": "solid"}, "applied": {"shape": "✓", "border": "solid"},
+    "partial": {"shape": "◐", "border": "dashed"}, "rejected": {"shape": "⊘", "border": "dashed"},
+    "failed": {"shape": "✕", "border": "double"}, "timed_out": {"shape": "◌", "border": "double"},
+}
+SELECT_INK = {"light": "#1f1f1f", "dark": "#ffffff"}  # command targets on the map: the theme's ink, never a priority colour
 
 # Supervisor liveness: live is neutral, late is "high", stale is "urgent".
 LIVENESS_STYLE: dict[str, dict[str, str]] = {
@@ -82,4 +96,5 @@ def css_variables(theme: str) -> dict[str, str]:
     out.update({f"--v-{p}": s["color"] for p, s in PRIORITY_STYLE.items()})
     out.update({f"--v-speed-{s['name']}": s["color"] for s in SPEED_BAND_STYLE.values() if s["color"]})
     out.update({f"--v-pressure-{s['name']}": s["color"] for s in PRESSURE_BAND_STYLE.values() if s["color"]})
+    out["--v-select"] = SELECT_INK.get(theme, SELECT_INK["light"])
     return out

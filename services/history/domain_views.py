@@ -171,8 +171,9 @@ def control_modes(assets: Iterable[dict]) -> tuple[dict[str, int], list[tuple[st
     return counts, overrides
 
 
-def suspected_leaks(alarms: Iterable[dict], assets: Iterable[dict]) -> list[tuple[str, str, str, float]]:
-    """Active suspected leaks, newest first: (pipe id, pipe name, probable area from its zone/district/street, raised at)."""
+def suspected_leaks(alarms: Iterable[dict], assets: Iterable[dict], place=str) -> list[tuple[str, str, str, float]]:
+    """Active suspected leaks, newest first: (pipe id, pipe name, probable area from its zone/district/street, raised at);
+    `place` names a zone or district id (`district-2` -> its name)."""
     by_id = {a["id"]: a for a in assets}
     out = []
     for al in alarms:
@@ -180,7 +181,7 @@ def suspected_leaks(alarms: Iterable[dict], assets: Iterable[dict]) -> list[tupl
             continue
         a = by_id.get(al.get("asset", ""), {})
         refs, props = a.get("refs") or {}, a.get("props") or {}
-        area = " · ".join(str(x) for x in (refs.get("zone"), refs.get("district"), props.get("street")) if x)
+        area = " · ".join([place(str(x)) for x in (refs.get("zone"), refs.get("district")) if x] + [str(props["street"])] * bool(props.get("street")))
         out.append((al.get("asset", ""), a.get("name") or al.get("asset", ""), area or al.get("message", ""), al.get("raised_at") or 0.0))
     out.sort(key=lambda r: -r[3])
     return out

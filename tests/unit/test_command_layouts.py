@@ -125,11 +125,13 @@ def test_a_partial_outcome_lists_who_did_not_obey_and_counts_down() -> None:
     row = command_row(d, command_words(d, "fr"), "fr", TZ)
     assert "Gradation 30 %, 2 h" in text(row) and "quartier d1" in text(row) and cancellable(d)
     detail = text(command_detail(d, command_words(d, "fr"), "fr", TZ))
-    assert "N'ont pas obéi (20)" in detail and "lamp-0, lamp-1" in detail and "480 / 480 montrent la valeur commandée" in detail
-    assert "Niveau d'éclairement = 0,30" in detail
+    assert "N'ont pas obéi (20)" in detail and "lamp-0 ,  lamp-1" in detail and "480 / 480 montrent la valeur commandée" in detail
+    named = text(command_detail(d, command_words(d, "fr"), "fr", TZ, {"lamp-0": "Lanterne 1, Rue Foch"}))
+    assert "Lanterne 1, Rue Foch ,  lamp-1" in named  # the lamps that did not obey, by their names (linked to their pages)
+    assert "Niveau d'éclairement = 30\u202f%" in detail
 
 
-@pytest.mark.parametrize("status, shape", [("applied", "●"), ("rejected", "⊘"), ("timed_out", "◌"), ("failed", "✕")])
+@pytest.mark.parametrize("status, shape", [("applied", "✓"), ("rejected", "⊘"), ("timed_out", "◌"), ("failed", "✕")])
 def test_every_status_has_a_shape_and_a_word(status, shape) -> None:
     row = command_row(doc(status, override=None), "x", "en", TZ)
     assert shape in text(row) and row.__dict__["data-status"] == status

@@ -32,7 +32,8 @@ def test_an_override_end_is_shown_in_local_time(raw: str, lang: str, shown: str)
 
 
 def test_other_readings_keep_their_format() -> None:
-    assert format_reading("illuminanceLevel", 0.5, "fr", PARIS) == "0,5"
+    assert format_reading("illuminanceLevel", 0.5, "fr", PARIS) == "50\u202f%"  # a fraction reads as the command gave it
+    assert format_reading("pressure", 3.25, "fr", PARIS) == "3,25"
     assert format_reading("status", "2026-06-21T18:30:00Z", "fr", PARIS) == "2026-06-21T18:30:00Z"
 
 
