@@ -1,10 +1,13 @@
 """Simulated road-traffic supervisor on the territory's real road segments and signalised junctions.
 
-Each segment's flow is its real average daily count (or an estimate by road class) shaped by an
-hourly profile; speed follows a BPR-like curve of flow over capacity (traffic_world.py).
-Incidents block a segment and queue its neighbours (segments sharing an end point); junction
-controllers run a signal plan and sometimes fail. Telemetry goes out by exception, with
-deadbands, and every asset at least every 15 simulated minutes.
+Each segment's flow is its real average daily count (or an estimate by road class) shaped by the
+day's profile; speed follows a BPR-like curve of flow over capacity (traffic_world.py). The day is
+calibrated on Montpellier's counts (docs/traffic.md): weekday peaks at 08:00 and 17:30 whose
+peak-hour share is the counts' own (PHJM/PHJS over TJM), urban capacity under signal control,
+and queues that spill back from oversaturated roads into the roads feeding them. Incidents block
+a segment and their queue grows upstream while they last; junction controllers run a signal plan
+and sometimes fail. Telemetry goes out by exception, with deadbands, and every asset at least
+every 15 simulated minutes.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from services.territory.geo import load_territory
 
 from .base import CommandResult, SupervisorSim
 from .traffic_commands import refusal
-from .traffic_world import bpr_speed, build_world, is_peak, profile
+from .traffic_world import DAY_FACTOR, SATURDAY, SUNDAY, bpr_speed, build_world, is_peak
 
 REFRESH_S = 900.0  # every asset reports at least this often
 INTENSITY_DEADBAND = (40.0, 0.15)  # report when flow moves by more than max(abs veh/h, relative)
@@ -36,6 +39,48 @@ INCIDENT_MINUTES = (20, 90)
 FAULT_EVERY_S = 4 * 3600.0  # one junction fault every four hours on average
 REPAIR_MINUTES = (30, 180)
 PLAN_CAPACITY = {"normal": 1.0, "peak": 1.1, "greenWave": 1.2, "flashingAmber": 0.7}  # effect on nearby segments
+
+# --- calibration on the real counts (docs/traffic.md; benchmarks/traffic_day.py measures it) ---------------
+# Weekday demand: a daytime plateau and two peaks, centred where Montpellier's counts put them. The share of the
+# day's traffic in the peak hour is the counts' own: the median PHJM/TJM and PHJS/TJM of the counted roads above
+# 5,000 vehicles a day are 0.089 (morning) and 0.094 (evening), here for an average day (x DAY_FACTOR on weekdays).
+AM_PEAK, PM_PEAK = (8.0, 0.8, 0.040), (17.5, 1.0, 0.042)  # (local hour, width h, height)
+PLATEAU = (6.4, 21.2, 0.036)  # daytime traffic between these hours
+NIGHT = 0.004
+URBAN_CAPACITY = 0.5  # a signalised urban road passes this share of its mapped capacity (green time, turns, parking)
+FAST_ROAD_KMH = 80.0  # free-flow speeds at or above this are not signalised (motorways, expressways)
+SPILL_LOAD = 1.05  # demand over capacity beyond which a road's queue backs up into the roads feeding it
+SPILL_MIN_LOAD = 0.45  # a neighbour carrying less than this share of its capacity does not queue behind it
+SPILL_SPEED = 0.45  # of free flow, on a road queueing behind an oversaturated one
+INCIDENT_HOP_MIN = 8.0  # an incident's queue reaches one more road upstream every this many minutes
+INCIDENT_HOPS = 4  # at most this far
+INCIDENT_QUEUE_MIN_LOAD = 0.25  # a road nearly empty does not queue behind an incident
+UNUSUAL_BELOW = 0.7  # a congested road is alarmed when slower than this share of its usual speed at this time, or queued
+USUAL_AGAIN = 0.85  # ... and cleared once back above this share of it (hysteresis)
+USUAL_MARGIN = 1.2  # an ordinary day's queues include those of a day with a little more traffic (the noise's reach)
+
+
+def _weekday_shape(h: np.ndarray | float) -> np.ndarray | float:
+    plateau = PLATEAU[2] / (1 + np.exp(-(h - PLATEAU[0]) / 0.45)) / (1 + np.exp((h - PLATEAU[1]) / 0.9))
+    peaks = sum(a * np.exp(-0.5 * ((h - c) / w) ** 2) for c, w, a in (AM_PEAK, PM_PEAK))
+    return NIGHT + plateau + peaks
+
+
+_MINUTES = np.arange(0, 24 * 60) / 60.0
+_WEEKDAY_NORM = float(_weekday_shape(_MINUTES).sum() / 60.0)  # the shape's integral over a day: shares sum to 1
+
+
+def day_share(local: datetime) -> float:
+    """Share of a road's average daily count flowing per hour at this local time (weekday, Saturday, Sunday)."""
+    h = local.hour + local.minute / 60.0 + local.second / 3600.0
+    wd = local.weekday()
+    if wd < 5:
+        return DAY_FACTOR[0] * float(_weekday_shape(h)) / _WEEKDAY_NORM
+    day = 1 if wd == 5 else 2
+    shape = (SATURDAY, SUNDAY)[day - 1]
+    x = h - 0.5  # the tables give each hour's share: centred on its half hour
+    i, frac = int(np.floor(x)) % 24, x - np.floor(x)
+    return DAY_FACTOR[day] * (shape[i] * (1 - frac) + shape[(i + 1) % 24] * frac)
 
 
 @dataclass(slots=True)
@@ -84,6 +129,10 @@ class TrafficSim(SupervisorSim):
         self._daily = np.array([s.daily for s in self.segments])
         self._capacity = np.array([s.capacity for s in self.segments])
         self._free = np.array([s.free_flow for s in self.segments])
+        self._effective = np.where(self._free < FAST_ROAD_KMH, self._capacity * URBAN_CAPACITY, self._capacity)
+        self._nbrs = [np.array(s.neighbours, dtype=np.int64) for s in self.segments]
+        self._incident_start: dict[int, datetime] = {}
+        self.incident_rate = 1.0  # multiplies the random incident and fault rates; 0 for a quiet network
         self._noise = np.zeros(n)
         self.intensity, self.speed, self.occupancy = np.zeros(n), self._free.copy(), np.zeros(n)
         self.congested, self.closed = np.zeros(n, bool), np.zeros(n, bool)
@@ -127,6 +176,7 @@ class TrafficSim(SupervisorSim):
             return False
         s = self.segments[i]
         self.incidents[i] = self.now + timedelta(minutes=minutes)
+        self._incident_start[i] = self.now
         message = f"Incident on {s.name} ({s.id}): road blocked, about {minutes:.0f} min"
         self.raise_alarm(f"{s.id}:incident", s.id, "incident", "major", message)
         return True
@@ -145,6 +195,7 @@ class TrafficSim(SupervisorSim):
         for i, until in list(self.incidents.items()):
             if now >= until:
                 del self.incidents[i]
+                self._incident_start.pop(i, None)
                 self.clear_alarm(f"{self._ids[i]}:incident")
         for g in self.signals:
             if g.fault_until is not None and now >= g.fault_until:
@@ -154,11 +205,11 @@ class TrafficSim(SupervisorSim):
                 g.operator_plan, g.operator_until = None, None
 
     def _start_events(self, local: datetime, dt_s: float) -> None:
-        busy = profile(local) * 24  # 1.0 on an average hour
-        if self.rng.random() < dt_s / INCIDENT_EVERY_S * busy:
+        busy = day_share(local) * 24  # 1.0 on an average hour
+        if self.rng.random() < dt_s / INCIDENT_EVERY_S * busy * self.incident_rate:
             i = self.rng.choices(range(len(self.segments)), cum_weights=self._incident_weights)[0]
             self.start_incident(self._ids[i], self.rng.randint(*INCIDENT_MINUTES))
-        if self.rng.random() < dt_s / FAULT_EVERY_S:
+        if self.signals and self.rng.random() < dt_s / FAULT_EVERY_S * self.incident_rate:  # a territory may have no signals
             g = self.signals[self.rng.randrange(len(self.signals))]
             self.start_signal_fault(g.id, self.rng.randint(*REPAIR_MINUTES))
 
@@ -169,7 +220,7 @@ class TrafficSim(SupervisorSim):
 
     def _simulate(self, local: datetime) -> None:
         """Flow, speed, occupancy and congestion of every segment at this local time."""
-        share = profile(local)
+        share = day_share(local)
         self._noise = 0.9 * self._noise + (self._noise_rng.random(len(self.segments)) - 0.5) * 0.08
         demand = self._daily * share * (1.0 + self._noise)
         closed = np.zeros(len(self.segments), bool)
@@ -178,7 +229,7 @@ class TrafficSim(SupervisorSim):
         for g in self.signals:
             for i in g.segments:
                 factor[i] = min(factor.get(i, 2.0), PLAN_CAPACITY[g.plan])
-        capacity = self._capacity.copy()
+        capacity = self._effective.copy()
         capacity[list(factor)] *= np.array(list(factor.values()))
         flow, self._queue = demand.copy(), {}
         for i in sorted(np.flatnonzero(closed).tolist()):  # closed roads divert their traffic
@@ -188,8 +239,10 @@ class TrafficSim(SupervisorSim):
                 if i in self.incidents:
                     self._queue.setdefault(k, self._ids[i])
         speed = bpr_speed(self._free, flow, capacity)
-        queued = list(self._queue)
-        speed[queued] = np.minimum(speed[queued], self._free[queued] * QUEUE_SPEED)
+        load = flow / capacity
+        cap = self._spillback(load, closed) * self._free
+        cap = np.minimum(cap, self._incident_queues(local, load, closed) * self._free)
+        speed = np.minimum(speed, cap)
         lanes = self._capacity / 1800.0
         occupancy = np.maximum(flow / np.maximum(speed, 3.0) / (JAM_DENSITY * lanes), 1.0 - speed / self._free)
         flow[closed], speed[closed] = 0.0, 0.0
@@ -198,12 +251,59 @@ class TrafficSim(SupervisorSim):
         self.intensity, self.speed = np.rint(flow), np.round(speed, 1)
         self.occupancy = np.round(np.clip(occupancy, 0.0, 1.0), 3)
         self.congested, self.closed = (self.speed < CONGESTED_BELOW * self._free) & ~closed, closed
-        self._congestion_alarms()
+        usual_flow = self._daily * share  # the same time on an ordinary day: rush-hour queues are expected, not alarms
+        usual = np.minimum(bpr_speed(self._free, usual_flow, self._effective),
+                           self._spillback(USUAL_MARGIN * usual_flow / self._effective, np.zeros(len(closed), bool)) * self._free)
+        self._congestion_alarms(usual)
 
-    def _congestion_alarms(self) -> None:
-        """Raise after ALARM_AFTER_STEPS congested steps, clear after as many free ones."""
-        free = ~self.congested & (self.closed | (self.speed >= FREE_ABOVE * self._free))
-        self._congested_steps = np.where(self.congested, self._congested_steps + 1, 0)
+    def _spillback(self, load: np.ndarray, closed: np.ndarray) -> np.ndarray:
+        """Speed caps (share of free flow) on the loaded roads next to an oversaturated one: its queue backs up there."""
+        cap = np.ones(len(self.segments))
+        for i in np.flatnonzero((load > SPILL_LOAD) & ~closed).tolist():
+            nbrs = self._nbrs[i]
+            if len(nbrs):
+                hit = nbrs[(load[nbrs] >= SPILL_MIN_LOAD) & ~closed[nbrs]]
+                cap[hit] = np.minimum(cap[hit], SPILL_SPEED)
+        return cap
+
+    def _incident_queues(self, local: datetime, load: np.ndarray, closed: np.ndarray) -> np.ndarray:
+        """Speed caps behind each incident: its queue reaches one road further upstream every INCIDENT_HOP_MIN minutes."""
+        cap = np.ones(len(self.segments))
+        for i, since in self._incident_start.items():
+            if i not in self.incidents:
+                continue
+            minutes = (local - since).total_seconds() / 60.0
+            hops = min(INCIDENT_HOPS, 1 + int(minutes // INCIDENT_HOP_MIN))
+            ring, seen = [i], {i}
+            for hop in range(1, hops + 1):
+                nxt = []
+                for j in ring:
+                    for k in self.segments[j].neighbours:
+                        if k in seen or closed[k] or (hop > 1 and load[k] < INCIDENT_QUEUE_MIN_LOAD):
+                            continue
+                        seen.add(k)
+                        nxt.append(k)
+                        # slowest next to the incident, a little faster further up (still a queue: below half free flow)
+                        cap[k] = min(cap[k], QUEUE_SPEED + (0.48 - QUEUE_SPEED) * (hop - 1) / max(1, INCIDENT_HOPS - 1))
+                        self._queue.setdefault(k, self._ids[i])
+                ring = nxt
+                if not ring:
+                    break
+        return cap
+
+    def _congestion_alarms(self, usual: np.ndarray) -> None:
+        """Raise after ALARM_AFTER_STEPS steps of unusual congestion, clear after as many steps back to usual or free.
+
+        Congestion is reported on every road (telemetry, maps, the congestion index); an alarm asks for an operator's
+        action, so only congestion beyond the usual for the time of day is alarmed: a queue behind an incident, a
+        road much slower than on an ordinary day (a closure's diversion, a junction on flashing amber).
+        """
+        queued = np.zeros(len(self.segments), bool)
+        queued[list(self._queue)] = True
+        unusual = self.congested & ((self.speed < UNUSUAL_BELOW * usual) | queued)
+        free = ~unusual & (self.closed | ~self.congested | ((self.speed >= USUAL_AGAIN * usual) & ~queued)
+                           | (self.speed >= FREE_ABOVE * self._free))
+        self._congested_steps = np.where(unusual, self._congested_steps + 1, 0)
         self._free_steps = np.where(free, self._free_steps + 1, 0)
         for i in np.flatnonzero((self._congested_steps >= ALARM_AFTER_STEPS) & ~self._alarmed).tolist():
             s, cause = self.segments[i], self._queue.get(i)

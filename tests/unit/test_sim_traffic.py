@@ -151,11 +151,13 @@ def test_a_weekday_morning_peak_has_more_traffic_and_congestion_than_the_night()
     morning, night = make(7 + 57 / 60), make(2 + 57 / 60)
     msgs_morning, msgs_night = run(morning, 3), run(night, 3)
     assert morning.intensity.sum() > 10 * night.intensity.sum()
-    assert morning.congested.sum() >= 10 and night.congested.sum() == 0
-    raised = [e for e in alarm_events(msgs_morning) if e.code == "congestion"]
-    assert len(raised) >= 10 and all(e.severity == "warning" for e in raised)
+    assert morning.congested.sum() >= 100 and night.congested.sum() == 0
+    jammed = {morning._ids[i] for i in morning.congested.nonzero()[0]}
     counted = {a.id for a in assets(morning, "RoadSegment") if a.props["counted"]}
-    assert sum(e.asset in counted for e in raised) >= 0.8 * len(raised)  # the busy, counted roads jam
+    assert len(jammed & counted) >= 0.5 * len(jammed)  # the busy, counted roads jam
+    # the usual rush hour is shown (telemetry, maps, congestion index), not alarmed: an alarm asks for an action
+    raised = [e for e in alarm_events(msgs_morning) if e.code == "congestion"]
+    assert len(raised) <= 0.1 * len(jammed)
     assert not [e for e in alarm_events(msgs_night) if e.code == "congestion"]
     plans = {r.signalPlan for r in morning.current_readings() if r.signalPlan}
     assert "peak" in plans and {r.signalPlan for r in night.current_readings() if r.signalPlan} <= {"normal", "flashingAmber"}
@@ -232,12 +234,12 @@ def test_a_junction_fault_flashes_amber_raises_an_alarm_and_refuses_plans():
 def test_an_operator_closes_a_segment_traffic_diverts_then_reopens_it():
     sim = make(11)
     seg = busiest_with_neighbours(sim)
-    before = flow(sim, sim.neighbours(seg))
+    before, own = flow(sim, sim.neighbours(seg)), flow(sim, [seg])
     assert acks(command(sim, "close_segment", [seg]))[0].status == "accepted"
     msgs = run(sim, 1)
     assert (acks(msgs)[0].status, acks(msgs)[0].applied) == ("applied", [seg])
     assert (readings(msgs)[seg].closed, readings(msgs)[seg].status) == (True, "closed")
-    assert flow(sim, sim.neighbours(seg)) > before * 1.3
+    assert flow(sim, sim.neighbours(seg)) > before + 0.6 * own  # 80 % of its traffic moves to its neighbours
     assert not [e for e in alarm_events(msgs) if e.code == "incident"]
     command(sim, "reopen_segment", [seg], cid="c2")
     msgs = run(sim, 1)
