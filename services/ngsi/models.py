@@ -102,6 +102,12 @@ FRACTION = quantity("fraction")
 # Vigie's output notified to Vigie changes nothing. Listed after the model's attributes: they win.
 WATER_STATUS = {"vigieStatus": ("status", choice("ok", "fault", "maintenance"))}
 TRAFFIC_STATUS = {"vigieStatus": ("status", choice("ok", "fault", "closed")), "closed": ("closed", flag)}
+def _working_mode(attr: Attr, entity: Entity) -> str:
+    """A cabinet's workingMode (SDM: automatic, semiautomatic, manual) as Vigie's control mode."""
+    mode = choice("automatic", "semiautomatic", "manual")(attr, entity)
+    return {"automatic": "schedule", "semiautomatic": "override", "manual": "manual"}[mode]
+
+
 LAMP_EXTRAS = {"vigieStatus": ("status", LAMP_STATUS), "controlMode": ("controlMode", choice("schedule", "override", "manual")),
                "overrideUntil": ("overrideUntil", moment)}
 
@@ -142,6 +148,7 @@ MODELS: dict[str, Model] = {
     "StreetlightControlCabinet": Model("lighting", "StreetlightControlCabinet",
                                        readings={"powerState": ("powerState", POWER_STATE),
                                                  "totalActivePower": ("powerConsumption", quantity("power")),
+                                                 "workingMode": ("controlMode", _working_mode),
                                                  "vigieStatus": ("status", LAMP_STATUS)},
                                        props={"numStreetlight": ("lamps", plain)}, refs=_LIGHT_REFS),
     "TrafficFlowObserved": Model("traffic", "RoadSegment",

@@ -259,8 +259,12 @@ def _streetlight(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _ref(out, "refStreetlightControlCabinet", refs, "cabinet", "StreetlightControlCabinet")
 
 
+WORKING_MODE = {"schedule": "automatic", "override": "semiautomatic", "manual": "manual"}  # SDM's enum
+
+
 def _cabinet(out: Out, a: dict, v: dict, props: dict, refs: dict) -> None:
     _put(out, "powerState", v.get("powerState"))
+    _put(out, "workingMode", WORKING_MODE.get(v.get("controlMode")))  # all lamps on schedule / some overridden / all by hand
     _put(out, "totalActivePower", v.get("powerConsumption"))
     _put(out, "vigieStatus", v.get("status"))
     if isinstance(props.get("lamps"), (int, float)) and not isinstance(props.get("lamps"), bool):

@@ -241,9 +241,12 @@ class LightingSim(SupervisorSim):
             state = "off"
         else:
             state = "on" if self.cabinet_full[c] else "low"
+        modes = {self.mode[i] for i in self.world.cabinet_lamps[c]}
+        # how the cabinet's lamps are driven: all by the schedule, all by hand, or some overridden
+        mode = "schedule" if modes <= {"schedule"} else "manual" if modes == {"manual"} else "override"
         return LightingReading(
             asset=self.world.cabinet_ids[c], powerState=state, status="tripped" if self.tripped[c] else "ok",
-            powerConsumption=self.cabinet_dw[c] / 10,
+            powerConsumption=self.cabinet_dw[c] / 10, controlMode=mode,
         )
 
     def current_readings(self) -> list[LightingReading]:

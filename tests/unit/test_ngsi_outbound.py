@@ -51,7 +51,7 @@ START = datetime(2026, 6, 21, 21, 0, tzinfo=timezone.utc)
 # schema.json is a stub; SOURCES.md).
 SCHEMAS = sorted(t for t in outbound.SUBJECT if (SDM / t / "schema.json").exists())
 # Required attributes Vigie has no value for in the simulated territory; it never invents them (docs/ngsi.md).
-NOT_KNOWN = {"RoadSegment": {"allowedVehicleType"}, "StreetlightControlCabinet": {"workingMode"}, "Valve": {"startsAt", "endsAt"},
+NOT_KNOWN = {"RoadSegment": {"allowedVehicleType"}, "Valve": {"startsAt", "endsAt"},
              "Pump": {"initialStatus", "startsAt", "endsAt"}}
 
 
