@@ -48,6 +48,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
     from services.web.replay import init_replay
     from services.web.security import init_security
     from services.web.supervisors import init_supervisors
+    from services.web.workorders import init_workorders
 
     server = Flask("vigie")
     server.secret_key = settings.secret_key or None  # else one shared by every worker, kept in Redis
@@ -64,6 +65,7 @@ def create_server(settings: Settings, runtime: Any) -> tuple[Any, Any, Any]:
     init_alarms(server, runtime)  # alarm actions (API and console), journal, KPIs
     init_supervisors(server, runtime)  # the registry of supervisors: API and the engineers' page
     init_commands(server, settings, runtime, security, socketio)  # operator commands: API, page, audit, pushes
+    init_workorders(server, settings, runtime, security, socketio)  # work orders (the GMAO link) and maintenance rounds
     replay = init_replay(server, settings, runtime, security)  # journal API, replay sessions, the trainer's page
     return server, socketio, replay
 
@@ -185,6 +187,7 @@ class ControlRoom:
             self.runtime, self.socketio, self.replay = runtime, socketio, replay
             hub = server.extensions["vigie.ui"].hub
             self._stops = [runtime.stop, replay.stop] + ([hub.stop] if hub is not None else [])
+            self._stops.append(server.extensions["vigie.workorders"].stop)  # before the engine and Redis stop (reversed)
             self._wsgi = server.wsgi_app
             if self.settings.proxies > 0:  # the browser's address from X-Forwarded-For, set by that many proxies
                 from werkzeug.middleware.proxy_fix import ProxyFix

@@ -14,7 +14,8 @@ from .palette import PRIORITY_STYLE
 
 PUSH_EVENT = "push"  # services.web.push.EVENT
 SINKS = ("configure", "connected", "push", "select")
-NAV = (("overview", "/"), ("lighting", "/lighting"), ("water", "/water"), ("traffic", "/traffic"), ("alarms", "/alarms"), ("commands", "/commands"))
+NAV = (("overview", "/"), ("lighting", "/lighting"), ("water", "/water"), ("traffic", "/traffic"), ("alarms", "/alarms"), ("commands", "/commands"),
+       ("maintenance", "/maintenance"))
 OTHER_PAGES = {"supervisors": "/supervisors"}  # pages reached otherwise than by the navigation (the supervisor badges)
 
 

@@ -34,6 +34,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     NGSI_NOTIFY = "ngsi.notify"  # a context broker pushing notifications (a token of an engineer of those domains)
     SUPERVISORS_MANAGE = "supervisors.manage"  # approve, reject or remove a supervisor of its domain (registry of supervisors)
+    WORKORDER_MANAGE = "workorder.manage"  # open, plan, close work orders of its domain (people, or a GMAO's API token)
 
 
 class PrincipalKind(StrEnum):
@@ -84,6 +85,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.AUDIT_READ: Rule(frozenset({Role.ENGINEER, Role.ADMIN})),
     Action.NGSI_NOTIFY: Rule(frozenset({Role.ENGINEER}), scoped=True),
     Action.SUPERVISORS_MANAGE: Rule(frozenset({Role.ENGINEER}), scoped=True),
+    Action.WORKORDER_MANAGE: Rule(_HANDS_ON, scoped=True),
 }
 
 SCOPED_ROLES = frozenset({Role.OPERATOR, Role.ENGINEER})  # roles whose rights stop at their domains

@@ -227,7 +227,13 @@ def create_api(
 
     @bp.get("/api/v1/openapi.json")
     def openapi() -> Response:
-        return _json(openapi_document(sorted(ASSET_TYPES), sorted(CONDITIONS), MAX_LIMIT))
+        from services.web.workorders import openapi_parts
+
+        doc = openapi_document(sorted(ASSET_TYPES), sorted(CONDITIONS), MAX_LIMIT)
+        paths, schemas = openapi_parts()  # the work-orders API (services/web/workorders.py)
+        doc["paths"].update(paths)
+        doc["components"]["schemas"].update(schemas)
+        return _json(doc)
 
     return bp
 

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PW = "route inventory password"
 VALUES = {"asset": "no-such-asset", "alarm": "sup/none", "action": "ack", "file": "vigie-security.css", "domain": "lighting", "command": "nope",
           "session": "nope", "entity": "urn:ngsi-ld:Streetlight:none", "name": "nobody", "change": "disable",
-          "token": "nope", "unknown": "nothing/here", "supervisor": "nope", "decision": "approve"}
+          "token": "nope", "unknown": "nothing/here", "supervisor": "nope", "decision": "approve",
+          "order": "nope", "plan": "nope"}
 DASH_OWN = ("/_dash-", "/_favicon.ico", "/_reload-hash", "/assets/", "/static/", "/<path:path>")
 PREFIXES = ("/api/", "/ngsi-ld/", "/ngsi/", "/vigie/", "/auth/", "/admin")
 

@@ -47,6 +47,7 @@ MATRIX: dict[Action, tuple[bool, ...]] = {
     Action.AUDIT_READ:           (False, False, True,  False, True),
     Action.NGSI_NOTIFY:          (False, False, True,  False, False),
     Action.SUPERVISORS_MANAGE:   (False, False, True,  False, False),
+    Action.WORKORDER_MANAGE:     (False, True,  True,  False, False),
 }
 ROLES = (R.VIEWER, R.OPERATOR, R.ENGINEER, R.TRAINER, R.ADMIN)
 SCOPED = {a for a, rule in PERMISSIONS.items() if rule.scoped}
