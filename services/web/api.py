@@ -213,7 +213,7 @@ def create_api(
             raise BadParameter("bad_domain", f"domain is required, one of: {', '.join(DOMAINS)}")
         if day_archive is None:
             return _json({"error": "unavailable", "message": "no day archive in this process"}, 503)
-        day = _day(datetime.now(day_archive.tz).date())
+        day = _day(datetime.fromtimestamp(reader.now(), day_archive.tz).date())  # the territory's today (its clock)
         from services.history.day_archive import ArchiveUnavailable
 
         try:
