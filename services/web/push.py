@@ -55,6 +55,7 @@ class PushHub:
         self.geo_listeners: list[Callable[[str, int], None]] = []  # told when a domain's set of assets changed
         self._cond = threading.Condition()
         self._emit_lock = threading.Lock()  # orders deltas against snapshots
+        self._flush_lock = threading.RLock()  # one flush at a time: a catch-up waits for the one in progress
         self._dirty_assets: dict[str, set[str]] = {d: set() for d in DOMAINS}
         self._removed: dict[str, set[str]] = {d: set() for d in DOMAINS}
         self._dirty_kpis: set[str] = set()
@@ -137,12 +138,14 @@ class PushHub:
         return self._audience is None or self._audience > 0
 
     def catch_up(self) -> None:
-        """Build now what changed while nobody listened (a snapshot or a layer is about to be read)."""
+        """Build now what changed while nobody listened (a snapshot or a layer is about to be read); a flush in
+        progress is waited for (what it took is applied when this returns)."""
         if not self.heard:
-            with self._cond:
-                pending = bool(self._pending())
-            if pending:
-                self.flush(force=True)
+            with self._flush_lock:
+                with self._cond:
+                    pending = bool(self._pending())
+                if pending:
+                    self.flush(force=True)
 
     def _next_due(self, now: float) -> float:
         """When the hub must wake next: the earliest pending channel's window end, or the next poll."""
@@ -155,6 +158,10 @@ class PushHub:
 
     def flush(self, now: float | None = None, *, force: bool = False) -> list[tuple[str, dict]]:
         """Emit every channel whose window has passed (`force`: every pending one); return what was emitted."""
+        with self._flush_lock:
+            return self._flush(now, force)
+
+    def _flush(self, now: float | None, force: bool) -> list[tuple[str, dict]]:
         now = self.clock() if now is None else now
         with self._cond:
             ready = {ch for ch in self._pending() if force or now - self._last_emit[ch] >= self.window_s - 1e-9}
