@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, build the simulator and run it against REDIS_URL until interrupted."""
     p = argparse.ArgumentParser(prog="python -m services.simulators", description=__doc__)
     p.add_argument("domain", choices=SIMULATORS)
-    p.add_argument("--speed", type=float, default=1.0, help="time acceleration (60 = one simulated minute per second)")
+    p.add_argument("--speed", type=float, default=1.0, help="time acceleration (60 = one simulated minute per second); sets the territory clock "
+                   "in Redis when none runs, else the clock already there is followed (docs/feed-protocol.md, 4.8)")
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed and start, same messages)")
     p.add_argument("--id", default=None, help="supervisor id (default: %s)" % ", ".join(f"{d}={i}" for d, i in DEFAULT_IDS.items()))
     p.add_argument("--start", default=None, help="simulated start time, ISO 8601 with offset (default: now)")
