@@ -163,6 +163,7 @@ def asset_page(detail, d: AssetPageData) -> html.Div:
             _row(at("details.type", d.lang), at(f"type.{a.get('type')}", d.lang)),
             _row(at("details.id", d.lang), a["id"]),
             _row(at("details.supervisor", d.lang), str(a.get("supervisor", ""))),
+            *([_row(at("details.origin", d.lang), at("details.synthetic", d.lang))] if (a.get("props") or {}).get("synthetic") else []),
             html.Div([html.Span(at("details.updated", d.lang), className="dt"),
                       html.Span(format_time(a.get("updated"), d.tz, d.lang), id=aid.UPDATED, className="dd")], className="details-row"),
             html.Div(links, className="asset-links"),
