@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -31,14 +32,16 @@ class StubSim:
 
     def __init__(self) -> None:
         self.commands: list[bytes] = []
+        self.now = datetime.now(timezone.utc)  # its world's time: the Runner steps it up to the territory clock's
 
     def state(self):
         return [(sup_channel(self.domain, self.supervisor_id, "state"), b'{"state":1}')]
 
     def step(self):
+        self.now += timedelta(seconds=self.step_s)
         return [(sup_channel(self.domain, self.supervisor_id, "telemetry"), b'{"t":1}')]
 
-    def heartbeat(self, uptime_s: float):
+    def heartbeat(self, uptime_s: float, speed: float = 1.0):
         return [(sup_channel(self.domain, self.supervisor_id, "heartbeat"), b'{"hb":1}')]
 
     def handle_command(self, payload: bytes):
