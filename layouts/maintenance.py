@@ -200,12 +200,16 @@ def rounds_summary(plan: dict[str, Any] | None, lang: str, error: str | None = N
     if plan["unserved"]:
         out.append(html.P(mt("rounds.unserved", lang, n=len(plan["unserved"])), className="mnt-warning"))
     for key, words in (("by_date", "date"), ("nearest", "nearest")):
-        ratio = plan["shorter_than"].get(key)
+        ratio, base = plan["shorter_than"].get(key), plan["baselines"][key]
         if ratio is None:
+            continue
+        if base["served"] != plan["served"]:  # not the same faults: kilometres side by side, no ratio
+            out.append(html.P(mt("rounds.other", lang, what=mt(f"rounds.what.{words}", lang), served=base["served"],
+                                 km=_number(base["km"], lang)), className="mnt-ratio"))
             continue
         pct = _number(abs(ratio) * 100, lang, 0)
         text = mt(f"rounds.vs_{words}", lang, pct=pct) if ratio >= 0 else mt("rounds.longer", lang, pct=pct, what=mt(f"rounds.what.{words}", lang))
-        out.append(html.P(f"{text} {mt('rounds.per_fault', lang)}", className="mnt-ratio"))
+        out.append(html.P(text, className="mnt-ratio"))
     crews = []
     for r in plan["rounds"]:
         if not r["stops"]:

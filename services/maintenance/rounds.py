@@ -58,8 +58,8 @@ class RoundsRequest:
 
     def check(self, stops: int) -> None:
         """Refuse what cannot be planned, in words."""
-        if not 1 <= self.crews <= 100:
-            raise RoundsInvalid("crews must be between 1 and 100")
+        if not 1 <= self.crews <= 500:
+            raise RoundsInvalid("crews must be between 1 and 500")
         if not 1800 <= self.shift_s <= 24 * 3600:
             raise RoundsInvalid("the shift must last between 30 minutes and 24 hours")
         if not 5 <= self.speed_kmh <= 90:
@@ -135,8 +135,12 @@ def _matrix(graph: RoadGraph, depot: tuple[float, float], stops: Sequence[Stop])
     return dist, nodes, preds
 
 
-def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: RoundsRequest, limit_s: float) -> list[list[int]]:
-    """OR-Tools routing; each crew's visiting order as indices into the matrix (0 the depot, excluded)."""
+def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: RoundsRequest, limit_s: float,
+           start: list[list[int]] | None = None) -> list[list[int]]:
+    """OR-Tools routing; each crew's visiting order as indices into the matrix (0 the depot, excluded).
+
+    `start` (the nearest-first rounds) seeds the search when it is feasible as OR-Tools counts time: the result is
+    then never longer than it; else OR-Tools builds its own first solution."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n = dist.shape[0]
@@ -164,7 +168,9 @@ def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: Round
                                       else routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC)
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(int(limit_s * 1000))
-    solution = routing.SolveWithParameters(params)
+    routing.CloseModelWithParameters(params)
+    initial = routing.ReadAssignmentFromRoutes(start, True) if start else None
+    solution = routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else routing.SolveWithParameters(params)
     if solution is None:
         return [[] for _ in range(req.crews)]
     out = []
@@ -179,8 +185,10 @@ def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: Round
     return out
 
 
-def _greedy(dist: np.ndarray, service: np.ndarray, req: RoundsRequest, order: list[int] | None) -> list[list[int]]:
-    """A naive order: crews one after the other take the faults `order` gives (None: the nearest that fits)."""
+def _greedy(dist: np.ndarray, service: np.ndarray, req: RoundsRequest, order: list[int] | None, margin_s: float = 0.0) -> list[list[int]]:
+    """A naive order: crews one after the other take the faults `order` gives (None: the nearest that fits).
+
+    `margin_s` shortens the shift (the seed of the search: OR-Tools rounds each leg's seconds)."""
     speed = req.speed_kmh / 3.6
     left = list(order) if order is not None else list(range(1, dist.shape[0]))
     rounds = []
@@ -194,7 +202,7 @@ def _greedy(dist: np.ndarray, service: np.ndarray, req: RoundsRequest, order: li
             took = False
             for j in cand:
                 need = dist[here, j] / speed + service[j] + dist[j, 0] / speed
-                if used + need <= req.shift_s:
+                if used + need <= req.shift_s - margin_s:
                     used += dist[here, j] / speed + service[j]
                     seq.append(j)
                     left.remove(j)
@@ -227,9 +235,10 @@ def plan_rounds(graph: RoadGraph, stops: Sequence[Stop], req: RoundsRequest, *, 
     service = np.array([0, *[req.service_s(s.fault) for s in stops]], dtype=np.int64)
     weight = np.array([0, *[PRIORITY_WEIGHT.get(s.priority, 1) for s in stops]])
     limit = req.time_limit_s if req.time_limit_s is not None else min(6.0, 1.0 + len(stops) / 80)
-    seqs = _solve(dist, service, weight, req, limit)
     by_date = _greedy(dist, service, req, sorted(range(1, len(stops) + 1), key=lambda i: (stops[i - 1].opened_at, stops[i - 1].id)))
     nearest = _greedy(dist, service, req, None)
+    seed = _greedy(dist, service, req, None, margin_s=60.0 * (1 + max(map(len, nearest), default=0) // 20))
+    seqs = _solve(dist, service, weight, req, limit, seed)
     speed = req.speed_kmh / 3.6
     rounds = []
     for crew, seq in enumerate(seqs, start=1):

@@ -90,9 +90,11 @@ def fault_of(core: Any, a: Any, names: dict[str, str]) -> Fault | None:
     refs = asset.refs if asset is not None else {}
     point = asset.point if asset is not None else None
     street = refs.get("street", "")
+    name = (asset.name if asset is not None else "") or ""
+    street_name = names.get(street) or (name.split(", ", 1)[1] if street and ", " in name else "")  # "Lanterne 12, Rue de la Loge"
     return Fault(alarm=a.id, domain=a.domain, asset=a.asset, code=a.code, fault=kind, active=bool(a.active),
-                 asset_name=(asset.name if asset is not None else "") or "", supervisor=a.supervisor, cabinet=refs.get("cabinet", ""),
-                 street=street, street_name=names.get(street, ""), district=refs.get("district", ""),
+                 asset_name=name, supervisor=a.supervisor, cabinet=refs.get("cabinet", ""),
+                 street=street, street_name=street_name, district=refs.get("district", ""),
                  lon=point[0] if point else None, lat=point[1] if point else None, message=a.message or "")
 
 

@@ -5,6 +5,7 @@ real redis-server, the real lighting simulator with lamps failing. Orders listed
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,10 +38,8 @@ class MaintenanceStack:
 
     def stop(self) -> None:
         for stop in reversed(self._stops):
-            try:
+            with contextlib.suppress(Exception):  # best effort at teardown
                 stop()
-            except Exception:  # noqa: BLE001 - best effort at teardown
-                pass
 
 
 def start_stack(redis_url: str | None, state_dir: Path, faults: int = 40) -> MaintenanceStack:

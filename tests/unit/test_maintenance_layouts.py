@@ -36,6 +36,7 @@ def test_rows_map_and_rounds():
     (point,) = lm.orders_geojson([ORDER, {**ORDER, "id": "wo-2", "lon": None}], "en")["features"]
     assert point["properties"]["tooltip"] == "Column issue · Lanterne <b>1</b>"  # shown as text by assets/maintenance.js
     plan = {"id": "r-1", "depot": [3.87, 43.6], "km": 12.5, "served": 1, "unserved": [], "compute_s": 0.4,
+            "baselines": {"by_date": {"km": 18.0, "served": 1}, "nearest": {"km": 12.2, "served": 1}},
             "shorter_than": {"by_date": 0.31, "nearest": -0.02}, "rounds": [
                 {"crew": 1, "km": 12.5, "total_min": 95.0, "path": [[3.87, 43.6], [3.88, 43.61]],
                  "stops": [{"id": "wo-1", "lon": 3.88, "lat": 43.61, "fault": "columnIssue", "label": "L1", "arrival_min": 20.0}]}]}
@@ -44,6 +45,9 @@ def test_rows_map_and_rounds():
     text = json.dumps(lm.rounds_summary(plan, "fr"), default=lambda c: c.to_plotly_json(), ensure_ascii=False)
     assert "31 % plus court que par date d'ouverture" in text and "2 % plus long que « au plus proche »" in text
     assert "format=gpx" in text and "1 h 35" in text
+    plan["baselines"]["by_date"] = {"km": 30.0, "served": 4}
+    text = json.dumps(lm.rounds_summary(plan, "en"), default=lambda c: c.to_plotly_json(), ensure_ascii=False)
+    assert "In the same shifts, by date opened: 4 fault(s), 30.0 km" in text and "shorter than by date" not in text
     assert "Tournées non calculées" in json.dumps(lm.rounds_summary(None, "fr", "no"), default=lambda c: c.to_plotly_json(), ensure_ascii=False)
 
 
