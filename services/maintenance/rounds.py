@@ -136,11 +136,12 @@ def _matrix(graph: RoadGraph, depot: tuple[float, float], stops: Sequence[Stop])
 
 
 def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: RoundsRequest, limit_s: float,
-           start: list[list[int]] | None = None) -> list[list[int]]:
+           starts: Sequence[list[list[int]]] = ()) -> list[list[int]]:
     """OR-Tools routing; each crew's visiting order as indices into the matrix (0 the depot, excluded).
 
-    `start` (the nearest-first rounds) seeds the search when it is feasible as OR-Tools counts time: the result is
-    then never longer than it; else OR-Tools builds its own first solution."""
+    The first of `starts` (the nearest-first rounds, then the same with a margin for OR-Tools' rounding of each leg's
+    seconds) that is feasible as OR-Tools counts time seeds the search: the result is never longer than it. With none,
+    OR-Tools builds its own first solution."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n = dist.shape[0]
@@ -169,7 +170,11 @@ def _solve(dist: np.ndarray, service: np.ndarray, weight: np.ndarray, req: Round
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(int(limit_s * 1000))
     routing.CloseModelWithParameters(params)
-    initial = routing.ReadAssignmentFromRoutes(start, True) if start else None
+    initial = None
+    for start in starts:
+        initial = routing.ReadAssignmentFromRoutes(start, True)
+        if initial is not None:
+            break
     solution = routing.SolveFromAssignmentWithParameters(initial, params) if initial is not None else routing.SolveWithParameters(params)
     if solution is None:
         return [[] for _ in range(req.crews)]
@@ -238,7 +243,7 @@ def plan_rounds(graph: RoadGraph, stops: Sequence[Stop], req: RoundsRequest, *, 
     by_date = _greedy(dist, service, req, sorted(range(1, len(stops) + 1), key=lambda i: (stops[i - 1].opened_at, stops[i - 1].id)))
     nearest = _greedy(dist, service, req, None)
     seed = _greedy(dist, service, req, None, margin_s=60.0 * (1 + max(map(len, nearest), default=0) // 20))
-    seqs = _solve(dist, service, weight, req, limit, seed)
+    seqs = _solve(dist, service, weight, req, limit, (nearest, seed))
     speed = req.speed_kmh / 3.6
     rounds = []
     for crew, seq in enumerate(seqs, start=1):
