@@ -236,6 +236,9 @@ def territory_clock(settings: Settings, redis_url: str) -> TerritoryClock:
         clock.sync(bounded_client(redis_url))
     except CLOCK_ERRORS as err:  # Redis not answering yet: the clock follows it as soon as it does
         log.info("territory clock not read yet: %s", err)
+    if own is not None and clock.anchor is not None and clock.speed != own.speed:
+        log.warning("VIGIE_SIM_SPEED=%g not applied: the territory clock in Redis runs at x%g (set by %s) and is followed; "
+                    "stop what runs on it for a minute to start a new one", own.speed, clock.speed, clock.anchor.by)
     if clock.accelerated:
         log.info("Vigie runs on the territory clock: x%g, set by %s", clock.speed, clock.anchor.by if clock.anchor else "?")
     return clock.start(redis_url)

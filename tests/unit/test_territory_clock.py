@@ -129,3 +129,40 @@ def test_drift_words_say_ahead_or_behind_in_both_languages():
     assert drift_text(-27_000) == {"fr": "Horloge décalée : 7 h 30 min en avance sur celle de Vigie",
                                    "en": "Clock drift: 7 h 30 min ahead of Vigie's"}
     assert drift_text(45)["en"] == "Clock drift: 45 s behind Vigie's"
+
+
+class Stepper:
+    """The smallest world the Runner steps: its time, and one telemetry message a step."""
+
+    domain, supervisor_id, step_s = "lighting", "lum-t", 10.0
+
+    def __init__(self, start: float) -> None:
+        from datetime import datetime, timezone
+
+        self.now = datetime.fromtimestamp(start, timezone.utc)  # noqa: UP017 - the house style
+        self.steps = 0
+
+    def step(self):
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=self.step_s)
+        self.steps += 1
+        return []
+
+
+def test_the_runner_steps_its_world_up_to_the_territory_clock_and_jumps_when_hopelessly_behind():
+    from services.simulators.runner import BEHIND_MAX_S, STEPS_PER_TURN, Runner
+
+    wall = Wall()
+    sim = Stepper(T0)
+    runner = Runner(sim, "redis://127.0.0.1:1/0", speed=60.0, retain=False,
+                    clock=TerritoryClock("lum-t", own=ClockAnchor(speed=60.0, epoch=T0, wall=T0, by="lum-t"), wall=wall))
+    wall.t += 1.0  # a wall second at x60: six steps of 10 simulated seconds
+    runner._step_to(runner.clock())
+    assert sim.steps == 6 and sim.now.timestamp() == T0 + 60
+    wall.t += 2.0  # 120 simulated seconds more: caught up, at most STEPS_PER_TURN a turn
+    runner._step_to(runner.clock())
+    assert sim.now.timestamp() == T0 + 180 and runner.jumps == 0
+    wall.t += BEHIND_MAX_S + STEPS_PER_TURN * 10.0 / 60.0 + 1  # the world stalled longer than that: it jumps to the clock
+    runner._step_to(runner.clock())
+    assert runner.jumps == 1 and runner.clock() - sim.now.timestamp() < sim.step_s
