@@ -100,8 +100,9 @@ def _at_least(value: float, digits: int, floor: float) -> float:
 
 
 def _storage_m3(volume: float) -> float:
-    """A reservoir's capacity: to the thousand m³ for a city, to ten m³ (at least 100) for a village."""
-    return round(volume, -3) if volume >= 1000 else max(round(volume, -1), 100.0)
+    """A reservoir's capacity from 12 h of its zones' mean demand, to the thousand m³ for a city; a village's holds
+    a day (twice that, to ten m³, at least 100 m³), as small French reservoirs do."""
+    return round(volume, -3) if volume >= 1000 else max(round(2 * volume, -1), 100.0)
 
 
 def _diameter(design_m3h: float) -> int:
