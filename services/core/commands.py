@@ -175,7 +175,8 @@ class CommandRecord:
             "history": [dict(h) for h in self.history], "requested_at": self.requested_at, "updated_at": self.updated_at, "deadline": self.deadline,
             "feedback": {"applied": len(self.applied), "failed": len(self.failed), "missing": len(missing),
                          "applied_ids": ids(self.applied), "failed_ids": ids(self.failed), "missing_ids": ids(missing)},
-            "actual": {"verification": str(self.verification), "confirmed": len(self.confirmed), "checked": len(self.checked()),
+            "actual": {"verification": str(self.verification), "checked": len(self.checked()),
+                       "confirmed": len(self.confirmed) - sum(1 for x in self.drifted if x in self.confirmed),  # showing it now
                        "expect": {"field": self.expect.field, "value": self.expect.value} if self.expect else None,
                        "unconfirmed_ids": ids(self.unconfirmed), "deadline": self.verify_deadline,
                        "drifted": len(self.drifted), "drifted_ids": ids(list(self.drifted)),

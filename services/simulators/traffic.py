@@ -47,7 +47,10 @@ PLAN_CAPACITY = {"normal": 1.0, "peak": 1.1, "greenWave": 1.2, "flashingAmber": 
 AM_PEAK, PM_PEAK = (8.0, 0.8, 0.040), (17.5, 1.0, 0.042)  # (local hour, width h, height)
 PLATEAU = (6.4, 21.2, 0.036)  # daytime traffic between these hours
 NIGHT = 0.004
-URBAN_CAPACITY = 0.5  # a signalised urban road passes this share of its mapped capacity (green time, turns, parking)
+URBAN_CAPACITY = 0.55  # a signalised urban road passes this share of its mapped capacity (green time, turns, parking)
+COUNTED_PEAK = 0.08  # ... but a counted road passes at least this share of its daily count an hour: it did in its real
+#                      peak hour (median PHJM/TJM of the roads above 20,000 vehicles a day)
+CRAWL = 0.15  # of free flow: the slowest a queue moves on average (stop and go), whatever the demand
 FAST_ROAD_KMH = 80.0  # free-flow speeds at or above this are not signalised (motorways, expressways)
 SPILL_LOAD = 1.05  # demand over capacity beyond which a road's queue backs up into the roads feeding it
 SPILL_MIN_LOAD = 0.45  # a neighbour carrying less than this share of its capacity does not queue behind it
@@ -129,7 +132,9 @@ class TrafficSim(SupervisorSim):
         self._daily = np.array([s.daily for s in self.segments])
         self._capacity = np.array([s.capacity for s in self.segments])
         self._free = np.array([s.free_flow for s in self.segments])
+        counted = np.array([bool(d.props.get("counted")) for d in self._defs if d.type == "RoadSegment"])
         self._effective = np.where(self._free < FAST_ROAD_KMH, self._capacity * URBAN_CAPACITY, self._capacity)
+        self._effective = np.where(counted, np.maximum(self._effective, self._daily * COUNTED_PEAK), self._effective)
         self._nbrs = [np.array(s.neighbours, dtype=np.int64) for s in self.segments]
         self._incident_start: dict[int, datetime] = {}
         self.incident_rate = 1.0  # multiplies the random incident and fault rates; 0 for a quiet network
@@ -242,7 +247,7 @@ class TrafficSim(SupervisorSim):
         load = flow / capacity
         cap = self._spillback(load, closed) * self._free
         cap = np.minimum(cap, self._incident_queues(local, load, closed) * self._free)
-        speed = np.minimum(speed, cap)
+        speed = np.maximum(np.minimum(speed, cap), self._free * CRAWL)
         lanes = self._capacity / 1800.0
         occupancy = np.maximum(flow / np.maximum(speed, 3.0) / (JAM_DENSITY * lanes), 1.0 - speed / self._free)
         flow[closed], speed[closed] = 0.0, 0.0

@@ -141,6 +141,28 @@ def screenshots(out: Path = PROJECT_ROOT / "docs" / "screenshots") -> None:
                 wait_js(driver, "return document.querySelector('.wiso-option')", 20, "the isolation offer")
                 time.sleep(2.0)
                 driver.save_screenshot(str(out / f"water-isolation-{size}.png"))
+                if width == 1920:  # one drifting command, shown at both sizes below
+                    valve = next(a.id for a in water(stack).values() if a.type == "Valve" and not a.props.get("main"))
+                    driver.get(f"{stack.url}/commands?domain=water&target={valve}")
+                    wait_js(driver, "return /inchangée/.test((document.querySelector('#cmd-selection-summary')||{}).textContent||'')", 20,
+                            "the valve's form")
+                    driver.execute_script("window.dash_clientside.set_props('cmd-position', {value: 60});")
+                    wait_js(driver, "return (document.querySelector('#cmd-review')||{}).disabled === false", 20, "the preview")
+                    driver.find_element(By.ID, "cmd-review").click()
+                    wait_js(driver, "return document.querySelector('#cmd-send')", 10, "the dialog")
+                    time.sleep(1.0)
+                    driver.find_element(By.ID, "cmd-send").click()
+                    wait_js(driver, "return /confirmée/.test((document.querySelector('#cmd-detail')||{}).textContent||'')", 30, "the confirmation")
+                    eau = stack.extra["eau"]
+                    eau.sim.model.valve_target[eau.sim._ord(valve, "Valve")] = 1.0
+                    eau.step(2)
+                    wait_js(driver, "return /écart constaté/.test((document.querySelector('#cmd-detail')||{}).textContent||'')", 30, "the drift")
+                    command = driver.execute_script("return (document.querySelector('#cmd-detail .cmd-id')||{}).textContent")
+                time.sleep(1.0)
+                driver.get(f"{stack.url}/commands?domain=water&command={command}")
+                wait_js(driver, "return /écart constaté/.test((document.querySelector('#cmd-detail')||{}).textContent||'')", 30, "the drift")
+                time.sleep(1.5)
+                driver.save_screenshot(str(out / f"commands-drift-{size}.png"))
             finally:
                 driver.quit()
     finally:

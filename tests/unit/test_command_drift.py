@@ -73,6 +73,7 @@ def test_the_drift_is_in_the_commands_story_with_what_the_telemetry_shows() -> N
     assert (last["status"], last["at"]) == ("drift", TS + 60)
     assert "sig-1" in last["detail"] and "'normal'" in last["detail"] and "'greenWave'" in last["detail"]
     assert rec.to_dict()["actual"]["drifted_values"] == {"sig-1": "normal"} and rec.drift_at == TS + 60
+    assert rec.to_dict()["actual"]["confirmed"] == 0  # the "actual" column: none shows the commanded value now
 
 
 def test_the_override_ending_stops_the_watch_and_ends_the_alarm() -> None:
