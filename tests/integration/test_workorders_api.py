@@ -253,5 +253,12 @@ def test_work_orders_survive_a_restart_and_the_openapi_document_describes_them(s
         doc = again.server.test_client().get("/api/v1/openapi.json", headers=bearer(tokens["viewer"])).get_json()
         assert {"get", "post"} <= set(doc["paths"]["/api/v1/workorders"]) and "patch" in doc["paths"]["/api/v1/workorders/{order_id}"]
         assert "WorkOrder" in doc["components"]["schemas"]
+        served: dict[str, set[str]] = {}
+        for r in again.server.url_map.iter_rules():
+            if r.endpoint.startswith("vigie_workorders_api."):
+                served.setdefault(r.rule.replace("<order_id>", "{order_id}").replace("<plan_id>", "{plan_id}"), set()).update(r.methods)
+        assert set(served) == {p for p in doc["paths"] if p.startswith("/api/v1/workorders")}
+        for path, methods in served.items():  # every method served is described
+            assert {m.lower() for m in methods} - {"head", "options"} == set(doc["paths"][path]), path
     finally:
         again.stop()
