@@ -200,7 +200,7 @@ def start_services(settings: Settings) -> Runtime:
             if pending:
                 energy_pending(True)
             start_backfill(archive, settings, engine.core.config.timezone,  # yesterday and last week, for the demo
-                           on_today=carry_backfilled_energy, on_first_pass=lambda: energy_pending(False))
+                           on_today=carry_backfilled_energy, on_first_pass=lambda: energy_pending(False), clock=clock)
     except Exception:
         if rpc is not None:
             rpc.stop()
