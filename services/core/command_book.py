@@ -410,4 +410,46 @@ class CommandBook:
         return sorted((r for r in self.records.values() if not r.final), key=lambda r: -r.requested_at)
 
 
-__all__ = ["CommandBook", "CommandConfig", "CommandConflict", "FINAL"]
+DRIFT_TEXT = {  # the alarm Vigie raises when a target leaves a command's state while the command should hold
+    "fr": "Écart constaté : {asset} montre {field} {got} au lieu de {want}{more}",
+    "en": "Drift observed: {asset} shows {field} {got} instead of {want}{more}",
+}
+DRIFT_MORE = {"fr": " (commande « {label} » : {n} équipement(s) hors commande)", "en": " (command '{label}': {n} asset(s) off it)"}
+FIELD_WORDS = {
+    "fr": {"position": "une ouverture de", "illuminanceLevel": "un niveau de", "signalPlan": "le plan", "running": "marche :",
+           "setpoint": "une consigne de", "closed": "fermée :", "controlMode": "le mode"},
+    "en": {"position": "an opening of", "illuminanceLevel": "a level of", "signalPlan": "the plan", "running": "running:",
+           "setpoint": "a setpoint of", "closed": "closed:", "controlMode": "the mode"},
+}
+VALUE_WORDS = {
+    "fr": {"normal": "normal", "peak": "de pointe", "greenWave": "onde verte", "flashingAmber": "orange clignotant",
+           "schedule": "programme", "override": "forçage", "manual": "manuel", True: "oui", False: "non"},
+    "en": {"normal": "normal", "peak": "peak", "greenWave": "green wave", "flashingAmber": "flashing amber",
+           "schedule": "schedule", "override": "override", "manual": "manual", True: "yes", False: "no"},
+}
+
+
+def _value_words(field: str, v: Any, lang: str) -> str:
+    if isinstance(v, bool) or isinstance(v, str):
+        return str(VALUE_WORDS[lang].get(v, v))
+    if isinstance(v, (int, float)):
+        if field in ("position", "illuminanceLevel"):
+            return f"{100 * v:.0f} %"
+        if field == "setpoint":
+            return f"{v:g} bar".replace(".", "," if lang == "fr" else ".")
+        return f"{v:g}"
+    return "—" if v is None else str(v)
+
+
+def drift_message(rec: CommandRecord, asset_name: str, lang: str = "fr") -> str:
+    """The drift alarm's text in the site's language: which target shows what instead of what was commanded."""
+    lang = lang if lang in DRIFT_TEXT else "en"
+    assert rec.expect is not None and rec.drifted
+    first = next(iter(rec.drifted))
+    f = rec.expect.field
+    more = "" if len(rec.assets) == 1 else DRIFT_MORE[lang].format(label=rec.label, n=len(rec.drifted))
+    return DRIFT_TEXT[lang].format(asset=asset_name or first, field=FIELD_WORDS[lang].get(f, f), got=_value_words(f, rec.drifted[first], lang),
+                                   want=_value_words(f, rec.expect.value, lang), more=more)
+
+
+__all__ = ["CommandBook", "CommandConfig", "CommandConflict", "FINAL", "drift_message"]

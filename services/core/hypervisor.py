@@ -10,7 +10,7 @@ from services.contract.messages import Ack, Alarm, AlarmEvent, Heartbeat, State,
 
 from .alarms import AlarmBook, AlarmRecord
 from .assets import Thresholds, TerritoryState
-from .command_book import CommandBook, CommandConfig
+from .command_book import CommandBook, CommandConfig, drift_message
 from .day_series import DaySeries, day_metrics
 from .events import (
     AlarmsChanged, AssetsChanged, AssetsRemoved, Event, KpisChanged, Refused, StateAnnounced, StateApplied, StateNeeded, SupervisorChanged,
@@ -35,10 +35,6 @@ BUS_LOST_TEXT = {  # the one alarm Vigie raises when it loses Redis (not one per
     "en": "Redis link lost: Vigie cannot hear any supervisor",
 }
 BUS_ALARM = "vigie/bus_lost"
-DRIFT_TEXT = {  # the alarm Vigie raises when a target leaves a command's state while the command should hold
-    "fr": "Écart constaté : {label} ne tient plus la commande ({n} équipement(s), dont {asset} : {field} = {got}, commandé {want})",
-    "en": "Drift observed: {label} no longer holds the command ({n} asset(s), e.g. {asset}: {field} = {got}, commanded {want})",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,15 +192,14 @@ class Hypervisor(SupervisorIdentity):
         news = self.commands.take_drift()
         if not news:
             return []
-        text = DRIFT_TEXT.get(self.config.language, DRIFT_TEXT["en"])
         for cid, drifting in news.items():
             rec, aid = self.commands.get(cid), f"vigie/command_drift/{cid}"
             if drifting and rec is not None and rec.drifted and rec.expect is not None:
                 asset = next(iter(rec.drifted))
+                target = self.state.get(asset)
                 self.alarms.raise_(aid, source="vigie", domain=rec.domain, supervisor=rec.supervisor, asset=asset,
                                    code="command_drift", severity="major", at=now,
-                                   message=text.format(label=rec.label, n=len(rec.drifted), asset=asset, field=rec.expect.field,
-                                                       got=rec.drifted[asset], want=rec.expect.value))
+                                   message=drift_message(rec, target.name if target is not None else asset, self.config.language))
             else:
                 self.alarms.clear(aid, now, who="vigie")
         return self._alarm_changes()

@@ -122,6 +122,19 @@ def test_a_restart_keeps_watching_a_drifting_command() -> None:
     assert (str(back.verification), again.take_drift()) == ("confirmed", {"c-1": False})
 
 
+@pytest.mark.parametrize("field, got, want, lang, text", [
+    ("position", 1.0, 0.6, "fr", "Écart constaté : Vanne V2 montre une ouverture de 100 % au lieu de 60 %"),
+    ("signalPlan", "flashingAmber", "greenWave", "en", "Drift observed: Vanne V2 shows the plan flashing amber instead of green wave"),
+    ("closed", False, True, "fr", "Écart constaté : Vanne V2 montre fermée : non au lieu de oui"),
+])
+def test_the_drift_alarm_says_it_in_words(field, got, want, lang, text) -> None:
+    from services.core.command_book import drift_message
+    from services.core.command_specs import Expect
+
+    rec = type("Rec", (), {"expect": Expect(field, want), "drifted": {"v-2": got}, "assets": ("v-2",), "label": "x"})()
+    assert drift_message(rec, "Vanne V2", lang) == text
+
+
 def _tel(plan: str, seq: int, at: float) -> Telemetry:
     return Telemetry[TrafficReading](v=1, kind="telemetry", domain="traffic", supervisor=TRAF, ts=datetime.fromtimestamp(at, UTC),
                                      seq=seq, readings=[TrafficReading(asset="sig-1", signalPlan=plan, status="ok")])
@@ -139,6 +152,6 @@ def test_the_core_raises_an_alarm_on_drift_and_clears_it_when_the_junction_is_ba
     core.handle(_tel("normal", 3, TS + 60), TS + 60)
     alarm = core.alarms.get(DRIFT_ALARM)
     assert alarm is not None and alarm.active and alarm.code == "command_drift" and alarm.asset == "sig-1"
-    assert alarm.message.startswith("Écart constaté") and "normal" in alarm.message
+    assert alarm.message == "Écart constaté : sig-1 montre le plan normal au lieu de onde verte"
     core.handle(_tel("greenWave", 4, TS + 90), TS + 90)
     assert not core.alarms.get(DRIFT_ALARM).active
