@@ -63,3 +63,14 @@ def test_it_reads_the_cores_asset_records_too() -> None:
     w = WaterNet(world().domain("water").values())
     assert [o.valve for o in w.isolation("pipe-2")] == ["valve-1", "valve-main"]
     assert [s for s, _ in w.isolation("pipe-2")[0].sensors] == ["sensor-1", "sensor-2"]
+
+
+def test_the_panel_speaks_french_and_english_with_the_same_words() -> None:
+    from layouts.water_isolation import WORDS, isolation_panel
+
+    assert set(WORDS["fr"]) == set(WORDS["en"])
+    doc = {"name": "Conduite DN250, Rue X", "options": [o.to_dict() for o in TREE.isolation("p4")]}
+    text = str(isolation_panel(doc, "fr"))
+    assert "Isoler Conduite DN250, Rue X" in text and "1 conduite(s) en amont" in text and "Choisir cette vanne" in text
+    assert "valve acts on" not in text and "Pipe" not in text
+    assert "No valve upstream" in str(isolation_panel({"name": "P", "options": []}, "en"))
