@@ -146,8 +146,11 @@ def orders_csv(items: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def create_workorders_api(service: WorkOrderService, settings: Any, security: Any = None, reader: Any = None) -> Blueprint:
-    """The work-orders blueprint; `security` (services.web.auth.Security) authorises every call, None only in tests."""
+def create_workorders_api(service: WorkOrderService, settings: Any, security: Any = None, reader: Any = None,
+                          metrics: Any = None) -> Blueprint:
+    """The work-orders blueprint; `security` (services.web.auth.Security) authorises every call, None only in tests.
+
+    Every refusal of a body or a change is logged with its reason and counted (`vigie_api_bad_requests`)."""
     from services.web.auth import client_ip, current_principal, refusal_response
 
     bp = Blueprint("vigie_workorders_api", __name__)
@@ -167,17 +170,23 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         decision = security.authorize(current_principal(), action, domain, target=target)
         return None if decision else refusal_response(decision)
 
+    def refused(status: int, reason: str, err: Exception) -> Response:
+        log.info("work orders: %s %s refused (%s): %s", request.method, request.path[:120], reason, str(err)[:300])
+        if metrics is not None:
+            metrics.api_bad_requests.labels(request.endpoint or "unknown", reason).inc()
+        return _error(status, reason, str(err))
+
     @bp.errorhandler(BadRequest)
     def bad_request(err: BadRequest) -> Response:
-        return _error(400, "bad_request", str(err))
+        return refused(400, "bad_request", err)
 
     @bp.errorhandler(WorkOrderInvalid)
     def invalid(err: WorkOrderInvalid) -> Response:
-        return _error(422, "invalid_change", str(err))
+        return refused(422, "invalid_change", err)
 
     @bp.errorhandler(RoundsInvalid)
     def rounds_invalid(err: RoundsInvalid) -> Response:
-        return _error(422, "invalid_rounds", str(err))
+        return refused(422, "invalid_rounds", err)
 
     @bp.errorhandler(WorkOrderNotFound)
     def not_found(err: WorkOrderNotFound) -> Response:
@@ -304,7 +313,7 @@ def init_workorders(server: Any, settings: Any, runtime: Any, security: Any = No
     from services.maintenance.wiring import start_workorders
 
     service = start_workorders(settings, runtime, security.audit if security is not None else None)
-    server.register_blueprint(create_workorders_api(service, settings, security, runtime.reader))
+    server.register_blueprint(create_workorders_api(service, settings, security, runtime.reader, runtime.metrics))
     server.extensions["vigie.workorders"] = service
     if socketio is not None:
         service.emitters.append(lambda event, payload: socketio.emit(event, payload))

@@ -215,6 +215,8 @@ def test_opening_by_hand_filtering_grouping_and_csv(stack):
     groups = olga.get("/api/v1/workorders?group_by=cabinet").get_json()["groups"]
     assert sorted((g["key"], g["count"]) for g in groups) == [("cab-0", 1), ("cab-1", 1)]
     assert olga.get("/api/v1/workorders?status=nope").status_code == 400
+    counted = room.runtime.metrics.exposition().decode()
+    assert 'vigie_api_bad_requests_total{endpoint="vigie_workorders_api.listing",reason="bad_request"} 1.0' in counted
     csv_text = olga.get("/api/v1/workorders?format=csv").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("id,status,priority") and len(csv_text.splitlines()) == 3
 
@@ -262,3 +264,30 @@ def test_work_orders_survive_a_restart_and_the_openapi_document_describes_them(s
             assert {m.lower() for m in methods} - {"head", "options"} == set(doc["paths"][path]), path
     finally:
         again.stop()
+
+
+def test_a_web_only_worker_reads_redis_and_forwards_changes_to_the_single_writer(stack, redis_url):
+    from services.commands.progress import Actor
+    from services.feed.engine_rpc import EngineClient
+    from services.maintenance.service import (
+        RemoteWorkOrders,
+        WorkOrderFilter,
+        WorkOrderInvalid,
+    )
+    from services.maintenance.store import WorkOrderStore
+
+    room, service, feed, _gmao, tokens = stack
+    feed.fault("lamp-3")
+    (order,) = wait_until(lambda: _orders_with_token(room, tokens["viewer"]), what="the work order")
+    service.flush()
+    remote = RemoteWorkOrders(EngineClient(redis_url), WorkOrderStore(redis_url))
+    try:
+        total, items = remote.list(WorkOrderFilter(domain="lighting"))
+        assert total == 1 and items[0]["id"] == order["id"]  # read from Redis, not from a book of its own
+        doc = remote.update(order["id"], {"status": "planned", "assignee": "crew 2"}, Actor("olga", "operator", "user"))
+        assert doc["status"] == "planned" and service.get(order["id"])["assignee"] == "crew 2"  # applied by the owner
+        with pytest.raises(WorkOrderInvalid):
+            remote.update(order["id"], {"status": "verified"}, Actor("olga", "operator", "user"))
+    finally:
+        remote.client.close()
+        remote.stop()
