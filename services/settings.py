@@ -68,6 +68,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """Read the VIGIE_* variables (plus REDIS_URL and PORT) once."""
+        from services.territory.package import territory_language
+
         env = os.environ if env is None else env
 
         def flag(name: str, default: bool) -> bool:
@@ -90,7 +92,7 @@ class Settings:
             bus_grace_s=float(env.get("VIGIE_BUS_GRACE_S", "15")),
             feed_queue_bytes=int(float(env.get("VIGIE_FEED_QUEUE_MB", "256")) * 1024 * 1024),
             coalesce_ms=int(env.get("VIGIE_COALESCE_MS", "250")),
-            language=env.get("VIGIE_LANG", "fr"),
+            language=env.get("VIGIE_LANG") or territory_language(env.get("VIGIE_TERRITORY", "montpellier")),  # else the manifest's
             supervisors_approval=env.get("VIGIE_SUPERVISORS_APPROVAL", "open").strip().lower(),
             supervisors_auto_approve=tuple(p.strip() for p in env.get("VIGIE_SUPERVISORS_AUTO_APPROVE", "").split(",") if p.strip()),
             supervisors_file=Path(env["VIGIE_SUPERVISORS_FILE"]) if env.get("VIGIE_SUPERVISORS_FILE") else None,

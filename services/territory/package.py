@@ -15,11 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from services.settings import PROJECT_ROOT
-
 log = logging.getLogger(__name__)
 
-DATA_ROOT = PROJECT_ROOT / "services" / "data"
+DATA_ROOT = Path(__file__).resolve().parents[1] / "data"  # services/data (settings import this module: no import back)
 MANIFEST = "territory.json"
 FORMAT = 1
 LAYERS = ("roads", "boundary", "communes", "districts", "lamps", "cabinets", "junctions", "counts", "water")
@@ -127,6 +125,16 @@ def resolve(territory: str | Path, data_root: Path = DATA_ROOT) -> Path:
     if text in _LOADED:
         return _LOADED[text]
     raise TerritoryError(f"territory {text!r}: no such folder (a path to a territory package, or a name under {data_root})")
+
+
+def territory_language(territory: str) -> str:
+    """The language a package's manifest gives (`fr` when it says none, or when the package cannot be read: the app
+    says why where it loads the territory)."""
+    try:
+        language = read_manifest(resolve(territory)).get("language", "fr")
+    except TerritoryError:
+        return "fr"
+    return language if language in ("fr", "en") else "fr"
 
 
 def read_manifest(folder: Path) -> dict:

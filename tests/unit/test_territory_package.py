@@ -241,3 +241,16 @@ def test_the_details_panel_says_simulated_for_an_invented_asset():
     assert "simulé" in text
     real = {**asset, "props": {}}
     assert "simulé" not in json.dumps([c.to_plotly_json() for c in details_panel(real, [], "fr", ZoneInfo("Europe/Paris"))], default=str, ensure_ascii=False)
+
+
+def test_the_manifest_gives_the_language_unless_vigie_lang_says_otherwise(tmp_path):
+    from services.settings import Settings
+
+    pkg = tmp_path / "english"
+    shutil.copytree(PACKAGE, pkg)
+    doc = json.loads((pkg / "territory.json").read_text(encoding="utf-8"))
+    (pkg / "territory.json").write_text(json.dumps({**doc, "language": "en"}), encoding="utf-8")
+    assert Settings.from_env({"VIGIE_TERRITORY": str(pkg)}).language == "en"
+    assert Settings.from_env({"VIGIE_TERRITORY": str(pkg), "VIGIE_LANG": "fr"}).language == "fr"
+    assert Settings.from_env({"VIGIE_TERRITORY": str(tmp_path / "none")}).language == "fr"  # the app says why elsewhere
+    assert Settings.from_env({}).language == "fr"
