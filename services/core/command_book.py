@@ -227,18 +227,19 @@ class CommandBook:
                 del rec.drifted[aid]
                 moved = True
         if not moved:
+            if any(aid in rec.drifted for aid in ids):
+                self._drift_news[rec.id] = True  # a drifted target's fault came or went: the alarm is looked at again
             return False
+        self._drift_news[rec.id] = bool(rec.drifted)  # the alarm follows which targets drift (see drift_target)
         if rec.drifted and rec.verification is not Verification.DRIFT:
             rec.verification, rec.drift_at = Verification.DRIFT, now
             first = next(iter(rec.drifted))
             rec.history.append({"status": "drift", "at": now,
                                 "detail": f"drift observed: {first} reports {rec.expect.field} {rec.drifted[first]!r}, "
                                           f"commanded {rec.expect.value!r}"})
-            self._drift_news[rec.id] = True
         elif not rec.drifted and rec.verification is Verification.DRIFT:
             rec.verification, rec.drift_at = Verification.CONFIRMED, None
             rec.history.append({"status": "drift_over", "at": now, "detail": "back in the commanded state"})
-            self._drift_news[rec.id] = False
         rec.rev += 1
         return True
 
@@ -263,9 +264,17 @@ class CommandBook:
                 if aid in old.drifted:
                     del old.drifted[aid]
                     old.rev += 1
-                if old.verification is Verification.DRIFT and not old.drifted:
-                    self._drift_news[old_id] = False
+                    self._drift_news[old_id] = bool(old.drifted)
                 self._open.add(old_id)
+
+    @staticmethod
+    def drift_target(rec: CommandRecord, state: TerritoryState) -> str | None:
+        """The first drifted target worth an alarm: one not reporting a fault (its own fault alarm already says it)."""
+        for aid in rec.drifted:
+            a = state.get(aid)
+            if a is None or a.values.get("status") in (None, "ok", "closed"):
+                return aid
+        return None
 
     def take_drift(self) -> dict[str, bool]:
         """The commands whose drift started (True) or ended (False) since the last call (the core raises or clears alarms)."""
@@ -441,11 +450,11 @@ def _value_words(field: str, v: Any, lang: str) -> str:
     return "—" if v is None else str(v)
 
 
-def drift_message(rec: CommandRecord, asset_name: str, lang: str = "fr") -> str:
+def drift_message(rec: CommandRecord, asset_name: str, lang: str = "fr", first: str | None = None) -> str:
     """The drift alarm's text in the site's language: which target shows what instead of what was commanded."""
     lang = lang if lang in DRIFT_TEXT else "en"
     assert rec.expect is not None and rec.drifted
-    first = next(iter(rec.drifted))
+    first = first if first in rec.drifted else next(iter(rec.drifted))
     f = rec.expect.field
     more = "" if len(rec.assets) == 1 else DRIFT_MORE[lang].format(label=rec.label, n=len(rec.drifted))
     return DRIFT_TEXT[lang].format(asset=asset_name or first, field=FIELD_WORDS[lang].get(f, f), got=_value_words(f, rec.drifted[first], lang),

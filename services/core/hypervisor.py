@@ -194,12 +194,12 @@ class Hypervisor(SupervisorIdentity):
             return []
         for cid, drifting in news.items():
             rec, aid = self.commands.get(cid), f"vigie/command_drift/{cid}"
-            if drifting and rec is not None and rec.drifted and rec.expect is not None:
-                asset = next(iter(rec.drifted))
+            asset = self.commands.drift_target(rec, self.state) if drifting and rec is not None and rec.expect is not None else None
+            if asset is not None:
                 target = self.state.get(asset)
                 self.alarms.raise_(aid, source="vigie", domain=rec.domain, supervisor=rec.supervisor, asset=asset,
                                    code="command_drift", severity="major", at=now,
-                                   message=drift_message(rec, target.name if target is not None else asset, self.config.language))
+                                   message=drift_message(rec, target.name if target is not None else asset, self.config.language, asset))
             else:
                 self.alarms.clear(aid, now, who="vigie")
         return self._alarm_changes()

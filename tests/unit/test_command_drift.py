@@ -64,6 +64,17 @@ def test_drift_table(readings, verdict, drifting, news) -> None:
     assert rec.to_dict()["actual"]["drifted_ids"] == drifting
 
 
+def test_a_target_in_fault_drifts_without_a_second_alarm_its_fault_alarm_says_it() -> None:
+    state, book = world(), CommandBook(CFG)
+    rec = applied_override(book, state)
+    show(book, state, TS + 10, "greenWave")
+    show(book, state, TS + 60, "flashingAmber", status="fault")
+    assert str(rec.verification) == "drift" and book.drift_target(rec, state) is None
+    book.take_drift()
+    show(book, state, TS + 90, "flashingAmber", status="ok")  # repaired but still not on the commanded plan
+    assert book.drift_target(rec, state) == "sig-1" and book.take_drift() == {"c-1": True}
+
+
 def test_the_drift_is_in_the_commands_story_with_what_the_telemetry_shows() -> None:
     state, book = world(), CommandBook(CFG)
     rec = applied_override(book, state)
