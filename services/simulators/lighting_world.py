@@ -20,7 +20,9 @@ import numpy as np
 from services.contract import AssetDef, Point
 from services.territory.geo import (
     Area,
+    CabinetSite,
     RoadSite,
+    cabinet_sites,
     communes,
     districts,
     lamp_sites,
@@ -174,6 +176,17 @@ def _split(idx: list[int], xy: np.ndarray, k: int) -> list[list[int]]:
     return _split(order[:n1], xy, k1) + _split(order[n1:], xy, k - k1)
 
 
+def _nearest_cabinets(xy: np.ndarray, real: tuple[CabinetSite, ...], lat0: float) -> tuple[list[list[int]], list[CabinetSite]]:
+    """Each lamp on its nearest listed cabinet; the cabinets that feed at least one lamp, in the layer's order."""
+    cxy = np.column_stack(planar(np.array([c.lon for c in real]), np.array([c.lat for c in real]), lat0))
+    owner = np.empty(len(xy), dtype=np.int64)
+    for s in range(0, len(xy), 2048):
+        d2 = ((xy[s : s + 2048, None, :] - cxy[None, :, :]) ** 2).sum(axis=2)
+        owner[s : s + 2048] = d2.argmin(axis=1)
+    used = sorted(set(owner.tolist()))
+    return [np.flatnonzero(owner == c).tolist() for c in used], [real[c] for c in used]
+
+
 def build_world(territory_id: str = "montpellier") -> LightingWorld:
     """Return the lamps, cabinets and groups of a territory, built once per process."""
     return _build_world(territory_id)
@@ -199,7 +212,12 @@ def _build_world(territory_id: str) -> LightingWorld:
     by_district: dict[str, list[int]] = {d: [] for d in group_of}
     for i in range(len(sites)):
         by_district[dist[i].id].append(i)
-    cabinets = [c for lamps in by_district.values() for c in _split(lamps, xy, max(1, round(len(lamps) / LAMPS_PER_CABINET)))]
+    real = cabinet_sites(territory_id)
+    if real:  # the package lists its cabinets: each lamp hangs on the nearest one
+        cabinets, cab_site = _nearest_cabinets(xy, real, float(lat.mean()))
+    else:  # grouped here: compact sets of ~37 lamps within each district (synthetic)
+        cabinets = [c for lamps in by_district.values() for c in _split(lamps, xy, max(1, round(len(lamps) / LAMPS_PER_CABINET)))]
+        cab_site = [None] * len(cabinets)
     cabinet_ids = tuple(f"cabinet-{n + 1:03d}" for n in range(len(cabinets)))
     lamp_cabinet = [0] * len(sites)
     for n, lamps in enumerate(cabinets):
@@ -218,14 +236,15 @@ def _build_world(territory_id: str) -> LightingWorld:
             props={"powerRating": rating, "lampType": s.kind, **({"synthetic": True} if s.synthetic else {})},
         ))
     for n, lamps in enumerate(cabinets):
-        first = lamps[0]
+        first, site = lamps[0], cab_site[n]
         main_street = Counter(road[i].name for i in lamps).most_common(1)[0][0]
+        at = (site.lon, site.lat) if site else (round(float(lon[lamps].mean()), 7), round(float(lat[lamps].mean()), 7))
         assets.append(AssetDef(
-            id=cabinet_ids[n], type="StreetlightControlCabinet", name=f"Armoire {n + 1:03d}, {main_street}"[:500],
-            geometry=Point((round(float(lon[lamps].mean()), 7), round(float(lat[lamps].mean()), 7))),
+            id=cabinet_ids[n], type="StreetlightControlCabinet",
+            name=(site.name if site and site.name else f"Armoire {n + 1:03d}, {main_street}")[:500], geometry=Point(at),
             refs={"district": dist[first].id, "commune": main_commune(lamps), "group": group_ids[group_of[dist[first].id]]},
             props={"lamps": len(lamps), "installedPower": sum(LAMP_TYPES.get(sites[i].kind, LAMP_TYPES["LANTERNE"])[0] for i in lamps),
-                   "synthetic": True},  # cabinets are grouped here, not surveyed
+                   **({} if site else {"synthetic": True})},  # grouped here unless the package lists its cabinets
         ))
 
     targets: dict[str, list[int]] = {}

@@ -39,6 +39,7 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "speed": ("maxspeed", "VITESSE", "vitesse", "vitesse_max", "VIT_MAX", "VLEGALE", "speed", "max_speed"),
         "lanes": ("lanes", "NB_VOIES", "nb_voies", "nombre_voies", "voies"),
     },
+    "cabinets": {"name": ("nom", "NOM", "name", "libelle", "LIBELLE", "armoire", "ARMOIRE", "code", "CODE")},
     "lamps": {"kind": ("type_lante", "type_lanterne", "TYPE", "type", "nature", "NATURE", "lamp_type")},
     "junctions": {"name": ("CAR_LIEU", "name", "nom", "NOM", "libelle", "LIBELLE", "lieu"), "year": ("CAR_ANNEE", "annee", "ANNEE", "year")},
     "counts": {"road": ("IDENTSIG", "IDARC", "id_troncon", "troncon", "road", "road_id", "osm_id"),
@@ -140,7 +141,7 @@ def build_package(name: str, files: dict[str, Path], out: Path, *, territory_id:
     for key in LAYERS:
         src = files.get(key)
         if src is None:
-            if key in ("boundary", "communes", "districts", "lamps", "junctions", "counts"):
+            if key in ("boundary", "communes", "districts", "lamps", "cabinets", "junctions", "counts"):
                 built.lines.append(f"{key}: none given{_without(key)}")
             continue
         spec: dict[str, object] = {"file": src.name}
@@ -224,6 +225,7 @@ def _without(key: str) -> str:
         "communes": " (the boundary, else one area over the roads, stands for them)",
         "districts": " (the communes stand for them)",
         "lamps": " (lamps are placed along the roads by road class, marked simulated)",
+        "cabinets": " (lamps are grouped into cabinets of about 37, marked simulated)",
         "junctions": " (no traffic signals)",
         "counts": " (daily traffic estimated by road class)",
     }.get(key, "")

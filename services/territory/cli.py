@@ -11,7 +11,7 @@ from .builder import build_package, slug
 from .checker import check_package
 from .package import DATA_ROOT, LAYERS, TerritoryError
 
-FILE_LAYERS = ("roads", "boundary", "communes", "districts", "lamps", "junctions", "counts")
+FILE_LAYERS = ("roads", "boundary", "communes", "districts", "lamps", "cabinets", "junctions", "counts")
 
 
 def build_parser() -> argparse.ArgumentParser:

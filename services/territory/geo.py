@@ -242,6 +242,33 @@ def placed_lamps(roads: tuple[RoadSite, ...]) -> tuple[LampSite, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class CabinetSite:
+    """A lighting control cabinet from the package's cabinets layer."""
+
+    index: int
+    lon: float
+    lat: float
+    name: str
+
+
+@lru_cache(maxsize=4)
+def cabinet_sites(territory_id: str = "montpellier") -> tuple[CabinetSite, ...]:
+    """The real lighting cabinets (Points of the cabinets layer); none without that layer."""
+    t = load_territory(territory_id)
+    if not t.has("cabinets"):
+        return ()
+    layer = t.layer("cabinets")
+    out = []
+    for f in load_geojson(territory_id, "cabinets")["features"]:
+        g = f.get("geometry") or {}
+        if g.get("type") != "Point" or len(g.get("coordinates") or ()) < 2:
+            continue
+        name = layer.value(f.get("properties") or {}, "name")
+        out.append(CabinetSite(len(out), g["coordinates"][0], g["coordinates"][1], str(name).strip() if name is not None else ""))
+    return tuple(out)
+
+
 def road_sites(territory_id: str = "montpellier") -> tuple[RoadSite, ...]:
     """The real road segments (8,011 for Montpellier)."""
     return _road_sites(territory_id)

@@ -254,3 +254,24 @@ def test_the_manifest_gives_the_language_unless_vigie_lang_says_otherwise(tmp_pa
     assert Settings.from_env({"VIGIE_TERRITORY": str(pkg), "VIGIE_LANG": "fr"}).language == "fr"
     assert Settings.from_env({"VIGIE_TERRITORY": str(tmp_path / "none")}).language == "fr"  # the app says why elsewhere
     assert Settings.from_env({}).language == "fr"
+
+
+def test_listed_cabinets_feed_their_nearest_lamps_and_are_not_marked_simulated(tmp_path):
+    from services.simulators.lighting_world import build_world as lighting_world
+    from tests.territory_town import BLOCK_M, ORIGIN
+
+    files = write_raw(tmp_path / "raw")
+    dx, dy = BLOCK_M / 78_800.0, BLOCK_M / 111_100.0
+    points = [(ORIGIN[0] + 1 * dx, ORIGIN[1] + 1 * dy), (ORIGIN[0] + 6 * dx, ORIGIN[1] + 5 * dy), (ORIGIN[0] + 21 * dx, ORIGIN[1] + 4 * dy)]
+    files["cabinets"] = tmp_path / "raw" / "armoires.geojson"
+    files["cabinets"].write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"NOM": f"Armoire A{n}"}, "geometry": {"type": "Point", "coordinates": list(p)}}
+        for n, p in enumerate(points, start=1)]}), encoding="utf-8")
+    out, printed = tmp_path / "pkg", io.StringIO()
+    assert territory([*new_args(files, out), "--cabinets", str(files["cabinets"])], out=printed) == 0
+    assert "  cabinets.name = NOM (guessed)" in printed.getvalue().splitlines()
+    world = lighting_world(str(out))
+    cabinets = world.assets[len(world.lamp_ids):]
+    assert [c.name for c in cabinets] == ["Armoire A1", "Armoire A2", "Armoire A3"]
+    assert not any(c.props.get("synthetic") for c in cabinets) and sum(c.props["lamps"] for c in cabinets) == len(world.lamp_ids)
+    assert [c.geometry.coordinates for c in cabinets] == [tuple(p) for p in points]
