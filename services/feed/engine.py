@@ -28,6 +28,7 @@ from services.metrics import Metrics
 from services.settings import Settings
 from services.feed.retained import RetainedStateReader
 from services.feed.snapshots import SnapshotBuilder, SnapshotStore
+from services.feed.territory_clock import link_clock
 from services.threads import LoopThread
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,10 @@ class Engine:
         self.views = CoreViews(self.core, clock())  # what pages and the API read, without the lock
         self._listeners: list[Listener] = []
         self._rejections = RejectionLog()
-        self.retained = RetainedStateReader(redis_url, self._apply_retained, metrics=self.metrics, clock=clock,
-                                            max_payload_bytes=settings.max_payload_bytes)  # full states, off this thread
+        # full states, off this thread; paced on the wall clock (the link), their times handed over on Vigie's
+        link, to_vigie = link_clock(clock)
+        self.retained = RetainedStateReader(redis_url, lambda part, since: self._apply_retained(part, to_vigie(since)),
+                                            metrics=self.metrics, clock=link, max_payload_bytes=settings.max_payload_bytes)
         self._frozen_at = 0
         # the territory clock (services/feed/territory_clock.py): its pace scales what is counted in wall seconds
         self.core.health.drift_after_s = settings.clock_drift_s
@@ -264,7 +267,7 @@ class Engine:
                     self._react(events, now)
                     self._deliver(events)
                 if interval > 0 and now >= next_snapshot and self._bus.connected:  # while Redis is away, nothing to write to
-                    next_snapshot = now + interval
+                    next_snapshot = now + interval * self.pace  # wall seconds, on the territory clock
                     self._store.submit(self._snapshots.build(now, self.lock, full=self._store.needs_full, bus_up=self.bus_up))
             except Exception:  # noqa: BLE001 - the engine loop never dies; a bug is logged and the loop goes on
                 log.exception("engine loop error")

@@ -64,6 +64,11 @@ class TerritoryClock:
             self._last = t
         return t
 
+    def at_wall(self, wall: float) -> float:
+        """The territory's time at wall time `wall` (on the anchor followed now)."""
+        a = self._anchor
+        return wall if a is None else a.at(wall)
+
     @property
     def anchor(self) -> ClockAnchor | None:
         """The anchor followed (None: the wall clock)."""
@@ -161,6 +166,13 @@ class TerritoryClock:
             self._loop.stop(timeout)
         if self._client is not None:
             self._client.close()
+
+
+def link_clock(clock: Callable[[], float]) -> tuple[Callable[[], float], Callable[[float], float]]:
+    """For what paces the link (waits for a newer retained version, state requests): the wall clock, and how to turn
+    its times into Vigie's. A plain clock (a test's, a replay's) paces both, as before."""
+    at_wall = getattr(clock, "at_wall", None)
+    return (time.time, at_wall) if at_wall is not None else (clock, lambda t: t)
 
 
 def clock_view(clock: Callable[[], float]) -> dict:

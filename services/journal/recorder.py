@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from services.alarms.store import JOURNAL_KEY
 from services.audit import AUDIT_KEY
+from services.feed.territory_clock import link_clock
 from services.feed.bus import ERRORS, FeedQueue, FeedReader, Taken, bounded_client
 from services.contract import Codec, Rejection
 from services.contract.codec import MAX_PAYLOAD_BYTES
@@ -74,8 +76,9 @@ class Recorder:
         # v2 supervisors keep their full state in Redis and only announce it: the recorder reads it as the engine
         # does, to journal it ("r" records) and give its shadow core the definitions; it never asks anyone for one
         self._retained_parts: "queue.Queue[Any]" = queue.Queue(maxsize=4096)
-        self.retained = RetainedStateReader(redis_url, self._take_retained, clock=clock, max_payload_bytes=MAX_PAYLOAD_BYTES,
-                                            commands=_Silent())
+        link, to_vigie = link_clock(clock)  # paced on the wall clock, its times on Vigie's (services/feed/territory_clock.py)
+        self.retained = RetainedStateReader(redis_url, lambda part, since: self._take_retained(part, to_vigie(since)), clock=link,
+                                            max_payload_bytes=MAX_PAYLOAD_BYTES, commands=_Silent())
         self._overflow_said = float("-inf")
         self._client: Any = None
         self._stream_ids: dict[str, str] = {}
@@ -85,6 +88,8 @@ class Recorder:
         self._changed: dict[str, set[str]] = {}  # assets whose values changed since the last full image
         self._alarms_changed: set[str] = set()  # alarms changed (or gone) since then
         self._next_streams = self._next_flush = 0.0
+        self._journal_config = journal.config  # as configured, for a pace of 1
+        self._pace = 1.0
         self._loop = LoopThread(self._run, "vigie-recorder")
         self._stop = self._loop.stopping
 
@@ -116,11 +121,24 @@ class Recorder:
 
     # --- the loop ----------------------------------------------------------------------------
 
+    def _follow_pace(self) -> None:
+        """On an accelerated territory clock (services/feed/territory_clock.py), cut segments and take images as often in
+        wall time as at x1: every `segment_s`, `snapshot_s`, `full_s` times the pace (a seek at x60 replays at most an hour)."""
+        pace = float(getattr(self.clock, "speed", 1.0))
+        if pace == self._pace:
+            return
+        base = self._journal_config
+        self.journal.config = replace(base, **{k: float(max(1, round(getattr(base, k) * pace))) for k in ("segment_s", "snapshot_s", "full_s")})
+        log.info("journal on the territory clock at x%g: a segment every %.0f s, an image every %.0f s, a full one every %.0f s "
+                 "(territory seconds)", pace, self.journal.config.segment_s, self.journal.config.snapshot_s, self.journal.config.full_s)
+        self._pace = pace
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 taken = self.queue.take(BATCH, 0.05)
                 now = self.clock()
+                self._follow_pace()
                 if taken:
                     self._take(now, taken)
                 self._take_retained_parts(now)
