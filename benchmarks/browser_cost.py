@@ -59,7 +59,23 @@ def network(d: webdriver.Chrome) -> dict:
             encoded[p["requestId"]] = p.get("encodedDataLength", 0)
     rows = [(encoded[r], decoded.get(r, 0), urls.get(r, "?")) for r in encoded]
     return {"transferred": sum(r[0] for r in rows), "decoded": sum(r[1] for r in rows), "requests": len(rows),
-            "largest": sorted(rows, reverse=True)[:6]}
+            "largest": sorted(rows, reverse=True)[:6], "urls": [r[2] for r in rows]}
+
+
+def over_https(d: webdriver.Chrome, urls: list[str]) -> float:
+    """The bodies of the same requests fetched again with brotli offered, in bytes (headers not counted)."""
+    import requests
+
+    s = requests.Session()
+    for c in d.get_cookies():
+        s.cookies.set(c["name"], c["value"])
+    total = 0
+    for url in urls:
+        if not url.startswith("http") or "/socket.io/" in url:
+            continue
+        r = s.get(url, headers={"Accept-Encoding": "br, gzip, deflate"}, stream=True, timeout=60)
+        total += len(r.raw.read(decode_content=False))
+    return total
 
 
 def ready(d: webdriver.Chrome, timeout: float = 60.0) -> float:
@@ -116,11 +132,15 @@ def main() -> int:
                   f"{cold['requests']} requests, live after {live_s:.1f} s (target < 3 MB)")
             for enc, dec, url in cold["largest"]:
                 print(f"    {enc / 1e3:9.1f} kB  ({dec / 1e3:9.1f} kB decoded)  {url.replace(stack.url, '')[:90]}")
+            print(f"the same requests' bodies fetched again with brotli offered: {over_https(d, cold['urls']) / 1e6:.2f} MB "
+                  f"(headers not counted)")
             d.get(stack.url + args.page)
             ready(d)
             time.sleep(8)
             warm = network(d)
             print(f"second load, same browser: {warm['transferred'] / 1e6:.2f} MB transferred, {warm['requests']} requests")
+            for enc, dec, url in warm["largest"][:4]:
+                print(f"    {enc / 1e3:9.1f} kB  ({dec / 1e3:9.1f} kB decoded)  {url.replace(stack.url, '')[:90]}")
             if args.cold_only:
                 return 0
             print(f"{'t (s)':>6} {'renderer CPU s':>14} {'main-thread task s':>18} {'script s':>9} {'DOM nodes':>9} {'JS heap MB':>10} {'listeners':>9}")

@@ -125,9 +125,8 @@ class Compressor:
             resp.direct_passthrough = False
         resp.set_data(body)
         resp.headers["Content-Encoding"] = encoding
-        etag = resp.headers.get("ETag")
-        if etag and not etag.startswith("W/"):
-            resp.headers["ETag"] = "W/" + etag  # another body than the identity's: a weak validator
+        # the ETag is kept as it is: Dash compares If-None-Match with its own tag exactly (a weakened one never
+        # matched, and plotly's 4.7 MB came again on every page load); Vary: Accept-Encoding keeps the encodings apart
         self.stats["compressed"] += 1
         self.stats["bytes_out"] += len(body)
         return resp

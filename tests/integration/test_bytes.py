@@ -50,3 +50,11 @@ def test_the_socket_handshake_is_not_compressed(room):
     c = room.server.test_client()
     r = c.get("/socket.io/?EIO=4&transport=polling", headers=GZ)
     assert r.status_code == 200 and "Content-Encoding" not in r.headers and b"sid" in r.data
+
+
+def test_a_script_revalidated_with_its_etag_is_not_sent_again(room):
+    c = room.server.test_client()
+    first = c.get("/_dash-component-suites/plotly/package_data/plotly.min.js", headers=GZ)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip"
+    again = c.get("/_dash-component-suites/plotly/package_data/plotly.min.js", headers={**GZ, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
