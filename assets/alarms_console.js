@@ -14,8 +14,10 @@
     shelved: { shelved: 1, shelved_one_shot: 1 },
     suppressed: { suppressed: 1 },
     out_of_service: { out_of_service: 1 },
+    maintenance: null, // class `maintenance` (work orders), whatever the state
     all: null,
   };
+  var SELECTED_KEY = "alarms-selected"; // the dcc.Store's session storage: the selection survives Back from an asset page
   var STATE_RANK = { active_unack: 0, rtn_unack: 1, active_ack: 2, suppressed: 3, shelved: 4, shelved_one_shot: 4, out_of_service: 5 };
   var PRIO_RANK = { urgent: 0, high: 1, low: 2, diagnostic: 3 };
 
@@ -48,6 +50,7 @@
   C.configure = function (cfg) {
     C.cfg = cfg;
     C.api = null;
+    try { C.selected = JSON.parse(window.sessionStorage.getItem(SELECTED_KEY)) || null; } catch (e) { C.selected = null; }
     if (!window.dash_ag_grid) return;
     window.dash_ag_grid.getApiAsync(GRID).then(function (api) {
       C.api = api;
@@ -63,6 +66,8 @@
     C.api.setGridOption("rowData", rows);
     C.stats.loads += 1;
     C.count();
+    var node = C.selected && C.api.getRowNode(C.selected); // back on the console: the selected row in view again
+    if (node && node.displayed) C.api.ensureNodeVisible(node, "middle");
   };
 
   C.onLive = function (kind, payload) {
@@ -144,6 +149,24 @@
     setProps("alarms-selected", { data: id }, true);
   };
 
+  /* The engine's answer to an action taken here ({id, state} each): the rows move at once, without waiting for the
+     push (a shelved alarm leaves "to handle" as soon as the feedback says so). */
+  C.applied = function (done) {
+    if (!C.api || !done || !done.length) return;
+    var update = [], remove = [];
+    done.forEach(function (d) {
+      var node = C.api.getRowNode(d.id);
+      if (!node || !node.data || !d.state || node.data.state === d.state) return;
+      if (d.state === "normal") { C.present.delete(d.id); remove.push({ id: d.id }); return; }
+      var a = Object.assign({}, node.data, { state: d.state, acknowledged: !UNACK[d.state] });
+      update.push(Object.assign(a, { rank: rank(a) }));
+    });
+    if (!update.length && !remove.length) return;
+    C.api.applyTransaction({ update: update, remove: remove });
+    C.api.onFilterChanged();
+    C.count();
+  };
+
   function pointOf(geometry) {
     if (!geometry) return null;
     var c = geometry.coordinates;
@@ -186,7 +209,10 @@
     var a = node.data, f = C.filters;
     if (!a) return false;
     var states = VIEWS[f.view];
-    if (f.view === "handle" && isChild(a)) {
+    if (f.view === "maintenance") { if (a.alarm_class !== "maintenance") return false; }
+    else if (a.alarm_class && a.alarm_class !== "operator" && f.view !== "all") return false; // not the control room's
+    else if (f.view === "handle" && a.chatter_held) { /* suppressed as chattering: shown once, to release it */ }
+    else if (f.view === "handle" && isChild(a)) {
       if (!C.expanded.has(a.parent) || !C.present.has(a.parent)) return false;
     } else if (states && !states[a.state]) return false;
     if (f.domains && !f.domains.has(a.domain)) return false;
@@ -237,9 +263,16 @@
     return isChild(a) ? t("group.cause", { id: a.parent }) : "";
   };
 
-  F.alarmPriority = function (params) {
+  F.alarmPriority = function (params) { // the shape is the cell's marker (assets/alarms.css): it alone blinks
     var p = ((C.cfg || {}).priorities || {})[params.value] || {};
-    return (p.shape || "") + " " + (p.label || params.value || "");
+    return p.label || params.value || "";
+  };
+  /* The alarm type in words (the master alarm database), the supervisor's own text as the detail. */
+  F.alarmMessage = function (params) {
+    var a = params.data;
+    if (!a) return "";
+    var label = ((C.cfg || {}).labels || {})[a.code];
+    return label ? label + (a.message ? " — " + a.message : "") : (a.message || a.code || "");
   };
   F.alarmPriorityClass = function (params) { return "prio-cell prio-" + params.value; };
   F.alarmPriorityCompare = function (a, b) { return (PRIO_RANK[a] || 0) - (PRIO_RANK[b] || 0); };
@@ -280,11 +313,16 @@
     var a = params.data;
     if (!a) return "";
     var out = [];
-    if (a.chattering) out.push(t("flag.chattering") + (a.state in VIEWS.handle ? " · " + t("flag.propose_shelve") : ""));
+    if (a.chatter_held) out.push(t("flag.chatter_held"));
+    else if (a.chattering) out.push(t("flag.chattering") + (a.state in VIEWS.handle ? " · " + t("flag.propose_shelve") : ""));
     if (a.comments) out.push("✎" + a.comments);
     return out.join("  ");
   };
-  F.alarmFlagsTip = function (params) { return params.data && params.data.chattering ? t("flag.chattering_hint") : ""; };
+  F.alarmFlagsTip = function (params) {
+    var a = params.data;
+    return !a ? "" : a.chatter_held ? t("flag.chatter_held_hint") : a.chattering ? t("flag.chattering_hint") : "";
+  };
+  F.alarmFlagsClass = function (params) { return params.data && params.data.chatter_held ? "alarm-flags chatter-held" : "alarm-flags"; };
   F.alarmLocateTip = function () { return t("act.locate"); };
   F.alarmQuickAck = function (params) { return params.data && UNACK[params.data.state] ? "✓" : ""; };
 
@@ -301,6 +339,7 @@
     }
     if (col === "locate") { C.locate(a); return; }
     if (col === "quickack" && UNACK[a.state]) { V.alarms.act("ack", [a.id]); return; }
+    if (col === "flags" && a.chatter_held) { V.alarms.act("release-chatter", [a.id]); return; }
     if (col === "flags" && a.chattering) { C.proposeShelve(params.node); return; }
     C.select(a.id);
     C.api.redrawRows();
@@ -313,7 +352,15 @@
     configure: function (cfg) { C.configure(cfg); return dc.no_update; },
     filters: function (domains, priorities, view, area, text) { C.setFilters(domains, priorities, view, area, text); return dc.no_update; },
     selectNone: function () { C.selectNone(); return dc.no_update; },
+    applied: function (done) { C.applied(done); return dc.no_update; },
   });
+
+  /* One blink clock for the page: every unacknowledged marker blinks in step (assets/alarms.css). */
+  if (!V.blinkClock) {
+    V.blinkClock = window.setInterval(function () {
+      document.documentElement.classList.toggle("vigie-blink-off");
+    }, 500);
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     if (!V.follow) return;

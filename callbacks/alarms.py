@@ -26,27 +26,40 @@ TOOLBAR = {
 }
 
 
-def run(action: str, alarm_ids: list[str], raw: dict, lang: str) -> tuple[str, bool]:
-    """Apply an action for the signed-in operator; return the words to show and whether it took effect."""
+DETAIL_ACTIONS = {
+    aids.DETAIL_ACK: lambda note: ("ack", {"comment": note}),
+    aids.DETAIL_COMMENT: lambda note: ("comment", {"text": note}),
+    aids.DETAIL_RELEASE: lambda note: ("release-chatter", {"reason": note}),
+}
+
+
+def run(action: str, alarm_ids: list[str], raw: dict, lang: str) -> tuple[str, bool, list[dict]]:
+    """Apply an action for the signed-in operator; return the words, whether it took effect, and the states it led to."""
     if not alarm_ids:
-        return at("fb.none", lang), False
+        return at("fb.none", lang), False, []
     try:
         outcomes = perform(action, alarm_ids, parse_params(action, raw), via="console")
     except BadRequest as err:
-        return str(err), False
+        return str(err), False, []
     except ActionsUnavailable as err:
-        return at("fb.unavailable", lang, why=str(err)), False
-    return feedback(outcomes, action, lang), any(o.ok for o in outcomes)
+        return at("fb.unavailable", lang, why=str(err)), False, []
+    applied = [{"id": o.alarm, "state": o.state} for o in outcomes if o.result == "done" and o.state]
+    return feedback(outcomes, action, lang), any(o.ok for o in outcomes), applied
 
 
 def register(app: Dash) -> None:
-    """Register the console's callbacks on `app`."""
+    """Register the console's callbacks on `app` (and those of the master alarm database's page)."""
+    from callbacks import alarms_rationale
+
+    alarms_rationale.register(app)
     app.clientside_callback(ClientsideFunction("vigie_alarms", "configure"), Output(aids.sink("config"), "data"), Input(aids.CONFIG, "data"))
     app.clientside_callback(ClientsideFunction("vigie_alarms", "filters"), Output(aids.sink("filters"), "data"),
                             Input(aids.F_DOMAIN, "value"), Input(aids.F_PRIORITY, "value"), Input(aids.F_VIEW, "value"),
                             Input(aids.F_AREA, "value"), Input(aids.F_TEXT, "value"))
     app.clientside_callback(ClientsideFunction("vigie_alarms", "selectNone"), Output(aids.sink("select"), "data"),
                             Input(aids.SELECT_NONE, "n_clicks"), prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("vigie_alarms", "applied"), Output(aids.sink("applied"), "data"),
+                            Input(aids.APPLIED, "data"), prevent_initial_call=True)
 
     @app.callback(Output(aids.SHELVE_MODAL, "opened"), Output(aids.SHELVE_MODAL, "title"), Output(aids.COMMENT_MODAL, "opened"),
                   Output(aids.COMMENT_MODAL, "title"), Output(aids.FEEDBACK, "children", allow_duplicate=True),
@@ -65,7 +78,7 @@ def register(app: Dash) -> None:
 
     @app.callback(Output(aids.FEEDBACK, "children", allow_duplicate=True), Output(aids.SHELVE_MODAL, "opened", allow_duplicate=True),
                   Output(aids.COMMENT_MODAL, "opened", allow_duplicate=True), Output(aids.SHELVE_REASON, "value"),
-                  Output(aids.COMMENT_TEXT, "value"),
+                  Output(aids.COMMENT_TEXT, "value"), Output(aids.APPLIED, "data", allow_duplicate=True),
                   *[Input(b, "n_clicks") for b in TOOLBAR], State(aids.GRID, "selectedRows"), State(aids.SHELVE_REASON, "value"),
                   State(aids.SHELVE_DURATION, "value"), State(aids.COMMENT_TEXT, "value"), State(ids.CONFIG, "data"),
                   prevent_initial_call=True)
@@ -73,14 +86,14 @@ def register(app: Dash) -> None:
         rows, reason, duration, text, config = args[len(TOOLBAR):]
         lang = language((config or {}).get("lang"))
         action, raw = TOOLBAR[ctx.triggered_id](reason, duration, text)
-        words, ok = run(action, [r["id"] for r in rows or [] if "id" in r], raw, lang)
+        words, ok, applied = run(action, [r["id"] for r in rows or [] if "id" in r], raw, lang)
         dialog = ctx.triggered_id in (aids.SHELVE_OK, aids.COMMENT_OK)
         close = False if ok else no_update
         return words, close if dialog else no_update, close if dialog else no_update, "" if ok and dialog else no_update, \
-            "" if ok and dialog else no_update
+            "" if ok and dialog else no_update, applied or no_update
 
     @app.callback(Output(aids.DETAIL, "children"), Input(aids.SELECTED, "data"), Input(aids.SELECTED_REV, "data"),
-                  State(ids.CONFIG, "data"), prevent_initial_call=True)
+                  State(ids.CONFIG, "data"))  # also at load: the selection kept in the session (Back from an asset page)
     def show_detail(alarm_id, _rev, config):
         lang = language((config or {}).get("lang"))
         if not alarm_id:
@@ -92,12 +105,13 @@ def register(app: Dash) -> None:
         return alarm_detail(found, lang, current_ui().tz, alarm_id)
 
     @app.callback(Output(aids.FEEDBACK, "children", allow_duplicate=True), Output(aids.DETAIL_NOTE, "value"),
-                  Input(aids.DETAIL_ACK, "n_clicks"), Input(aids.DETAIL_COMMENT, "n_clicks"), State(aids.DETAIL_NOTE, "value"),
-                  State(aids.SELECTED, "data"), State(ids.CONFIG, "data"), prevent_initial_call=True)
-    def detail_act(ack_clicks, comment_clicks, note, alarm_id, config):
-        if not (ack_clicks or comment_clicks) or not alarm_id:
-            return no_update, no_update
+                  Output(aids.APPLIED, "data", allow_duplicate=True),
+                  Input(aids.DETAIL_ACK, "n_clicks"), Input(aids.DETAIL_COMMENT, "n_clicks"), Input(aids.DETAIL_RELEASE, "n_clicks"),
+                  State(aids.DETAIL_NOTE, "value"), State(aids.SELECTED, "data"), State(ids.CONFIG, "data"), prevent_initial_call=True)
+    def detail_act(ack_clicks, comment_clicks, release_clicks, note, alarm_id, config):
+        if not (ack_clicks or comment_clicks or release_clicks) or not alarm_id:
+            return no_update, no_update, no_update
         lang = language((config or {}).get("lang"))
-        action, raw = ("ack", {"comment": note or ""}) if ctx.triggered_id == aids.DETAIL_ACK else ("comment", {"text": note or ""})
-        words, ok = run(action, [alarm_id], raw, lang)
-        return words, "" if ok else no_update
+        action, raw = DETAIL_ACTIONS[ctx.triggered_id](note or "")
+        words, ok, applied = run(action, [alarm_id], raw, lang)
+        return words, "" if ok else no_update, applied or no_update

@@ -51,6 +51,12 @@ def kpi_tiles(r: dict, lang: str) -> html.Div:
         _tile("chattering", str(r["chattering"]), at("kpi.target", lang, v="0"), "ok" if not r["chattering"] else "warning", lang),
         _tile("stale", str(r["stale"]), at("kpi.target", lang, v="0"), "ok" if not r["stale"] else "warning", lang),
         _tile("mtta_s", duration(r["mtta_s"], lang), f"n = {r['acks']}", "ok", lang),
+        _tile("standing", str(r.get("standing", 0)), at("kpi.standing_more", lang, max=r.get("standing_max", 0),
+                                                      mean=_num(r.get("standing_mean", 0.0), lang)),
+              r.get("standing_status", "ok"), lang),
+        _tile("per_10min_max", _num(r.get("per_10min_max", 0.0), lang), at("kpi.target", lang, v=f"< {r['targets']['flood_per_10min']}"),
+              "ok" if r.get("per_10min_max", 0.0) < r["targets"]["flood_per_10min"] else "warning", lang),
+        _tile("maintenance_opened", str(r.get("maintenance_opened", 0)), at("kpi.maintenance_note", lang), "ok", lang),
     ])
 
 

@@ -22,8 +22,9 @@ from .palette import PRIORITY_STYLE, css_variables
 from .shell import banner, header, summary_strip
 
 DOMAINS = ("lighting", "water", "traffic")
-VIEWS = ("handle", "unack", "shelved", "suppressed", "out_of_service", "all")
+VIEWS = ("handle", "unack", "shelved", "suppressed", "out_of_service", "maintenance", "all")
 SHELF_MINUTES = (15, 30, 60, 120, 240, 480)
+KEEP = {"persistence": True, "persistence_type": "session"}  # the filters survive Back from an asset page
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class ConsoleData:
     default_shelf_s: float = 3600.0
     sound: bool = True  # the wall does not sound
     timezone: str = "Europe/Paris"  # the territory's: times read the same on every console and in the panels
+    labels: dict[str, str] = field(default_factory=dict)  # alarm code -> its name (master alarm database), this language
     journal_url: str = "/api/v1/alarms/journal.csv"
     kpis_url: str = "/alarms/kpis"
 
@@ -46,14 +48,14 @@ def console_config(d: PageData, c: ConsoleData) -> dict:
         "timezone": c.timezone,
         "sounds": {"urgent": "/assets/alarm_urgent.wav", "high": "/assets/alarm_high.wav"}, "repeat_s": 10,
         "priorities": {p: {"shape": s["shape"], "label": t(f"priority.{p}", d.lang)} for p, s in PRIORITY_STYLE.items()},
-        "domains": {dom: t(f"nav.{dom}", d.lang) for dom in DOMAINS},
+        "domains": {dom: t(f"nav.{dom}", d.lang) for dom in DOMAINS}, "labels": c.labels,
     }
 
 
 def _chip_group(cid: str, options: list[tuple[str, str]], label: str) -> html.Div:
     return html.Div(className="alarm-filter", children=[
         html.Span(label, className="alarm-filter-label"),
-        dmc.ChipGroup(id=cid, multiple=True, value=[v for v, _ in options],
+        dmc.ChipGroup(id=cid, multiple=True, value=[v for v, _ in options], **KEEP,
                       children=[dmc.Chip(text, value=v, size="xs", variant="outline") for v, text in options]),
     ])
 
@@ -69,12 +71,12 @@ def filters(d: PageData, c: ConsoleData) -> html.Div:
         _chip_group(aids.F_PRIORITY, prios, at("filter.priority", lang)),
         html.Div(className="alarm-filter", children=[
             html.Span(at("filter.state", lang), className="alarm-filter-label"),
-            dmc.SegmentedControl(id=aids.F_VIEW, value="handle", size="xs",
+            dmc.SegmentedControl(id=aids.F_VIEW, value="handle", size="xs", **KEEP,
                                  data=[{"value": v, "label": at(f"view.{v}", lang)} for v in VIEWS]),
         ]),
-        dmc.Select(id=aids.F_AREA, data=areas, value="", searchable=True, size="xs", w=170, allowDeselect=False,
+        dmc.Select(id=aids.F_AREA, data=areas, value="", searchable=True, size="xs", w=170, allowDeselect=False, **KEEP,
                    **{"aria-label": at("filter.area", lang)}),
-        dmc.TextInput(id=aids.F_TEXT, placeholder=at("filter.text", lang), size="xs", w=240, debounce=200,
+        dmc.TextInput(id=aids.F_TEXT, placeholder=at("filter.text", lang), size="xs", w=240, debounce=200, **KEEP,
                       **{"aria-label": at("filter.text", lang)}),
         html.A(id=aids.KPI_STRIP, className="alarm-kpi-strip", href=c.kpis_url, title=at("act.kpis", lang)),
     ])
@@ -151,7 +153,8 @@ def alarm_console(d: PageData, c: ConsoleData) -> html.Div:
             dcc.Store(id=ids.SELECTED),
             dcc.Store(id=ids.DETAILS_REFRESH, data=0),
             dcc.Store(id=aids.CONFIG, data=console_config(d, c)),
-            dcc.Store(id=aids.SELECTED),
+            dcc.Store(id=aids.SELECTED, storage_type="session"),
+            dcc.Store(id=aids.APPLIED),
             dcc.Store(id=aids.SELECTED_REV, data=0),
             *[dcc.Store(id=aids.sink(n)) for n in aids.SINKS],
             header(lang, d.theme, "alarms", d.territory_name, d.default_lang),

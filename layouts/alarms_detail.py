@@ -37,6 +37,28 @@ def history_table(history: list[dict], lang: str, tz) -> html.Table:
     return html.Table([html.Tbody(rows)], className="alarm-history")
 
 
+def _words(record: dict, name: str, lang: str) -> str:
+    words = record.get(name) or {}
+    return str(words.get(lang) or words.get("fr") or words.get("en") or "")
+
+
+def procedure(record: dict | None, lang: str) -> html.Section | None:
+    """The alarm response procedure from the master alarm database: class, consequence, action, time to respond."""
+    if not record:
+        return None
+    rows = [html.P([html.Span(at("procedure.class", lang), className="dt"), at(f"class.{record.get('class', 'operator')}", lang)])]
+    for key in ("consequence", "action"):
+        text = _words(record, key, lang)
+        if text:
+            rows.append(html.P([html.Span(at(f"procedure.{key}", lang), className="dt"), text]))
+    if record.get("respond_min") is not None:
+        rows.append(html.P([html.Span(at("procedure.respond", lang), className="dt"),
+                            at("procedure.respond_min", lang, n=f"{record['respond_min']:g}")]))
+    if record.get("default"):
+        rows.append(html.P(at("procedure.default", lang), className="detail-note"))
+    return html.Section([html.H4(at("procedure.title", lang)), *rows], className="alarm-procedure")
+
+
 def alarm_detail(found: dict | None, lang: str, tz, alarm_id: str | None = None) -> list:
     """The panel's content for `found` (from AlarmActions.detail), or a hint."""
     if found is None:
@@ -53,7 +75,9 @@ def alarm_detail(found: dict | None, lang: str, tz, alarm_id: str | None = None)
             html.Span(t(f"priority.{p}", lang), className="prio-label"),
             html.Span(state, className="detail-state"),
         ]),
-        html.H3(a.get("message") or a.get("code", ""), className="details-name"),
+        html.H3(_words(found.get("procedure") or {}, "label", lang) if (found.get("procedure") or {}).get("label")
+                and not (found.get("procedure") or {}).get("default") else a.get("message") or a.get("code", ""), className="details-name"),
+        html.Div(a.get("message") or "", className="detail-message"),
         _row(at("col.asset", lang), dcc.Link(str(a.get("asset", "")), href="/asset/" + quote(str(a.get("asset", "")), safe=""),
                                              className="asset-link") if a.get("asset") else ""),
         _row(at("detail.raised", lang), format_time(a.get("raised_at"), tz, lang)),
@@ -71,12 +95,19 @@ def alarm_detail(found: dict | None, lang: str, tz, alarm_id: str | None = None)
                               className="detail-note"))
     if a.get("parent"):
         parts.append(html.Div(at("group.cause", lang, id=a["parent"]), className="detail-note"))
+    if a.get("chatter_held"):
+        parts.append(html.Div(at("flag.chatter_held_hint", lang), className="detail-note"))
+    proc = procedure(found.get("procedure"), lang)
+    if proc is not None:
+        parts.append(proc)
     parts.append(html.Div(className="detail-actions", children=[
         dcc.Input(id=aids.DETAIL_NOTE, type="text", maxLength=500, placeholder=at("ack.comment", lang), className="detail-note-input",
                   debounce=False),
         html.Button(at("act.ack", lang), id=aids.DETAIL_ACK, n_clicks=0, className="alarm-action primary",
                     disabled=a["state"] not in UNACKED),
         html.Button(at("trigger.comment", lang), id=aids.DETAIL_COMMENT, n_clicks=0, className="alarm-action"),
+        html.Button(at("flag.chatter_held", lang), id=aids.DETAIL_RELEASE, n_clicks=0, className="alarm-action",
+                    hidden=not a.get("chatter_held")),
     ]))
     children = found.get("children", [])
     if children:

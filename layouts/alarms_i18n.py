@@ -115,6 +115,60 @@ _EN: dict[str, str] = {
     "kpi.none": "—", "kpi.short": "EEMUA 191", "kpi.short.per_10min": "10 min", "kpi.short.per_hour": "1 h",
 }
 
+# the master alarm database (issue 15): views, chattering suppression, the response procedure, the engineers' page
+_FR.update({
+    "view.maintenance": "Maintenance", "flag.chatter_held": "⟳ bavarde, masquée · réafficher",
+    "flag.chatter_held_hint": "Masquée parce qu'elle bat (annoncée une fois) ; elle revient seule si elle se stabilise. "
+                              "Cliquer pour la réafficher.",
+    "verb.release-chatter": "réaffichée(s)", "trigger.release-chatter": "Réaffichée",
+    "procedure.title": "Consigne (rationalisation)", "procedure.class": "Type", "procedure.consequence": "Si rien n'est fait",
+    "procedure.action": "Action", "procedure.respond": "Délai de réponse", "procedure.respond_min": "{n} min",
+    "procedure.default": "Type d'alarme non rationalisé : consigne par défaut.",
+    "class.operator": "Alarme opérateur", "class.maintenance": "Maintenance (ordre de travail)", "class.event": "Événement seul",
+    "rat.title": "Rationalisation des alarmes (ISA-18.2)", "rat.records": "Types d'alarme",
+    "rat.to_rationalise": "À rationaliser (codes reçus sans fiche)", "rat.none": "Aucun code inconnu reçu.",
+    "rat.edit": "Modifier la fiche", "rat.code": "Code", "rat.domain": "Domaine", "rat.class": "Classe",
+    "rat.priority": "Priorité", "rat.priority.supervisor": "Selon le superviseur", "rat.on_delay": "Retard à l'apparition (s)",
+    "rat.off_delay": "Retard à la disparition (s)", "rat.deadband": "Bande morte", "rat.deadband_unit": "Unité",
+    "rat.chatter_toggles": "Battement : changements", "rat.chatter_window": "… en (s)", "rat.respond": "Délai de réponse (min)",
+    "rat.label_fr": "Libellé (fr)", "rat.label_en": "Libellé (en)", "rat.consequence_fr": "Conséquence (fr)",
+    "rat.consequence_en": "Conséquence (en)", "rat.action_fr": "Action (fr)", "rat.action_en": "Action (en)",
+    "rat.save": "Enregistrer", "rat.revert": "Revenir à la fiche livrée", "rat.saved": "Fiche {code} enregistrée : en vigueur.",
+    "rat.reverted": "Fiche {code} : fiche livrée rétablie.", "rat.refused": "Refusé : {why}",
+    "rat.forbidden": "Réservé aux ingénieurs du domaine.", "rat.pick": "Choisissez un type d'alarme à modifier.",
+    "rat.count": "Reçus", "rat.first": "Premier", "rat.example": "Exemple", "rat.supervisor": "Superviseur",
+    "rat.edited": "modifiée", "rat.respond_short": "Réponse",
+    "kpi.standing": "Alarmes en cours (maintenant)", "kpi.standing_more": "max {max} · moyenne {mean} (objectif ≤ 10)",
+    "kpi.per_10min_max": "Pire période de 10 min", "kpi.maintenance_opened": "Conditions de maintenance ouvertes",
+    "kpi.maintenance_note": "vers les ordres de travail, non annoncées",
+})
+_EN.update({
+    "view.maintenance": "Maintenance", "flag.chatter_held": "⟳ chattering, suppressed · show",
+    "flag.chatter_held_hint": "Suppressed because it chatters (announced once); it comes back by itself when it steadies. "
+                              "Click to show it again.",
+    "verb.release-chatter": "shown again", "trigger.release-chatter": "Shown again",
+    "procedure.title": "Alarm response procedure", "procedure.class": "Type", "procedure.consequence": "If nothing is done",
+    "procedure.action": "Action", "procedure.respond": "Time to respond", "procedure.respond_min": "{n} min",
+    "procedure.default": "Alarm type not rationalised: default procedure.",
+    "class.operator": "Operator alarm", "class.maintenance": "Maintenance (work order)", "class.event": "Event only",
+    "rat.title": "Alarm rationalisation (ISA-18.2)", "rat.records": "Alarm types",
+    "rat.to_rationalise": "To rationalise (codes received without a record)", "rat.none": "No unknown code received.",
+    "rat.edit": "Edit the record", "rat.code": "Code", "rat.domain": "Domain", "rat.class": "Class",
+    "rat.priority": "Priority", "rat.priority.supervisor": "As the supervisor says", "rat.on_delay": "On-delay (s)",
+    "rat.off_delay": "Off-delay (s)", "rat.deadband": "Deadband", "rat.deadband_unit": "Unit",
+    "rat.chatter_toggles": "Chattering: changes", "rat.chatter_window": "… within (s)", "rat.respond": "Time to respond (min)",
+    "rat.label_fr": "Label (fr)", "rat.label_en": "Label (en)", "rat.consequence_fr": "Consequence (fr)",
+    "rat.consequence_en": "Consequence (en)", "rat.action_fr": "Action (fr)", "rat.action_en": "Action (en)",
+    "rat.save": "Save", "rat.revert": "Back to the shipped record", "rat.saved": "Record {code} saved: in force.",
+    "rat.reverted": "Record {code}: the shipped record is back.", "rat.refused": "Refused: {why}",
+    "rat.forbidden": "For the domain's engineers only.", "rat.pick": "Pick an alarm type to edit.",
+    "rat.count": "Received", "rat.first": "First", "rat.example": "Example", "rat.supervisor": "Supervisor",
+    "rat.edited": "edited", "rat.respond_short": "Respond",
+    "kpi.standing": "Standing alarms (now)", "kpi.standing_more": "max {max} · mean {mean} (target ≤ 10)",
+    "kpi.per_10min_max": "Worst 10-minute period", "kpi.maintenance_opened": "Maintenance conditions opened",
+    "kpi.maintenance_note": "to work orders, not annunciated",
+})
+
 _CATALOGS = {"fr": _FR, "en": {**_FR, **_EN}}
 
 

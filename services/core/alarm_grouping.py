@@ -29,6 +29,7 @@ class FloodGrouping:
     # provided by AlarmBook
     _move: Callable[[AlarmRecord, Trigger, str, str, float], None]
     _in_maintenance: Callable[[str], bool]
+    _clear_now: Callable[[AlarmRecord, float, str, float], AlarmRecord]
 
     def _place(self, a: AlarmRecord, now: float, cause: str | None = None) -> None:
         """Suppress `a` under its cause when one is active; take it out of service when its asset is in maintenance."""
@@ -92,6 +93,8 @@ class FloodGrouping:
         if child is None or child.state is not S.SUPPRESSED:
             return
         former = child.parent
+        if child.active and child.clear_due is not None:  # its supervisor cleared it; only the off-delay kept it: cleared
+            self._clear_now(child, child.cleared_at or now, "supervisor", now)
         other = self.flood.parent_of(child) if child.active else None
         if other is not None and other.id != former:
             self._suppress(child, other, now)

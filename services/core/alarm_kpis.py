@@ -22,6 +22,10 @@ TARGET_DISTRIBUTION_PCT = {"low": 80.0, "high": 15.0, "urgent": 5.0}  # diagnost
 MAX_EVENTS = 500_000  # annunciations kept, whatever the window
 
 
+STANDING_EVERY_S = 60.0
+TARGET_STANDING = (10.0, 20.0)  # EEMUA 191: fewer than 10 standing alarms
+
+
 def _grade(value: float | None, targets: tuple[float, float]) -> str:
     if value is None:
         return "ok"
@@ -44,6 +48,8 @@ class AlarmStats:
         self._acks: deque[tuple[float, float]] = deque(maxlen=MAX_EVENTS)  # (at, delay s)
         self._ack_sum = 0.0
         self._last_seen: dict[str, float] = {}  # alarm id -> last annunciation (to rebuild delays from a journal)
+        self._standing: deque[tuple[float, int]] = deque()  # (at, operator alarms standing) sampled every STANDING_EVERY_S
+        self._maintenance: deque[float] = deque()  # maintenance conditions opened (handed to work orders)
 
     # --- feeding ---------------------------------------------------------------------------
 
@@ -51,6 +57,19 @@ class AlarmStats:
         """Count an alarm presented to the operator now."""
         self._add(alarm.id, str(alarm.priority), now)
         self._meta[alarm.id] = (alarm.domain, alarm.code, alarm.asset, alarm.message)
+
+    def standing_due(self, now: float) -> bool:
+        """Is a standing-alarm sample due?"""
+        return not self._standing or now - self._standing[-1][0] >= STANDING_EVERY_S
+
+    def standing(self, n: int, now: float) -> None:
+        """Sample the operator alarms standing now (active, shown): EEMUA's standing-alarm figure."""
+        if not self._standing or now - self._standing[-1][0] >= STANDING_EVERY_S:
+            self._standing.append((now, n))
+
+    def maintenance_opened(self, now: float) -> None:
+        """Count a maintenance condition opened (not annunciated: a work order's)."""
+        self._maintenance.append(now)
 
     def acknowledged(self, alarm_id: str, delay_s: float, now: float) -> None:
         """Count an acknowledgement that came `delay_s` after the annunciation."""
@@ -106,6 +125,10 @@ class AlarmStats:
             del self._buckets[b]
         while self._acks and self._acks[0][0] <= now - window:
             self._ack_sum -= self._acks.popleft()[1]
+        while self._standing and self._standing[0][0] <= now - window:
+            self._standing.popleft()
+        while self._maintenance and self._maintenance[0] <= now - window:
+            self._maintenance.popleft()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -129,7 +152,15 @@ class AlarmStats:
             "flood_share_pct": flood_share, "flood_share_status": _grade(flood_share, TARGET_FLOOD_SHARE_PCT),
             "chattering": chattering, "stale": stale, "mtta_s": mtta, "acks": len(self._acks),
             "annunciated": len(self._events), "operators": ops,
+            **self._standing_figures(), "maintenance_opened": len(self._maintenance),
         }
+
+    def _standing_figures(self) -> dict:
+        ns = [n for _t, n in self._standing]
+        now_n = ns[-1] if ns else 0
+        return {"standing": now_n, "standing_max": max(ns, default=0),
+                "standing_mean": round(sum(ns) / len(ns), 1) if ns else 0.0,
+                "standing_status": _grade(float(max(ns, default=0)), TARGET_STANDING)}
 
     def report(self, now: float, chattering_ids: Iterable[str], stale: int) -> dict:
         """Everything on the KPI page: tiles, priority distribution, bad actors, the targets."""
@@ -151,6 +182,7 @@ class AlarmStats:
                           "flood_per_10min": self.policy.flood_per_10min, "stale_after_s": self.policy.stale_after_s}
         out["window_s"] = self.policy.kpi_window_s
         out["series"] = self.series(now)
+        out["per_10min_max"] = max((n for _b, n in out["series"]), default=0.0)
         return out
 
     def series(self, now: float) -> list[list[float]]:

@@ -45,7 +45,8 @@ class AlarmBook(OperatorActions, FloodGrouping):
     """Every alarm that needs the operator or is held back, with flood, chatter and KPI bookkeeping."""
 
     def __init__(self, max_returned: int = 20000, *, asset_of: Callable[[str], Any] | None = None,
-                 policy: AlarmPolicy | None = None, rationale: RationaleBook | None = None) -> None:
+                 policy: AlarmPolicy | None = None, rationale: RationaleBook | None = None,
+                 assets_of: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.max_returned = max_returned
         self.policy = policy or AlarmPolicy()
         # the master alarm database; without one (a test's core) every code is an operator alarm as its severity says
@@ -54,7 +55,8 @@ class AlarmBook(OperatorActions, FloodGrouping):
         self._clearing: set[str] = set()  # alarms whose clear waits for their off-delay
         self._chatter_held: set[str] = set()  # alarms suppressed because they chatter
         self.events_only: dict[str, int] = {}  # code -> raises of "event only" types (recorded, never shown)
-        self.street_dark = StreetDark(lambda asset_id: self.asset_of(asset_id))
+        self.street_dark = StreetDark(lambda asset_id: self.asset_of(asset_id),
+                                      lighting=(lambda: assets_of("lighting")) if assets_of is not None else None)
         self._dark: set[str] = set()  # streets with an active street_dark alarm
         self.asset_of = asset_of or (lambda _id: None)
         self.flood = Flood(self.asset_of)
@@ -240,6 +242,8 @@ class AlarmBook(OperatorActions, FloodGrouping):
             self.stats.annunciated(a, now)
         if a.code == "lamp_fault":
             self.street_dark.fault(a.id, a.asset)
+        if counted and a.alarm_class == "maintenance" and before is not S.ACTIVE_UNACK:
+            self.stats.maintenance_opened(now)
         return a
 
     def clear(self, alarm_id: str, at: float, who: str = "supervisor", now: float | None = None) -> AlarmRecord | None:
@@ -327,6 +331,9 @@ class AlarmBook(OperatorActions, FloodGrouping):
                 self._move(a, T.RETURN_TO_SERVICE, "vigie", "asset back in service", now)
                 self._settle(a, now)
         self._derive(now)
+        if self.stats.standing_due(now):
+            self.stats.standing(sum(1 for a in self._alarms.values()
+                                    if a.active and a.alarm_class == "operator" and a.state not in HIDDEN), now)
         self.stats.trim(now)
 
     def _derive(self, now: float) -> None:

@@ -64,7 +64,7 @@ class Hypervisor(SupervisorIdentity):
         self.registry = Registry(self.config.registry)
         self._snapshot_created: dict[str, tuple[str, set[str]]] = {}  # supervisor -> (snapshot, assets it created)
         self._snapshot_refused: dict[str, tuple[str, Refused]] = {}  # supervisor -> (its last refused snapshot, why)
-        self.alarms = AlarmBook(asset_of=self.state.get)
+        self.alarms = AlarmBook(asset_of=self.state.get, assets_of=self.state.domain)
         self.kpi_history = KpiHistory(self.config.kpi_window_s, self.config.kpi_sample_s)
         self._kpis: dict[str, dict[str, Kpi]] = {d: {} for d in DOMAINS}
         self._dirty_domains: set[str] = set(DOMAINS)

@@ -19,7 +19,8 @@ SNAPSHOT_LIMIT = 1_000_000  # every abnormal asset, whatever their number
 
 # What the alarm console shows besides the list's fields (lifecycle, who handles it, flood group, chattering).
 ALARM_CONSOLE_FIELDS = ("state", "area", "acked_by", "acked_at", "assignee", "parent", "children", "chattering",
-                        "shelved_by", "shelved_until", "shelve_reason", "out_of_service_reason", "comments", "cleared_at")
+                        "shelved_by", "shelved_until", "shelve_reason", "out_of_service_reason", "comments", "cleared_at",
+                        "alarm_class", "chatter_held")  # the master alarm database (docs/alarms.md)
 
 
 def compact_alarm(a: dict, asset_name: str | None) -> dict:

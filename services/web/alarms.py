@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from services.alarms.actions import ACTIONS, ActionsUnavailable, AlarmActions, BadRequest, parse_ids, parse_params
 from services.alarms.store import AlarmStore, journal_csv
-from services.core.alarm_rationale import RationaleError
+from services.core.alarm_rationale import Rationale, RationaleError
 from services.core.alarm_record import AlarmPolicy, Outcome
 from services.redis_conn import BusUnavailable
 from services.settings import DOMAINS
@@ -149,23 +149,74 @@ def _read_allowed() -> Response | None:
     return None if decision else refusal_response(decision)
 
 
-def _engineer_of(domain: Any) -> Response | None:
-    """None when the caller may change the alarm types of `domain` (all domains for Vigie's own or unknown ones)."""
-    from services.web.auth import authorize, refusal_response
+class RationaleForbidden(PermissionError):
+    """The principal may not change this alarm type (the decision says why, in words)."""
+
+    def __init__(self, decision: Any) -> None:
+        super().__init__(getattr(decision, "message", "") or "not allowed")
+        self.decision = decision
+
+
+def _rationale_domains(domain: Any) -> tuple[str, ...]:
+    return (domain,) if domain in DOMAINS else tuple(DOMAINS)  # Vigie's own or unknown: an engineer of every domain
+
+
+def may_edit_rationale(domain: Any) -> bool:
+    """May the current principal change the alarm types of `domain`? (to enable the page's form; saving checks again)"""
+    from services.web.auth import current_principal
+
+    security = current_app.extensions.get(SECURITY)
+    principal = current_principal()
+    return security is not None and all(security.allowed(principal, "settings.thresholds", d) for d in _rationale_domains(domain))
+
+
+def _authorise_rationale(domain: Any) -> None:
+    from services.web.auth import authorize
 
     if current_app.extensions.get(SECURITY) is None:
-        return _error(401, "not_signed_in", "sign in first (security is not set up on this server)")
-    for d in [domain] if domain in DOMAINS else DOMAINS:
-        decision = authorize("settings.thresholds", d, target=request.path)
+        raise RationaleForbidden(None)
+    for d in _rationale_domains(domain):
+        decision = authorize("settings.thresholds", d, target=f"alarm type ({d})")
         if not decision:
-            return refusal_response(decision)
-    return None
+            raise RationaleForbidden(decision)
+
+
+def save_rationale(raw: dict) -> Rationale:
+    """Authorise, validate, keep and put in force an engineer's record; audited. RationaleError / RationaleForbidden."""
+    service = alarm_service()
+    code = str(raw.get("code", ""))[:80]
+    current = next((r for r in service.actions.rationale()["records"] if r["code"] == code), None)
+    _authorise_rationale(raw.get("domain"))
+    if current is not None and current.get("domain") != raw.get("domain"):
+        _authorise_rationale(current.get("domain"))  # moving a type to another domain: an engineer of both
+    record = service.actions.put_rationale(raw)
+    _audit_rationale("ok", record.code, f"class={record.alarm_class} priority={record.priority} "
+                                        f"on={record.on_delay_s:g}s off={record.off_delay_s:g}s respond={record.respond_min}")
+    return record
+
+
+def revert_rationale(code: str) -> Rationale:
+    """Authorise and forget an engineer's edit of `code` (the shipped record, or the default, again); audited."""
+    service = alarm_service()
+    current = next((r for r in service.actions.rationale()["records"] if r["code"] == code), None)
+    _authorise_rationale(current["domain"] if current else None)
+    record = service.actions.revert_rationale(code[:80])
+    _audit_rationale("ok", code, "reverted to the shipped record")
+    return record
 
 
 def _audit_rationale(outcome: str, code: str, detail: str) -> None:
     from services.web.auth import record
 
     record("settings.thresholds", outcome, target=f"alarm type {code[:80]}", detail=detail[:400])
+
+
+def _refused(err: RationaleForbidden) -> Response:
+    from services.web.auth import refusal_response
+
+    if err.decision is None:
+        return _error(401, "not_signed_in", "sign in first (security is not set up on this server)")
+    return refusal_response(err.decision)
 
 
 def create_alarm_api() -> Blueprint:
@@ -265,26 +316,19 @@ def create_alarm_api() -> Blueprint:
         body.setdefault("code", code)
         if body.get("code") != code:
             raise BadRequest("the record's code differs from the path's")
-        refused = _engineer_of(body.get("domain"))
-        if refused is not None:
-            return refused
         try:
-            record = alarm_service().actions.put_rationale(body)
+            return _json(save_rationale(body).to_dict())
         except RationaleError as err:
             return _error(400, "bad_request", str(err))
-        _audit_rationale("ok", code, f"class={record.alarm_class} priority={record.priority}")
-        return _json(record.to_dict())
+        except RationaleForbidden as err:
+            return _refused(err)
 
     @bp.delete("/rationalisation/<code>")
-    def revert_rationale(code: str) -> Response:
-        service = alarm_service()
-        current = next((r for r in service.actions.rationale()["records"] if r["code"] == code), None)
-        refused = _engineer_of(current["domain"] if current else None)
-        if refused is not None:
-            return refused
-        record = service.actions.revert_rationale(code[:80])
-        _audit_rationale("ok", code, "reverted to the shipped record")
-        return _json(record.to_dict())
+    def delete_rationale(code: str) -> Response:
+        try:
+            return _json(revert_rationale(code).to_dict())
+        except RationaleForbidden as err:
+            return _refused(err)
 
     @bp.get("/<path:alarm_id>")
     def detail(alarm_id: str) -> Response:

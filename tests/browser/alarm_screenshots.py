@@ -39,7 +39,7 @@ def operators(stack) -> None:
     """Some alarms acknowledged, one taken in charge with a comment, one shelved."""
     actions = AlarmActions(stack.runtime.engine)
     alarms = [a for a in stack.runtime.reader.alarms() if a["state"] == "active_unack" and not a["parent"]]
-    faults = [a["id"] for a in alarms if a["code"] == "lamp_fault"]
+    faults = [a["id"] for a in alarms if a.get("alarm_class", "operator") == "operator" and a["priority"] == "low"]
     actions.apply("ack", faults[:6], "alice", parse_params("ack", {"comment": "tournée de nuit prévenue"}))
     urgent = next((a["id"] for a in alarms if a["priority"] in ("urgent", "high") and a["children"]), None)
     if urgent:
@@ -62,7 +62,8 @@ def main() -> int:
     url = f"redis://127.0.0.1:{port}/0"
     wait_ready(url)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = start_secured(url, coalesce_ms=250, run_simulators=True, simulator_speed=args.speed, state_dir=Path(tmp))
+        stack = start_secured(url, coalesce_ms=250, run_simulators=True, simulator_speed=args.speed, state_dir=Path(tmp),
+                              engineers=("eve",))
         try:
             stack.runtime.simulators.wait_started(120)
             stack.wait_for(lambda: len(stack.runtime.reader.assets_geo("lighting")) > 29000, 120, "the lamps")
@@ -97,12 +98,23 @@ def shots(stack, out: Path) -> None:
             d.execute_script("document.getElementById('alarms-shelve').click()")
             time.sleep(1.5)
             d.save_screenshot(str(out / f"alarms-shelve-{w}x{h}.png"))
+        d.execute_script("document.querySelector('#alarms-filter-view input[value=maintenance]').click()")
+        time.sleep(2)
+        d.save_screenshot(str(out / f"alarms-maintenance-{w}x{h}.png"))
+        d.execute_script("document.querySelector('#alarms-filter-view input[value=handle]').click()")
         d.get(stack.url + "/alarms/kpis")
         stack.wait_for(lambda: d.execute_script("return !!document.querySelector('#alarm-kpis-report .main-svg')"), 30, "the KPI page")
         time.sleep(2)
         d.save_screenshot(str(out / f"alarm-kpis-{w}x{h}.png"))
         errors = console_errors(d)
         print(f"{w}x{h}: {len(errors)} console errors", *[e["message"][:200] for e in errors], sep="\n  ")
+        e = stack.browser("eve", "/alarms/rationalisation", width=w, height=h, still=True)
+        stack.wait_for(lambda: "cabinet_trip" in e.find_element("id", "rat-grid").text, 20, "the records")
+        e.execute_script("window.dash_clientside.set_props('rat-code', {value: 'cabinet_trip'})")
+        time.sleep(3)
+        e.save_screenshot(str(out / f"alarm-rationalisation-{w}x{h}.png"))
+        errors = console_errors(e)
+        print(f"rationalisation {w}x{h}: {len(errors)} console errors", *[x["message"][:200] for x in errors], sep="\n  ")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ class Secured:
             stop()
 
 
-def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...] = ("alice", "bob"), **settings_changes) -> Secured:
+def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...] = ("alice", "bob"),
+                  engineers: tuple[str, ...] = (), **settings_changes) -> Secured:
     """The control room from the app factory with sign-in required (no anonymous access), served by Werkzeug in a thread.
 
     With `run_engine=False` it is a web-only worker (no engine, no push hub: the message queue brings the pushes);
@@ -109,6 +110,8 @@ def start_secured(redis_url: str, coalesce_ms: int = 100, users: tuple[str, ...]
     security = room.server.extensions["vigie.security"]
     for name in users:
         security.store.create_user(name, "operator", "all", PW, now=time.time())
+    for name in engineers:
+        security.store.create_user(name, "engineer", "all", PW, now=time.time())
     client = redis.Redis.from_url(redis_url)
     stops.append(client.close)
     if runtime.engine is not None:

@@ -72,8 +72,8 @@ def secured_workers(redis_url):
 def test_an_operator_on_a_web_only_worker_acknowledges_an_alarm_the_engine_applies(secured_workers):
     engine_worker, web_worker = secured_workers
     driver = web_worker.browser("alice")  # signed in on the web-only worker, the console served by it
-    engine_worker.alarms(("lamp_fault:lamp-3", "lamp-3", "critical"))
-    aid = "lum/lamp_fault:lamp-3"
+    engine_worker.alarms(("low_level:lamp-3", "lamp-3", "critical"))  # an operator alarm (a lamp fault is maintenance)
+    aid = "lum/low_level:lamp-3"
     cell = lambda css: f"document.querySelector('.ag-row[row-id=\"{aid}\"] {css}')"  # pinned columns: several rows share an id
     web_worker.wait_for(lambda: driver.execute_script(f"return !!{cell('.alarm-quickack')}"), 15, "the alarm in the web-only worker's grid")
     driver.execute_script(f"{cell('.alarm-quickack')}.click()")

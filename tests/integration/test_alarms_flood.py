@@ -99,7 +99,8 @@ def test_a_pump_trip_hides_the_low_pressure_alarms_of_its_zone(runtime):
     wait_until(lambda: book_read(runtime, lambda b: {c.id for c in b.children(parent_id)}) == low, what="low pressure under the pump")
 
 
-def test_an_incident_hides_the_congestion_it_causes_on_the_segments_around(runtime):
+def test_an_incident_reaches_the_operator_and_the_congestion_around_it_is_an_event_only(runtime):
+    """Rationalised (services/alarms/rationalisation.yaml): congestion is recorded, never an alarm; the incident is."""
     sim = build("traffic", seed=5, start=datetime(2026, 1, 15, 7, 30, tzinfo=timezone.utc))  # 08:30, the morning peak
     client = feed(runtime, sim)
     busiest = max(sim.segments, key=lambda s: s.daily if len(s.neighbours) >= 2 else 0)
@@ -112,7 +113,10 @@ def test_an_incident_hides_the_congestion_it_causes_on_the_segments_around(runti
     caused = {f"{sim.supervisor_id}/{a}" for a in codes_raised(out, "congestion")
               if a.split(":")[0] in set(sim.neighbours(busiest.id))}
     assert caused
-    wait_until(lambda: caused <= book_read(runtime, lambda b: {c.id for c in b.children(parent_id)}), what="congestion under the incident")
+    wait_until(lambda: book_read(runtime, lambda b: b.events_only.get("congestion", 0)) >= len(caused), what="congestion recorded")
+    assert book_read(runtime, lambda b: [b.get(a) for a in caused]) == [None] * len(caused)
+    incident = book_read(runtime, lambda b: b.get(parent_id))
+    assert incident is not None and str(incident.state) == "active_unack" and incident.alarm_class == "operator"
 
 
 def test_a_chattering_lamp_is_flagged(runtime):

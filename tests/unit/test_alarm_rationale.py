@@ -249,3 +249,15 @@ def test_three_dead_lamps_on_one_street_at_night_are_one_operator_alarm_and_clea
         assert not book.get("vigie/street_dark/Rue A").active
     finally:
         del ASSETS["cab-1"].values
+
+
+def test_a_child_cleared_during_its_off_delay_is_not_annunciated_when_its_cause_clears() -> None:
+    """The off-delay only holds a clear back; it must not make a suppressed child look active at its release."""
+    book = book_with(record("leak_suspected"), record("low_pressure", off_delay_s=30))
+    up(book, "w/leak", "leak_suspected", "pipe-1", at=T0)
+    up(book, "w/p-a", "low_pressure", "sensor-a", at=T0 + 1)
+    assert book.get("w/p-a").state == "suppressed"
+    book.clear("w/leak", T0 + 100)
+    book.clear("w/p-a", T0 + 110)  # the pressure comes back; its clear waits for the off-delay
+    book.tick(T0 + 131)  # the release delay (30 s) is over before the off-delay (30 s from 110)
+    assert book.get("w/p-a") is None and book.kpis(T0 + 132)["annunciated"] == 1  # the leak only
