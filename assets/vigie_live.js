@@ -233,6 +233,7 @@
   live.reindexUnack = function () {
     var u = new Map(), p = new Map();
     live.alarms.forEach(function (a) {
+      if (a.alarm_class === "maintenance") return; // a work order's, not the operator's (docs/alarms.md)
       if (!a.acknowledged) u.set(a.asset, (u.get(a.asset) || 0) + 1);
       var r = RANK[a.priority];
       if (a.active && !HELD[a.state] && r !== undefined) { var was = p.get(a.asset); if (was === undefined || r < was) p.set(a.asset, r); }

@@ -123,7 +123,8 @@
     var box = byId("alarm-list");
     if (!box) return;
     var now = V.live.now(), rows = [];
-    V.live.alarms.forEach(function (a) { if (inScope(a.domain) && !HELD[a.state]) rows.push(a); });
+    // maintenance conditions go to work orders, not to the operator (docs/alarms.md)
+    V.live.alarms.forEach(function (a) { if (inScope(a.domain) && !HELD[a.state] && a.alarm_class !== "maintenance") rows.push(a); });
     rows = rows.filter(function (a) { return a.active; }); // the newest active ones; the console has the rest
     // ISA-18.2 summary order: the most urgent first, unacknowledged before acknowledged, then the newest
     // (newest-first alone let a flood of low-priority lamp faults push an urgent alarm off the list).
@@ -132,16 +133,27 @@
     });
     var n = R.scope.alarm_rows || 8, shapes = (cfg().palette || {}).priorities || {};
     var shown = rows.slice(0, n);
-    var key = shown.map(function (a) { return a.id + a.acknowledged + a.active + R.age(now - a.raised_at); }).join("|") + "#" + rows.length;
+    // A row is rebuilt only when what it says changed; the others are the same elements (ages move in place), so a
+    // row found a moment ago is still the one clicked, and nothing is redrawn when nothing changed.
+    var cache = box.__vigieRows || new Map(), kept = new Map();
+    var key = "#" + rows.length;
     var nodes = shown.map(function (a) {
+      var sig = [a.acknowledged, a.active, a.priority, a.message, a.asset_name || a.asset].join("|");
+      var hit = cache.get(a.id), age = R.age(now - a.raised_at);
+      key += "|" + a.id + "=" + sig;
+      if (hit && hit.sig === sig) {
+        if (hit.age.textContent !== age) hit.age.textContent = age;
+        kept.set(a.id, hit);
+        return hit.node;
+      }
       var p = a.priority;
       var state = !a.active ? t("alarms.cleared") : (!a.acknowledged ? t("alarms.unack") : "");
       var row = el("div", "alarm-row prio-" + p + (a.acknowledged ? "" : " unack") + (a.active ? "" : " rtn"));
       var asset = el("a", "alarm-asset", a.asset_name || a.asset); // level 3: the asset's own page
       if (a.asset) asset.href = "/asset/" + encodeURIComponent(a.asset) + window.location.search;
+      var ageEl = el("span", "alarm-age", age);
       row.append(el("span", "prio-shape", (shapes[p] || {}).shape || "●"), el("span", "prio-label", t("priority." + p)),
-        asset, el("span", "alarm-msg", a.message || a.code),
-        el("span", "alarm-state", state), el("span", "alarm-age", R.age(now - a.raised_at)));
+        asset, el("span", "alarm-msg", a.message || a.code), el("span", "alarm-state", state), ageEl);
       if (!a.acknowledged) { // one click: acknowledged through the alarm API (assets/alarms_annunciate.js)
         var ack = el("button", "alarm-ack-btn", "✓");
         ack.type = "button";
@@ -150,8 +162,10 @@
         row.append(ack);
       }
       row.title = (a.asset_name || a.asset) + " — " + (a.message || a.code);
+      kept.set(a.id, { sig: sig, node: row, age: ageEl });
       return row;
     });
+    box.__vigieRows = kept;
     if (!nodes.length) nodes = [el("div", "alarm-empty", t("alarms.empty"))];
     else if (rows.length > n) nodes.push(el("div", "alarm-more", "+ " + (rows.length - n)));
     fill(box, key, nodes);

@@ -6,11 +6,23 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from layouts import alarms_ids as aids
 from layouts import ids
 from layouts.alarms_i18n import at
-from layouts.alarms_rationale import RationaleData, code_options, form_values, lists, record_from_form
+from layouts.alarms_rationale import (
+    RationaleData,
+    code_options,
+    form_values,
+    lists,
+    record_from_form,
+)
 from layouts.i18n import language
 from services.alarms.actions import ActionsUnavailable
 from services.core.alarm_rationale import RationaleError
-from services.web.alarms import RationaleForbidden, alarm_service, may_edit_rationale, revert_rationale, save_rationale
+from services.web.alarms import (
+    RationaleForbidden,
+    alarm_service,
+    may_edit_rationale,
+    revert_rationale,
+    save_rationale,
+)
 
 FIELDS = aids.RAT_FIELDS
 EDIT_DOMAINS = ("lighting", "water", "traffic", "vigie")
