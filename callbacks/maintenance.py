@@ -62,6 +62,16 @@ def listing(q: dict[str, str], by: str | None) -> tuple[int, list[dict], list[di
     return total, items, (service.groups(f, by) if by in ("cabinet", "street") else None)
 
 
+def depot_of(click: Any) -> list[float] | None:
+    """[lon, lat] of a click on the map (dash-leaflet's `clickData`), None when it does not read as a place."""
+    latlng = (click or {}).get("latlng") if isinstance(click, dict) else None
+    try:
+        lat, lon = (float(latlng["lat"]), float(latlng["lng"])) if isinstance(latlng, dict) else (float(latlng[0]), float(latlng[1]))
+    except (TypeError, ValueError, KeyError, IndexError):
+        return None
+    return [lon, lat] if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
 def register(app: Dash) -> None:
     """Register the page's callbacks on `app`."""
     from services.maintenance.rounds import RoundsInvalid
@@ -130,10 +140,18 @@ def register(app: Dash) -> None:
             return mt("action.refused", lang, why=str(err)), no_update
         return mt("action.done.ok", lang, id=doc["id"], status=mt(f"status.{doc['status']}", lang)), (n or 0) + 1
 
+    @app.callback(Output(mid.DEPOT, "data"), Output(mid.DEPOT_LAYER, "data"), Output(mid.DEPOT_TEXT, "children"),
+                  Input(mid.MAP, "clickData"), State(mid.LANG, "data"), prevent_initial_call=True)
+    def place_depot(click, lang):
+        depot = depot_of(click)
+        if depot is None:
+            return no_update, no_update, no_update
+        return depot, lm.depot_geojson(depot), mt("rounds.depot.here", lang, lat=f"{depot[1]:.5f}", lon=f"{depot[0]:.5f}")
+
     @app.callback(Output(mid.ROUNDS, "children"), Output(mid.ROUNDS_LAYER, "data"), Input(mid.COMPUTE, "n_clicks"),
-                  State(mid.FILTER_DOMAIN, "value"), State(mid.CREWS, "value"), State(mid.SHIFT, "value"), State(mid.LANG, "data"),
-                  prevent_initial_call=True)
-    def compute(_n, domain, crews, shift, lang):
+                  State(mid.FILTER_DOMAIN, "value"), State(mid.CREWS, "value"), State(mid.SHIFT, "value"), State(mid.DEPOT, "data"),
+                  State(mid.LANG, "data"), prevent_initial_call=True)
+    def compute(_n, domain, crews, shift, depot, lang):
         from services.web.request import EXTENSION as SECURITY
         from services.web.request import authorize
         from services.web.workorders import compute_rounds
@@ -145,7 +163,7 @@ def register(app: Dash) -> None:
                 return lm.rounds_summary(None, lang, decision.message), lm.EMPTY
         try:
             plan = compute_rounds(current_workorders(), current_app.extensions["vigie.ui"].settings, domain, int(crews or 2),
-                                  float(shift or 8))
+                                  float(shift or 8), tuple(depot) if depot else None)
         except (RoundsInvalid, BusUnavailable, WorkOrdersUnavailable, ValueError) as err:
             return lm.rounds_summary(None, lang, str(err)), lm.EMPTY
         return lm.rounds_summary(plan, lang), lm.rounds_geojson(plan)

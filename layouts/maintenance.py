@@ -128,6 +128,14 @@ def rounds_geojson(plan: dict[str, Any] | None) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
+def depot_geojson(depot: list[float] | None) -> dict[str, Any]:
+    """The depot chosen on the map, drawn as the rounds draw it."""
+    if not depot:
+        return EMPTY
+    return {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(depot)},
+                                                       "properties": {"depot": True}}]}
+
+
 def order_map(d: PageData) -> html.Div:
     """The base plan, the work orders, the rounds on top."""
     sw, ne = d.bounds
@@ -138,6 +146,7 @@ def order_map(d: PageData) -> html.Div:
                          dl.GeoJSON(id=mid.ROUNDS_LAYER, data=EMPTY, style=js("mnt.routeStyle"), pointToLayer=js("mnt.stopPoint"),
                                     onEachFeature=js("mnt.tooltip")),
                          dl.GeoJSON(id=mid.ORDERS_LAYER, data=EMPTY, pointToLayer=js("mnt.point"), onEachFeature=js("mnt.tooltip")),
+                         dl.GeoJSON(id=mid.DEPOT_LAYER, data=EMPTY, pointToLayer=js("mnt.stopPoint"), interactive=False),
                          dl.ScaleControl(position="bottomleft", imperial=False)]),
     ])
 
@@ -235,6 +244,7 @@ def rounds_panel(lang: str) -> html.Section:
             dmc.NumberInput(id=mid.SHIFT, label=mt("rounds.shift", lang), value=8, min=1, max=12, step=0.5, size="xs", w=150),
             dmc.Button(mt("rounds.compute", lang), id=mid.COMPUTE, size="xs", mt=22),
         ]),
+        html.P(mt("rounds.depot.centre", lang), id=mid.DEPOT_TEXT, className="mnt-muted mnt-depot-text"),
         dcc.Loading(html.Div(rounds_summary(None, lang), id=mid.ROUNDS, className="mnt-rounds"), type="dot", delay_show=300),
     ])
 
@@ -250,6 +260,7 @@ def maintenance_page(d: PageData) -> html.Div:
         dcc.Store(id=mid.REFRESH, data=0),
         dcc.Store(id=mid.SELECTED),
         dcc.Store(id=mid.PLAN),
+        dcc.Store(id=mid.DEPOT),
         header(lang, d.theme, "maintenance", d.territory_name, d.default_lang),
         banner(lang),
         html.Div(className="mnt-head", children=[

@@ -38,6 +38,8 @@ _FR: dict[str, str] = {
     "rounds.other": "Dans les mêmes journées, {what} : {served} défaut(s), {km} km (les priorités hautes d'abord ici).",
     "rounds.crew": "Équipe {n}", "rounds.crew.line": "{stops} arrêt(s), {km} km, {h}", "rounds.gpx": "GPX", "rounds.csv": "CSV",
     "rounds.error": "Tournées non calculées : {why}", "rounds.depot": "Dépôt",
+    "rounds.depot.centre": "Départ et retour : le centre du territoire (cliquez sur la carte pour placer le dépôt).",
+    "rounds.depot.here": "Départ et retour : le dépôt placé sur la carte ({lat}, {lon}); cliquez ailleurs pour le déplacer.",
     "unavailable": "Les bons de travail ne peuvent pas être lus pour le moment.",
 }
 
@@ -76,6 +78,8 @@ _EN: dict[str, str] = {
     "rounds.other": "In the same shifts, {what}: {served} fault(s), {km} km (high priorities first here).",
     "rounds.crew": "Crew {n}", "rounds.crew.line": "{stops} stop(s), {km} km, {h}", "rounds.gpx": "GPX", "rounds.csv": "CSV",
     "rounds.error": "Rounds not computed: {why}", "rounds.depot": "Depot",
+    "rounds.depot.centre": "Start and end: the territory's centre (click on the map to place the depot).",
+    "rounds.depot.here": "Start and end: the depot placed on the map ({lat}, {lon}); click elsewhere to move it.",
     "unavailable": "Work orders cannot be read right now.",
 }
 

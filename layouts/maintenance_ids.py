@@ -29,3 +29,6 @@ CREWS = "mnt-crews"
 SHIFT = "mnt-shift"
 COMPUTE = "mnt-compute"
 ROUNDS = "mnt-rounds"
+DEPOT = "mnt-depot"  # [lon, lat] the rounds start from (a click on the map; the territory's centre until then)
+DEPOT_LAYER = "mnt-depot-layer"
+DEPOT_TEXT = "mnt-depot-text"
