@@ -275,3 +275,36 @@ def test_listed_cabinets_feed_their_nearest_lamps_and_are_not_marked_simulated(t
     assert [c.name for c in cabinets] == ["Armoire A1", "Armoire A2", "Armoire A3"]
     assert not any(c.props.get("synthetic") for c in cabinets) and sum(c.props["lamps"] for c in cabinets) == len(world.lamp_ids)
     assert [c.geometry.coordinates for c in cabinets] == [tuple(p) for p in points]
+
+
+def test_a_citys_own_attribute_names_in_lambert93_become_a_package_by_flags(tmp_path):
+    """The issue's case: roads with their own attribute names in a CRS the file does not say, mapped by flags."""
+    from pyproj import Transformer
+
+    from tests.territory_town import raw_features
+
+    to_l93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+    roads, communes_ = raw_features()
+    words = {"motorway": "Autoroute", "primary": "Route départementale", "secondary": "Route départementale"}
+    features = [{"type": "Feature",
+                 "properties": {"troncon_ref": f"T{n:04d}", "libelle_voie": f["properties"].get("name", ""),
+                                "categorie": words.get(f["properties"]["highway"], "Voie communale"),
+                                "vmax": f["properties"].get("maxspeed", "")},
+                 "geometry": {"type": "LineString", "coordinates": [list(to_l93.transform(*c)) for c in f["geometry"]["coordinates"]]}}
+                for n, f in enumerate(roads)]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "troncons.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    (raw / "communes.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": communes_}), encoding="utf-8")
+    out, printed = tmp_path / "ville", io.StringIO()
+    args = ["new", "--name", "Ville-Test", "--roads", str(raw / "troncons.geojson"), "--communes", str(raw / "communes.geojson"),
+            "--crs", "roads=EPSG:2154", "--map", "roads.id=troncon_ref", "--map", "roads.name=libelle_voie",
+            "--map", "roads.class=categorie", "--map", "roads.speed=vmax", "--out", str(out)]
+    assert territory(args, out=printed) == 0, printed.getvalue()
+    assert "  roads.class = categorie (given)" in printed.getvalue().splitlines()
+    assert check_package(out).ok
+    motorway = [s for s in traffic_world(str(out)).segments if s.name == "A 7"]
+    assert len(motorway) == 6 and all(s.free_flow == 130.0 for s in motorway)
+    lon, lat = road_sites(str(out))[0].coords[0]
+    assert 4.89 < lon < 4.91 and 44.92 < lat < 44.94  # Lambert-93 read back to the town's place
+    assert supervisor_ids(str(out)) == {"lighting": "lum-villet", "water": "eau-villet", "traffic": "trafic-villet"}
