@@ -386,7 +386,14 @@ def main(argv: list[str] | None = None) -> int:
             return 3
         return cli_main(argv, settings, redis_client=client)
     if argv and argv[0] not in {"serve"}:
-        print(f"unknown command {argv[0]!r}; use: serve | user | token | audit | redis-acl", file=sys.stderr)
+        print(f"unknown command {argv[0]!r}; use: serve | user | token | audit | redis-acl | territory", file=sys.stderr)
+        return 2
+    from services.territory.geo import TerritoryError, road_sites
+
+    try:
+        road_sites(settings.territory)  # before anything starts: a package without usable roads is said, not a traceback
+    except TerritoryError as err:
+        print(f"vigie: {err}; `python app.py territory check FOLDER` says what to fix", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # until gunicorn installs its own: a clean stop
     try:
