@@ -16,26 +16,54 @@
   function lang() { var l = live(); return (l && l.cfg && l.cfg.lang) || document.documentElement.lang || "fr"; }
   function words() { return lang() === "en" ? { updated: "Updated", stale: "NOT UPDATED" } : { updated: "Mise à jour", stale: "PAS À JOUR" }; }
 
+  /* The page a path shows (its root carries `page-<key>`): the wall hides what it shows until that page is there. */
+  function keyOf(path) { return path === "/" ? "overview" : path.replace(/^\//, "").split("/")[0]; }
+  W.shows = function (path) { return !!document.querySelector(".vigie-page.page-" + keyOf(path)); };
+
   W.go = function (path) {
     var q = query();
     q.set("kiosk", "1");
     if (!q.get("theme")) q.set("theme", "dark");
     var url = path + "?" + q.toString();
     if (window.location.pathname + window.location.search === url) return;
+    W.expect = path; // until its page is rendered, the old one is hidden (content and address switch together)
+    W.expectSince = Date.now();
+    document.documentElement.classList.toggle("wall-switching", !W.shows(path));
     window.history.pushState({}, "", url);
     window.dispatchEvent(new CustomEvent("_dashprivate_pushstate")); // what dcc.Link does: Dash's router follows
   };
 
+  function switched(now) {
+    if (!W.expect) return;
+    if (W.shows(W.expect) || now - W.expectSince > 15000) {
+      W.expect = null;
+      document.documentElement.classList.remove("wall-switching");
+    }
+  }
+
   function corner() {
     var box = document.getElementById("wall-updated");
+    var tools = document.querySelector(".vigie-header .header-tools");
     if (!box) {
       box = document.createElement("div");
       box.id = "wall-updated";
-      box.className = "wall-updated";
       box.setAttribute("role", "status");
-      document.body.appendChild(box);
     }
+    if (tools) { // beside the clock: over nothing
+      if (box.parentNode !== tools) tools.insertBefore(box, tools.firstChild);
+      box.classList.remove("floating");
+    } else if (box.parentNode !== document.body) {
+      document.body.appendChild(box);
+      box.classList.add("floating");
+    }
+    box.classList.add("wall-updated");
     return box;
+  }
+
+  function localTime(epoch_ms) {
+    var l = live(), opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+    if (l && l.cfg && l.cfg.timezone) opts.timeZone = l.cfg.timezone; // the territory's time, as the header clock
+    return new Date(epoch_ms).toLocaleTimeString(lang() === "en" ? "en-GB" : "fr-FR", opts);
   }
 
   function paintCorner(now) {
@@ -45,12 +73,35 @@
     if (!kiosk) { if (box) box.remove(); return; }
     box = corner();
     var stale = now - W.last > W.stale_after_s * 1000;
-    var l = live(), opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
-    if (l && l.cfg && l.cfg.timezone) opts.timeZone = l.cfg.timezone; // the territory's time, as the header clock
-    var t = new Date(W.last).toLocaleTimeString(lang() === "en" ? "en-GB" : "fr-FR", opts);
-    var text = (stale ? "▲ " + words().stale + " · " : "") + words().updated + " " + t;
+    var text = (stale ? "▲ " + words().stale + " · " : "") + words().updated + " " + localTime(W.lastShown || W.last);
     if (box.textContent !== text) box.textContent = text;
     box.classList.toggle("stale", stale);
+  }
+
+  /* The urgent alarm that holds the wall, in full, at the top of the frame it jumped to (text only, never markup). */
+  function paintHold() {
+    var l = live(), box = document.getElementById("wall-hold");
+    var a = W.hold && l && l.alarms ? l.alarms.get(W.hold) : null;
+    var page = document.querySelector(".vigie-page");
+    if (!a || !page) { if (box) box.remove(); return; }
+    var t = (window.vigie.render && window.vigie.render.t) || function (k) { return k; };
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "wall-hold";
+      box.className = "wall-hold";
+      box.setAttribute("role", "alert");
+      ["hold-shape", "hold-title", "hold-since", "hold-msg"].forEach(function (c) {
+        var e = document.createElement("span");
+        e.className = c;
+        box.appendChild(e);
+      });
+    }
+    var strip = page.querySelector(".summary-strip") || page.querySelector(".vigie-header");
+    if (strip && box.previousSibling !== strip) strip.parentNode.insertBefore(box, strip.nextSibling);
+    var shape = ((((l.cfg || {}).palette || {}).priorities || {}).urgent || {}).shape || "▲";
+    var parts = [shape, t("priority.urgent") + " · " + t("domain." + a.domain) + " · " + (a.asset_name || a.asset),
+                 (lang() === "en" ? "since " : "depuis ") + localTime(a.raised_at * 1000), a.message || a.code || ""];
+    parts.forEach(function (text, i) { if (box.children[i].textContent !== text) box.children[i].textContent = text; });
   }
 
   /* A new urgent alarm, active and unacknowledged, that the wall has not held yet (newest first). */
@@ -112,8 +163,10 @@
     var now = Date.now();
     try {
       if (W.playlist) rotate(now);
+      switched(now);
       if (W.kiosk()) recover(now);
       paintCorner(now);
+      paintHold();
     } catch (err) { console.warn("vigie wall: " + err.message); }
   };
 
@@ -135,7 +188,10 @@
   function follow() {
     var l = live();
     if (!l || !l.on) { setTimeout(follow, 200); return; }
-    l.on(function () { W.last = Date.now(); }); // every snapshot or delta applied is news
+    l.on(function () { // every snapshot or delta applied is news
+      W.last = Date.now();
+      W.lastShown = l.now ? l.now() * 1000 : W.last; // said in the territory's time, as the header clock (x60 in a demo)
+    });
   }
   follow();
   setInterval(W.tick, 500);

@@ -2,6 +2,8 @@
 (reservoir gauges and pumps; the 10 most congested segments and junctions by signal plan) and its operator actions."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import dash
 
 from callbacks.context import current_ui
@@ -10,7 +12,7 @@ from callbacks.domain_lists import build
 from layouts.day_charts import day_panels
 from layouts.domain_lists import lists_panel
 from layouts.domain_panels import actions_panel
-from layouts.page import control_room
+from layouts.page import add_side_panels, control_room
 
 from .asset import can_command
 
@@ -20,17 +22,16 @@ TITLES = {"water": "Vigie · Eau", "traffic": "Vigie · Trafic"}
 def domain_layout(domain: str):
     """The layout function of one domain's page."""
 
-    def layout(lang: str | None = None, theme: str | None = None, **_query: str):
+    def layout(lang: str | None = None, theme: str | None = None, kiosk: str | None = None, **_query: str):
         ui = current_ui()
-        data = ui.page_data(domain, (domain,), lang, theme, alarm_rows=14)
-        page = control_room(data)
-        # what needs acting on now (incidents, leaks, the slowest roads) before the day's curves
-        extra = [lists_panel(domain, build(domain, ui.reader, data.lang)), *day_panels(domain, read_days(domain), data.lang, data.theme)]
-        if can_command(domain):
-            extra.append(actions_panel(domain, data.lang, data.theme, data.default_lang))
-        side = page.children[-1].children[1]  # control_room's main -> side column: KPIs, [these], alarms
-        side.children = [side.children[0], *extra, *side.children[1:]]
-        return page
+        data = replace(ui.page_data(domain, (domain,), lang, theme, alarm_rows=14), kiosk=kiosk == "1")
+        # its alarms (above the fold), then what needs acting on now (incidents, leaks, the slowest roads), then the day's curves
+        extra = [lists_panel(domain, build(domain, ui.reader, data.lang))]
+        if not data.kiosk:
+            extra += day_panels(domain, read_days(domain), data.lang, data.theme)
+            if can_command(domain):
+                extra.append(actions_panel(domain, data.lang, data.theme, data.default_lang))
+        return add_side_panels(control_room(data), extra)
 
     layout.__doc__ = f"The {domain} page in the request's language and theme."
     return layout

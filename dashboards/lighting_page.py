@@ -3,13 +3,14 @@ list for the maintenance team (CSV for a GMAO) and the operator actions the role
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import dash
 
 from callbacks.context import current_ui
 from callbacks.day_charts import read_days
 from layouts.day_charts import day_panels
-from layouts.page import control_room
+from layouts.page import add_side_panels, control_room
 from layouts.domain_panels import actions_panel, faults_panel, modes_panel
 from services.history.domain_views import control_modes, domain_assets
 from services.history.lighting_faults import read_faults
@@ -19,19 +20,17 @@ from .asset import can_command
 DOMAIN = "lighting"
 
 
-def layout(lang: str | None = None, theme: str | None = None, **_query: str):
-    """The lighting page in the request's language and theme."""
+def layout(lang: str | None = None, theme: str | None = None, kiosk: str | None = None, **_query: str):
+    """The lighting page in the request's language and theme (on the wall: no day charts, no actions)."""
     ui = current_ui()
-    data = ui.page_data(DOMAIN, (DOMAIN,), lang, theme, alarm_rows=14)
-    page = control_room(data)
-    extra = [*day_panels(DOMAIN, read_days(DOMAIN), data.lang, data.theme),
-             faults_panel(read_faults(ui.reader), time.time(), data.lang),
+    data = replace(ui.page_data(DOMAIN, (DOMAIN,), lang, theme, alarm_rows=14), kiosk=kiosk == "1")
+    extra = [faults_panel(read_faults(ui.reader), time.time(), data.lang),
              modes_panel(*control_modes(domain_assets(ui.reader, DOMAIN)), data.lang)]
-    if can_command(DOMAIN):
-        extra.append(actions_panel(DOMAIN, data.lang, data.theme, data.default_lang))
-    side = page.children[-1].children[1]  # control_room's main -> side column: KPIs, [these], alarms
-    side.children = [side.children[0], *extra, *side.children[1:]]
-    return page
+    if not data.kiosk:
+        extra = [*extra, *day_panels(DOMAIN, read_days(DOMAIN), data.lang, data.theme)]
+        if can_command(DOMAIN):
+            extra.append(actions_panel(DOMAIN, data.lang, data.theme, data.default_lang))
+    return add_side_panels(control_room(data), extra)
 
 
 def register() -> None:

@@ -8,6 +8,7 @@ import dash
 from callbacks.context import current_ui
 from callbacks.replay import manager, trainer_refusal
 from layouts.i18n import language
+from layouts.page import page_config
 from layouts.replay import ReplayPageData, replay_page
 from services.replay.scenario import list_scenarios
 
@@ -23,6 +24,7 @@ def layout(lang: str | None = None, theme: str | None = None, session: str | Non
         lang=language(lang, s.language), default_lang=language(s.language), theme=theme if theme in ("light", "dark") else "light",
         territory_name=ui.territory.name, timezone=ui.territory.timezone, span=m.journal.span() if m is not None else None,
         sessions=sessions, scenarios=list_scenarios() if trainer else [], trainer=trainer, selected=selected if trainer else None,
+        config=page_config(ui.page_data("replay", (), lang, theme)),
     ))
 
 

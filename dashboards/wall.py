@@ -3,12 +3,14 @@ rotation playlist (services/playlist.py, run by assets/wall.js)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import dash
 from dash import dcc, html
 
 from callbacks.context import current_ui
 from callbacks.wall import PLAYLIST, STARTED
+from layouts.page import control_room
 from services.playlist import PlaylistError, load_playlist
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ def layout(lang: str | None = None, theme: str | None = None, **_query: str):
     except PlaylistError as err:
         log.error("wall playlist not used: %s", err)
         playlist = None
-    page = ui.page("wall", DOMAINS, lang, theme or "dark", alarm_rows=10, default_theme="dark")
+    page = control_room(replace(ui.page_data("wall", DOMAINS, lang, theme or "dark", alarm_rows=10, default_theme="dark"), kiosk=True))
     return html.Div([dcc.Store(id=PLAYLIST, data=playlist), dcc.Store(id=STARTED), page], className="wall-frame")
 
 

@@ -15,7 +15,7 @@ from .details import CONDITION_CODES, format_reading, format_time
 from .palette import CONDITION_STYLE, PRIORITY_STYLE, THEMES, css_variables
 from .shell import banner, header, href
 from .water_isolation import affected_sensors
-from .words import relation_label
+from .words import PERCENT_FIELDS, relation_label
 
 CHART_HEIGHT = 180
 
@@ -79,6 +79,8 @@ def chart_figure(key: str, xs: list[float], ys: list[float], lang: str, theme: s
     """A plotly line of one reading over the day in the territory's time, neutral grey (colour is for abnormal only)."""
     neutral = THEMES.get(theme, THEMES["light"])
     span = [local(min(window[0], xs[0]), tz), local(max(window[1], xs[-1]), tz)] if xs and window[1] else None
+    pct = key in PERCENT_FIELDS  # read as the value rows and the commands say it: 50 %, not 0.5
+    ys = [y * 100 for y in ys] if pct else ys
     return {
         "data": [{"type": "scatter", "mode": "lines+markers", "x": [local(x, tz) for x in xs], "y": ys,
                   "name": at(f"value.{key}", lang), "marker": {"size": 5, "color": neutral["ink"]},
@@ -86,8 +88,10 @@ def chart_figure(key: str, xs: list[float], ys: list[float], lang: str, theme: s
         "layout": {
             "title": {"text": at(f"value.{key}", lang), "font": {"size": 15, "color": neutral["ink"]}, "x": 0.01},
             "height": CHART_HEIGHT, "margin": {"l": 48, "r": 12, "t": 30, "b": 28}, "showlegend": False,
-            "xaxis": {"type": "date", "gridcolor": neutral["line"], "color": neutral["muted"], **({"range": span} if span else {})},
-            "yaxis": {"gridcolor": neutral["line"], "color": neutral["muted"], "zeroline": False},
+            "xaxis": {"type": "date", "gridcolor": neutral["line"], "color": neutral["muted"], "tickformat": "%H:%M\n%d/%m",
+                      "tickfont": {"size": 13}, **({"range": span} if span else {})},
+            "yaxis": {"gridcolor": neutral["line"], "color": neutral["muted"], "zeroline": False, "tickfont": {"size": 13},
+                      **({"ticksuffix": " %"} if pct else {})},
             "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
         },
     }

@@ -74,7 +74,7 @@ def command_map(d: PageData, domain: str, bbox: tuple | None = None) -> html.Div
 
 
 def _select(id_: str, label: str, options: list[tuple[str, str]], value: str) -> dmc.Select:
-    return dmc.Select(id=id_, label=label, value=value, size="xs", allowDeselect=False, w=140,
+    return dmc.Select(id=id_, label=label, value=value, size="sm", allowDeselect=False, w=150,
                       data=[{"value": v, "label": text} for v, text in options])
 
 
@@ -90,7 +90,7 @@ def command_log(lang: str, csv_href: str) -> html.Section:
         html.Div(className="cmd-filters", children=[
             _select(cid.FILTER_DOMAIN, ct("filter.domain", lang), domains, ""),
             _select(cid.FILTER_STATUS, ct("filter.status", lang), statuses, ""),
-            dmc.Checkbox(id=cid.FILTER_MINE, label=ct("filter.mine", lang), checked=False, size="xs", mt=22),
+            dmc.Checkbox(id=cid.FILTER_MINE, label=ct("filter.mine", lang), checked=False, size="sm", mt=26),
         ]),
         html.Div(html.Div(ct("list.empty", lang), className="cmd-muted"), id=cid.LIST, className="cmd-list", **{"aria-live": "polite"}),
     ])

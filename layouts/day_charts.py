@@ -107,7 +107,7 @@ def _limit(value: float, label: str, axis_day: str, yaxis: str = "y") -> dict:
 def _limit_notes(fig: dict) -> dict:
     """Name each limit line at its right end (in the chart, not the legend)."""
     notes = [{"text": t["name"], "x": 1, "xref": "paper", "xanchor": "right", "y": t["y"][0], "yref": t.get("yaxis", "y"),
-              "yanchor": "bottom", "showarrow": False, "font": {"color": LIMIT_COLOR, "size": 11}}
+              "yanchor": "bottom", "showarrow": False, "font": {"color": LIMIT_COLOR, "size": 13}}
              for t in fig["data"] if t.get("line", {}).get("color") == LIMIT_COLOR]
     fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + notes
     return fig
@@ -115,10 +115,10 @@ def _limit_notes(fig: dict) -> dict:
 
 def _layout(theme: str, axis_day: str, height: int = CHART_HEIGHT, **extra: object) -> dict:
     n = THEMES.get(theme, THEMES["light"])
-    axis = {"gridcolor": n["line"], "color": n["muted"], "zeroline": False, "tickfont": {"size": 12}}
+    axis = {"gridcolor": n["line"], "color": n["muted"], "zeroline": False, "tickfont": {"size": 13}}
     return {"height": height, "margin": {"l": 44, "r": 8, "t": 6, "b": 24}, "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": n["ink"], "size": 12}, "hovermode": "x",
-            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}},
+            "plot_bgcolor": "rgba(0,0,0,0)", "font": {"color": n["ink"], "size": 13}, "hovermode": "x",
+            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 13}},
             "xaxis": {**axis, "type": "date", "range": [f"{axis_day} 00:00", f"{axis_day} 23:59"], "tickformat": "%Hh", "dtick": 3 * 3600_000},
             "yaxis": {**axis, "rangemode": "tozero"}, **extra}
 
@@ -135,8 +135,8 @@ def lighting_figure(days: dict, lang: str, theme: str, thresholds: Thresholds | 
                      "legendgroup": w, "showlegend": False, "marker": {"color": styles[w]["color"], "line": {"width": 0}},
                      "hovertemplate": f"{dw(w, lang)} %{{x|%Hh}} %{{y:.0f}} kWh<extra></extra>"})
     layout = _layout(theme, axis_day, height=250, barmode="overlay")
-    layout["yaxis"] = {**layout["yaxis"], "domain": [0.45, 1.0], "title": {"text": "kW", "font": {"size": 12}, "standoff": 2}}
-    layout["yaxis2"] = {**layout["yaxis"], "domain": [0.0, 0.36], "title": {"text": "kWh", "font": {"size": 12}, "standoff": 2}}
+    layout["yaxis"] = {**layout["yaxis"], "domain": [0.45, 1.0], "title": {"text": "kW", "font": {"size": 13}, "standoff": 2}}
+    layout["yaxis2"] = {**layout["yaxis"], "domain": [0.0, 0.36], "title": {"text": "kWh", "font": {"size": 13}, "standoff": 2}}
     layout["margin"] = {**layout["margin"], "l": 56}
     layout["xaxis"]["anchor"] = "y2"  # the hours under the bars, not between the two charts
     return {"data": data, "layout": layout}
@@ -243,7 +243,7 @@ def figures(domain: str, days: dict, lang: str, theme: str, thresholds: Threshol
         if note:
             fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + [{
                 "text": note, "showarrow": False, "xref": "paper", "yref": "paper", "x": 1, "xanchor": "right", "y": 0,
-                "yshift": -26, "yanchor": "top", "font": {"size": 11, "color": muted}}]
+                "yshift": -26, "yanchor": "top", "font": {"size": 13, "color": muted}}]
     if not any(days["today"].get("series", {}).values()):
         for fig in out:
             fig["layout"]["annotations"] = fig["layout"].get("annotations", []) + [{"text": dw("none", lang), "showarrow": False, "xref": "paper", "yref": "paper",

@@ -42,6 +42,7 @@ class PageData:
     kpi_window_h: float = 6.0
     alarm_rows: int = 8
     timezone: str = "Europe/Paris"  # the territory's: the header clock shows its time, whatever the browser's
+    kiosk: bool = False  # the video wall (docs/wall.md): the alarms under the map, read from 4 m
 
 
 def page_config(d: PageData) -> dict:
@@ -53,19 +54,35 @@ def page_config(d: PageData) -> dict:
     }
 
 
+KIOSK_ALARM_ROWS = 4  # on the wall: as many two-line rows of 24 px as fit whole under a map kept readable
+
+
 def page_scope(d: PageData) -> dict:
     """Which domains, KPIs and layers this page shows (the browser updates only those)."""
     return {"key": d.key, "domains": list(d.domains), "layers": list(d.domains),
-            "kpis": kpi_keys(d.kpis, d.domains), "alarm_rows": d.alarm_rows,
+            "kpis": kpi_keys(d.kpis, d.domains), "alarm_rows": min(d.alarm_rows, KIOSK_ALARM_ROWS) if d.kiosk else d.alarm_rows,
             "trends": trend_graphs(d.kpis, d.history, d.domains, d.theme)}
 
 
 def control_room(d: PageData) -> html.Div:
-    """The page: everything visible at a glance (ISA-101 level 1)."""
+    """The page: everything visible at a glance (ISA-101 level 1).
+
+    On the wall (`kiosk`), the alarm list sits under the map, across its width, so that its rows (two lines of large
+    type) are never pushed off a screen nobody scrolls; the side column keeps the KPIs (and a domain's lists).
+    """
     current = "overview" if d.key == "wall" else d.key
     side = [kpi_panel(dom, d.kpis.get(dom, []), d.history.get(dom, {}), d.lang, d.theme, d.kpi_window_h) for dom in d.domains]
+    the_map = territory_map(domains=d.domains, center=d.center, zoom=d.zoom, bounds=d.bounds, lang=d.lang,
+                            theme=d.theme, geo_urls=d.geo_urls, geo_rev=d.geo_rev, base_url=d.base_url, tile_url=d.tile_url,
+                            attribution=d.attribution)
+    if d.kiosk:
+        map_column = [html.Div([the_map, details_frame(d.lang)], className="map-holder"), alarm_panel(d.lang)]
+        side_column = [html.Div(side, className="kpi-column")]
+    else:
+        map_column = [the_map, details_frame(d.lang)]
+        side_column = [html.Div(side, className="kpi-column"), alarm_panel(d.lang)]
     return html.Div(
-        className=f"vigie-page page-{d.key} theme-{d.theme}" + (" single-domain" if len(d.domains) == 1 else ""),
+        className=f"vigie-page page-{d.key} theme-{d.theme}" + (" single-domain" if len(d.domains) == 1 else "") + (" kiosk" if d.kiosk else ""),
         style=css_variables(d.theme),
         children=[
             dcc.Store(id=ids.CONFIG, data=page_config(d)),
@@ -76,13 +93,15 @@ def control_room(d: PageData) -> html.Div:
             banner(d.lang),
             summary_strip(d.lang),
             html.Main(className="vigie-main", children=[
-                html.Div(className="map-column", children=[
-                    territory_map(domains=d.domains, center=d.center, zoom=d.zoom, bounds=d.bounds, lang=d.lang,
-                                  theme=d.theme, geo_urls=d.geo_urls, geo_rev=d.geo_rev, base_url=d.base_url, tile_url=d.tile_url,
-                                  attribution=d.attribution),
-                    details_frame(d.lang),
-                ]),
-                html.Div(className="side-column", children=[html.Div(side, className="kpi-column"), alarm_panel(d.lang)]),
+                html.Div(className="map-column", children=map_column),
+                html.Div(className="side-column", children=side_column),
             ]),
         ],
     )
+
+
+def add_side_panels(page: html.Div, panels: list) -> html.Div:
+    """A domain page's own panels in the side column, after its KPIs and alarms (the alarms stay above the fold)."""
+    side = page.children[-1].children[1]  # control_room's main -> side column
+    side.children = [*side.children, *panels]
+    return page

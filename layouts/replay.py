@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
+from . import ids
 from . import replay_ids as rid
 from .i18n import t
 from .palette import PRIORITY_STYLE, css_variables
@@ -32,6 +33,7 @@ class ReplayPageData:
     scenarios: list[dict] = field(default_factory=list)
     trainer: bool = True
     selected: str | None = None
+    config: dict = field(default_factory=dict)  # the live module's page config: the header clock in the territory's time
 
 
 def local(ts: float, tz: ZoneInfo, fmt: str = "%d/%m %H:%M") -> str:
@@ -198,6 +200,8 @@ def replay_page(d: ReplayPageData) -> html.Div:
     """The page."""
     tz = ZoneInfo(d.timezone)
     return html.Div(className=f"vigie-page page-replay theme-{d.theme}", style=css_variables(d.theme), children=[
+        dcc.Store(id=ids.CONFIG, data=d.config),  # the header's clock and badges, as on every other page
+        dcc.Store(id=ids.PAGE, data={"key": "replay", "domains": [], "layers": [], "kpis": [], "alarm_rows": 0, "trends": []}),
         dcc.Store(id=rid.LANG, data=d.lang),
         dcc.Store(id=rid.SESSION, data=d.selected),
         dcc.Location(id=rid.URL, refresh=True),
@@ -210,7 +214,9 @@ def replay_page(d: ReplayPageData) -> html.Div:
                 html.Section(className="rp-card", children=[html.H2(rt("sessions.title", d.lang)),
                                                             html.Div(id=rid.SESSIONS, children=session_list(d.sessions, d.lang, tz, d.trainer))]),
             ]),
-            session_panel(d.lang) if d.trainer else html.Div(),
+            # a trainee's page keeps the panel's components, hidden: the session list's tick writes to them (dash-renderer
+            # logged "A nonexistent object was used in an Output" every second without them)
+            session_panel(d.lang) if d.trainer else html.Div(session_panel(d.lang), hidden=True),
         ]),
     ])
 

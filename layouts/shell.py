@@ -74,9 +74,10 @@ def header(lang: str, theme: str, current: str, territory_name: str, default_lan
                    title=t("nav.supervisors", lang)),
             html.Div(className="header-tools", children=[
                 html.Span(id=ids.CLOCK_TEXT, className="clock"),
-                html.A(t("nav.lang", lang), href=href(path, other_lang, theme, default_lang), className="tool-link", id="lang-switch"),
-                html.A(t("nav.theme", lang) if theme == "light" else "☀", href=href(path, lang, other_theme, default_lang),
-                       className="tool-link", id="theme-switch"),
+                html.A([html.Span(t("nav.lang", lang), className="tool-long"), html.Span(other_lang.upper(), className="tool-short")],
+                       href=href(path, other_lang, theme, default_lang), className="tool-link", id="lang-switch", title=t("nav.lang", lang)),
+                html.A([html.Span(t("nav.theme", lang), className="tool-long"), html.Span("◐", className="tool-short")] if theme == "light" else "☀",
+                       href=href(path, lang, other_theme, default_lang), className="tool-link", id="theme-switch", title=t("nav.theme", lang)),
             ]),
         ],
     )

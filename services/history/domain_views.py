@@ -181,7 +181,7 @@ def suspected_leaks(alarms: Iterable[dict], assets: Iterable[dict], place=str) -
             continue
         a = by_id.get(al.get("asset", ""), {})
         refs, props = a.get("refs") or {}, a.get("props") or {}
-        area = " · ".join([place(str(x)) for x in (refs.get("zone"), refs.get("district")) if x] + [str(props["street"])] * bool(props.get("street")))
+        area = " · ".join([place(str(x)) for x in (refs.get("zone"), refs.get("district")) if x] + ([str(props["street"])] if props.get("street") else []))
         out.append((al.get("asset", ""), a.get("name") or al.get("asset", ""), area or al.get("message", ""), al.get("raised_at") or 0.0))
     out.sort(key=lambda r: -r[3])
     return out
