@@ -37,6 +37,7 @@ network = st.fixed_dictionaries({
     "roads": st.lists(road, min_size=1, max_size=60).filter(lambda rs: any(r["a"] != r["b"] for r in rs)),
     "block_m": st.sampled_from((40.0, 120.0, 400.0)),
     "crs": st.sampled_from(CRS), "with_communes": st.booleans(), "numeric_ids": st.booleans(),
+    "junctions": st.lists(grid_point, max_size=6), "counts": st.lists(st.tuples(st.integers(0, 70), st.sampled_from(("120", "0", "#N/A", "8000.5", ""))), max_size=8),
     "lat": st.sampled_from((43.6, 45.0, 48.8)), "lon": st.sampled_from((2.35, 4.9, 5.6)),
 })
 
@@ -66,6 +67,16 @@ def _write(folder: Path, net: dict) -> dict[str, Path]:
         files["communes"].write_text(json.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {"nom": "Ouest", "code": "1"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}),
             encoding="utf-8")
+    if net["junctions"]:
+        files["junctions"] = folder / "signaux.geojson"
+        files["junctions"].write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"nom": f"Carrefour {i}"},
+             "geometry": {"type": "Point", "coordinates": [net["lon"] + x * dlon, net["lat"] + y * dlat]}}
+            for i, (x, y) in enumerate(net["junctions"])]}), encoding="utf-8")
+    if net["counts"]:
+        files["counts"] = folder / "comptages.csv"
+        rows = ["id,tmja,annee"] + [f"{road if net['numeric_ids'] else f'w{road % 7}'},{daily},2024" for road, daily in net["counts"]]
+        files["counts"].write_text("\n".join(rows) + "\n", encoding="utf-8")
     return files
 
 
@@ -76,7 +87,8 @@ def test_any_road_network_gives_a_running_territory_with_plausible_counts(net):
         folder = Path(tmp)
         files = _write(folder / "raw", net)
         out = folder / "pkg"
-        built = build_package("Ville aléatoire", files, out, territory_id=f"random-{abs(hash(json.dumps(net, sort_keys=True))) % 10**9}")
+        mapping = {"counts": {"road": "id"}} if net["counts"] else {}
+        built = build_package("Ville aléatoire", files, out, mapping=mapping, territory_id=f"random-{abs(hash(json.dumps(net, sort_keys=True))) % 10**9}")
         t = str(out)
         roads = road_sites(t)
         assert len(roads) == len(net["roads"])  # every LineString is a segment, even a zero-length one
@@ -88,7 +100,7 @@ def test_any_road_network_gives_a_running_territory_with_plausible_counts(net):
         assert built.counts["lamps"] == len(lw.lamp_ids) == built.counts["lamps placed (synthetic)"]
 
         tw = traffic_world(t)
-        assert len(tw.segments) == len(roads) and not tw.junctions
+        assert len(tw.segments) == len(roads) and len(tw.junctions) == len(net["junctions"])
         assert all(s.free_flow > 0 and s.capacity > 0 and s.daily > 0 for s in tw.segments)
         assert len({a.id for a in tw.assets}) == len(tw.assets)
 
