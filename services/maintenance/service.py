@@ -249,10 +249,17 @@ class WorkOrderService:
         changed: dict[str, tuple[WorkOrder, str]] = {}
         with self._lock:
             for f in faults:
-                if not f.asset and self.book.open_for_alarm(f.alarm) is None:
+                prev = self.book.open_for_alarm(f.alarm)
+                if not f.asset and prev is None:
                     continue  # a forgotten alarm that had no work order
+                seen = (prev.status, prev.fault) if prev is not None else None
                 for o in self.book.observe(f, now):
-                    changed[o.id] = (o, "opened" if o.rev == 1 else "changed")
+                    if o.rev == 1:
+                        changed[o.id] = (o, "opened")
+                    elif (o.status, o.fault) != seen:
+                        changed[o.id] = (o, "changed")
+                    else:  # the fault toggled on an order still to do (a loose contact): kept, not announced
+                        changed.setdefault(o.id, (o, "quiet"))
             self._persist(changed.values(), now)
         return [o for o, _ in changed.values()]
 
@@ -271,14 +278,16 @@ class WorkOrderService:
         return changed
 
     def _persist(self, changed: Iterable[tuple[WorkOrder, str]], now: float) -> None:
-        records, messages = {}, []
+        records, messages, moved = {}, [], []
         for o, event in changed:
             d = o.to_dict()
             records[o.id] = _encode(d)
-            messages.append(gmao_message(d, event, now))
+            if event != "quiet":  # what a GMAO and the pages hear: opened, status or fault type changed
+                messages.append(gmao_message(d, event, now))
+                moved.append(o.id)
         if records:
             self.store.submit(records, messages)
-            self._pushed.update(records)
+            self._pushed.update(moved)
 
     # --- people and the GMAO ----------------------------------------------------------------------
 

@@ -133,9 +133,10 @@ def test_a_lamp_fault_opens_one_work_order_published_for_the_gmao_and_not_an_ope
     assert alarm.get("alarm_class", "maintenance") == "maintenance"  # the master alarm database hands it to maintenance
     feed.fault("lamp-1", "clear")  # a loose contact: the same fault raised again is the same order, not a second one
     feed.fault("lamp-1")
-    time.sleep(0.5)
+    wait_until(lambda: service.get(order["id"])["raises"] == 2, what="the fault's return")
     service.flush()
     assert len(_orders_with_token(room, tokens["viewer"])) == 1
+    assert gmao_messages(gmao) == []  # kept in Redis, but nothing for the GMAO to do: not announced
 
 
 def _orders_with_token(room, token: str, **query) -> list[dict]:
