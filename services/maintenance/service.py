@@ -258,8 +258,8 @@ class WorkOrderService:
                         changed[o.id] = (o, "opened")
                     elif (o.status, o.fault) != seen:
                         changed[o.id] = (o, "changed")
-                    else:  # the fault toggled on an order still to do (a loose contact): kept, not announced
-                        changed.setdefault(o.id, (o, "quiet"))
+                    else:  # the fault toggled on an order still to do (a loose contact): only telemetry moved
+                        changed.setdefault(o.id, (o, "telemetry"))
             self._persist(changed.values(), now)
         return [o for o, _ in changed.values()]
 
@@ -282,8 +282,8 @@ class WorkOrderService:
         for o, event in changed:
             d = o.to_dict()
             records[o.id] = _encode(d)
-            if event != "quiet":  # what a GMAO and the pages hear: opened, status or fault type changed
-                messages.append(gmao_message(d, event, now))
+            messages.append(gmao_message(d, event, now))  # every change, for a mirror; "telemetry" ones a GMAO may skip
+            if event != "telemetry":  # the pages are redrawn for what a person acts on
                 moved.append(o.id)
         if records:
             self.store.submit(records, messages)

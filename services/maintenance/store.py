@@ -6,7 +6,7 @@ store's writer thread: a batch is the changed orders plus their GMAO messages, w
 pipeline; a failed batch is kept and retried with capped back-off (Redis away loses nothing). Any process
 reads.
 
-The GMAO message (JSON, `v` 1): `{"v": 1, "type": "workorder", "event": "opened" | "changed", "at": epoch,
+The GMAO message (JSON, `v` 1): `{"v": 1, "type": "workorder", "event": "opened" | "changed" | "telemetry", "at": epoch,
 "order": {...the order without its history...}, "last": {...its latest history entry...}}`.
 """
 from __future__ import annotations
