@@ -68,6 +68,7 @@ def start_stack(redis_url: str | None, state_dir: Path, faults: int = 40) -> Mai
         for n, lamp in enumerate(lamps[:: max(1, len(lamps) // faults)][:faults]):
             lum.sim.fail_lamp(lamp.id, FAULTS[n % 3] if n % 7 else "columnIssue", repair_after_s=86400)
         lum.step()
+        stops.append(lum.run_prompt())  # heartbeats: the supervisor stays live
         service = room.server.extensions["vigie.workorders"]
         while len(service.book) < faults + 100 and time.monotonic() < deadline + 30:
             time.sleep(0.1)
