@@ -357,7 +357,13 @@ def part_api(args, stack, defs, sup) -> None:
         while time.monotonic() < stop_at - 1:
             status = "defectiveLamp" if status == "ok" else "ok"
             sent = time.time()
-            stack.publish(Telemetry[LightingReading](**stack.env("telemetry", "lighting", sup), readings=[LightingReading(asset=defs[5].id, status=status)]))
+            try:
+                stack.publish(Telemetry[LightingReading](**stack.env("telemetry", "lighting", sup),
+                                                         readings=[LightingReading(asset=defs[5].id, status=status)]))
+            except Exception as err:  # noqa: BLE001 - a Redis timeout on a loaded machine: said, and the probe goes on
+                print(f"probe not published: {err}")
+                time.sleep(0.5)
+                continue
             end = time.monotonic() + 5
             while time.monotonic() < end:
                 seen = [q["t"] for q in list(stack.hub._recent["lighting"]) if defs[5].id in q.get("assets", {}) and q["t"] >= sent - 0.001]
@@ -377,10 +383,11 @@ def part_api(args, stack, defs, sup) -> None:
     c1 = os.times()
     stack.hub.left()
     cpu = (c1.user + c1.system) - (c0.user + c0.system)
+    pushed = (f"push PUBLISH->emit meanwhile p50 {1000 * statistics.median(push):.0f} ms, p95 {1000 * pct(push, 95):.0f} ms "
+              f"over {len(push)} changes") if push else "no probe change published"
     print(f"/api/v1/assets?limit=500, 20 clients for {args.api_seconds:.0f} s: {len(lat)} requests, p50 {1000 * statistics.median(lat):.0f} ms, "
           f"p95 {1000 * pct(lat, 95):.0f} ms (target < 300 ms), {errors[0]} errors; process CPU {cpu / args.api_seconds:.2f} s/s "
-          f"(clients in the same process); push PUBLISH->emit meanwhile p50 {1000 * statistics.median(push or [0]):.0f} ms, "
-          f"p95 {1000 * pct(push, 95):.0f} ms over {len(push)} changes")
+          f"(clients in the same process); {pushed}")
 
 
 def main() -> int:
