@@ -99,8 +99,10 @@
     var strip = page.querySelector(".summary-strip") || page.querySelector(".vigie-header");
     if (strip && box.previousSibling !== strip) strip.parentNode.insertBefore(box, strip.nextSibling);
     var shape = ((((l.cfg || {}).palette || {}).priorities || {}).urgent || {}).shape || "▲";
+    var label = (W.playlist && W.playlist.labels || {})[a.code]; // its type's name (master alarm database), then the supervisor's text
+    var what = label ? label + (a.message && a.message !== label ? " — " + a.message : "") : (a.message || a.code || "");
     var parts = [shape, t("priority.urgent") + " · " + t("domain." + a.domain) + " · " + (a.asset_name || a.asset),
-                 (lang() === "en" ? "since " : "depuis ") + localTime(a.raised_at * 1000), a.message || a.code || ""];
+                 (lang() === "en" ? "since " : "depuis ") + localTime(a.raised_at * 1000), what];
     parts.forEach(function (text, i) { if (box.children[i].textContent !== text) box.children[i].textContent = text; });
   }
 

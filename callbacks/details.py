@@ -10,6 +10,7 @@ from layouts.details import details_panel
 from layouts.i18n import language
 from services.places import ref_names
 
+from .alarm_words import alarm_labels
 from .commands_log import asset_section
 
 
@@ -46,5 +47,6 @@ def register(app: Dash, get_ui: Callable) -> None:
             return no_update, no_update, no_update
         asset, alarms = ui.asset_details(asset_id)
         names, linked = ref_names(ui.reader, ui.territory.id, ((asset or {}).get("refs") or {}).values())
-        panel = details_panel(asset, alarms, lang, ui.tz, asset_id, names, linked) + asset_section(asset_id, asset, lang, ui.tz)
+        panel = details_panel(asset, alarms, lang, ui.tz, asset_id, names, linked, alarm_labels(lang) if alarms else None) \
+            + asset_section(asset_id, asset, lang, ui.tz)
         return panel, asset_id, "details-frame open"

@@ -8,8 +8,10 @@ from dataclasses import replace
 import dash
 from dash import dcc, html
 
+from callbacks.alarm_words import alarm_labels
 from callbacks.context import current_ui
 from callbacks.wall import PLAYLIST, STARTED
+from layouts.i18n import language
 from layouts.page import control_room
 from services.playlist import PlaylistError, load_playlist
 
@@ -22,6 +24,7 @@ def layout(lang: str | None = None, theme: str | None = None, **_query: str):
     ui = current_ui()
     try:
         playlist = load_playlist(ui.settings.wall_playlist).to_dict()
+        playlist["labels"] = alarm_labels(language(lang, ui.settings.language))  # the held urgent alarm by its type's name
     except PlaylistError as err:
         log.error("wall playlist not used: %s", err)
         playlist = None

@@ -15,7 +15,7 @@ from .details import CONDITION_CODES, format_reading, format_time
 from .palette import CONDITION_STYLE, PRIORITY_STYLE, THEMES, css_variables
 from .shell import banner, header, href
 from .water_isolation import affected_sensors
-from .words import PERCENT_FIELDS, relation_label
+from .words import PERCENT_FIELDS, alarm_text, relation_label
 
 CHART_HEIGHT = 180
 
@@ -33,6 +33,7 @@ class AssetPageData:
     command_section: list  # the command panel's list of this asset's commands (layouts/commands_list.py)
     can_command: bool = False  # the user's role allows commands in the asset's domain
     names: dict = field(default_factory=dict)  # relation ids -> names (assets' own, places' from the territory)
+    alarm_labels: dict = field(default_factory=dict)  # alarm code -> its type's name (master alarm database)
     water: dict | None = None  # a pipe's isolation answer: the sensors it affects (layouts/water_isolation.py)
 
 
@@ -117,8 +118,9 @@ def journal_words(entry: dict, lang: str) -> str:
     return text + (f" ({entry['why']})" if entry.get("why") else "")
 
 
-def alarm_rows(alarms: list[dict], lang: str, tz) -> list:
-    """Held alarms, then journal entries (when, priority, what happened, who), newest first."""
+def alarm_rows(alarms: list[dict], lang: str, tz, labels: dict[str, str] | None = None) -> list:
+    """Held alarms (their type's name from `labels`, then the supervisor's text), then journal entries (when, priority,
+    what happened, who), newest first."""
     if not alarms:
         return [html.Div(at("asset.none", lang), className="details-none")]
     rows = []
@@ -126,7 +128,7 @@ def alarm_rows(alarms: list[dict], lang: str, tz) -> list:
         p = a.get("priority") or "low"
         held = "at" not in a
         when = a.get("raised_at") if held else a.get("at")
-        what = a.get("message") or a.get("code", "") if held else journal_words(a, lang)
+        what = alarm_text(a, labels) if held else journal_words(a, lang)
         rows.append(html.Div(className=f"alarm-row asset-alarm prio-{p}" + (" held" if held else ""), children=[
             html.Span(PRIORITY_STYLE.get(p, PRIORITY_STYLE["low"])["shape"], className="prio-shape"),
             html.Span(at(f"priority.{p}", lang), className="prio-label"),
@@ -186,7 +188,7 @@ def asset_page(detail, d: AssetPageData) -> html.Div:
             ]),
             html.Section(className="asset-card asset-logs", children=[
                 html.H3(at("asset.alarm_history", d.lang), className="details-section"),
-                html.Div(alarm_rows(detail.alarms, d.lang, d.tz), id=aid.ALARMS),
+                html.Div(alarm_rows(detail.alarms, d.lang, d.tz, d.alarm_labels), id=aid.ALARMS),
                 html.H3(at("asset.command_history", d.lang), className="details-section"),
                 html.Div(d.command_section or [html.Div(at("asset.none", d.lang), className="details-none")], id=aid.COMMANDS),
             ]),

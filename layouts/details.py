@@ -9,7 +9,14 @@ from dash import dcc, html
 from . import ids
 from .i18n import t
 from .palette import CONDITION_STYLE, PRIORITY_STYLE
-from .words import ENUM_FIELDS, PERCENT_FIELDS, enum_label, percent, relation_label
+from .words import (
+    ENUM_FIELDS,
+    PERCENT_FIELDS,
+    alarm_text,
+    enum_label,
+    percent,
+    relation_label,
+)
 
 CONDITION_CODES = {s["name"]: code for code, s in CONDITION_STYLE.items()}
 TIME_VALUES = frozenset({"overrideUntil"})  # readings that are instants (ISO 8601 on the wire)
@@ -61,9 +68,10 @@ def ref_value(ref: str, names: dict[str, str] | None, linked: bool) -> object:
 
 
 def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_id: str | None = None,
-                  names: dict[str, str] | None = None, assets: frozenset[str] = frozenset()) -> list:
+                  names: dict[str, str] | None = None, assets: frozenset[str] = frozenset(),
+                  labels: dict[str, str] | None = None) -> list:
     """Identity, latest values and active alarms of one asset, as plain text; relations by their names (`names`),
-    those in `assets` linked to their page."""
+    those in `assets` linked to their page; alarms by their type's name (`labels`) then the supervisor's text."""
     if asset is None:
         hint = t("details.unknown", lang, id=asset_id) if asset_id else t("details.hint", lang)
         return [html.Div(hint, className="details-hint")]
@@ -97,7 +105,7 @@ def details_panel(asset: dict | None, alarms: list[dict], lang: str, tz, asset_i
         rows.append(html.Div(className=f"alarm-row prio-{p}" + ("" if a.get("acknowledged") else " unack"), children=[
             html.Span(PRIORITY_STYLE.get(p, PRIORITY_STYLE["low"])["shape"], className="prio-shape"),
             html.Span(t(f"priority.{p}", lang), className="prio-label"),
-            html.Span(a.get("message") or a.get("code", ""), className="alarm-msg"),
+            html.Span(alarm_text(a, labels), className="alarm-msg"),
             html.Span(format_time(a.get("raised_at"), tz, lang), className="alarm-age"),
             *([html.Button("✓ " + t("alarms.ack", lang), className="alarm-ack-btn", **{"data-alarm-ack": a["id"]})]
               if not a.get("acknowledged") and a.get("id") else []),

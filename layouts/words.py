@@ -38,3 +38,11 @@ def percent(value: float, lang: str) -> str:
     pct = value * 100
     text = f"{pct:.0f}" if abs(pct - round(pct)) < 0.05 else f"{pct:.1f}"
     return (text.replace(".", ",") if lang == "fr" else text) + "\u202f%"
+
+
+def alarm_text(alarm: dict, labels: dict[str, str] | None) -> str:
+    """An alarm as the console says it: its type's name (master alarm database), then the supervisor's own text."""
+    label, message = (labels or {}).get(str(alarm.get("code") or "")), alarm.get("message") or ""
+    if label:
+        return f"{label} — {message}" if message and message != label else label
+    return message or str(alarm.get("code") or "")

@@ -53,3 +53,4 @@ def ref_names(reader, territory_id: str, refs: Iterable[str]) -> tuple[dict[str,
             if name:
                 names[ref] = name
     return names, frozenset(assets)
+

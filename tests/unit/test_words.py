@@ -12,7 +12,7 @@ from layouts import asset_i18n, commands_i18n, domain_lists, domain_panels, i18n
 from layouts.asset_page import journal_words
 from layouts.commands_i18n import step_detail
 from layouts.details import format_reading
-from layouts.words import ENUM_FIELDS, enum_label, relation_label
+from layouts.words import ENUM_FIELDS, alarm_text, enum_label, relation_label
 from services.contract import messages
 from services.core.alarm_states import Trigger
 from services.history.asset_detail import RELATION_ORDER
@@ -122,3 +122,10 @@ def test_readings_are_shown_in_words(key: str, value: object, fr: str, en: str) 
 
 def test_a_value_vigie_has_no_word_for_is_shown_as_sent() -> None:
     assert enum_label("signalPlan", "festival", "fr") == "festival"
+
+
+def test_an_alarm_reads_by_its_types_name_then_the_supervisors_text() -> None:
+    labels = {"lamp_fault": "Lampe en panne"}
+    assert alarm_text({"code": "lamp_fault", "message": "Defective lamp: Lanterne 1"}, labels) == "Lampe en panne — Defective lamp: Lanterne 1"
+    assert alarm_text({"code": "unknown_code", "message": "Something"}, labels) == "Something"
+    assert alarm_text({"code": "lamp_fault"}, {}) == "lamp_fault"
