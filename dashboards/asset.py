@@ -9,6 +9,7 @@ import time
 import dash
 from flask import current_app, has_request_context
 
+from callbacks.alarm_words import alarm_labels
 from callbacks.commands_log import asset_section
 from callbacks.context import current_ui
 from callbacks.water_isolation import pipe_sensors
@@ -17,6 +18,7 @@ from layouts.i18n import language
 from layouts.page import page_config
 from services.web.replay import exercise_of_request
 from services.history.asset_detail import gather
+from services.places import ref_names
 
 MAX_ID = 128
 
@@ -64,7 +66,9 @@ def layout(asset_id: str = "", lang: str | None = None, theme: str | None = None
     commands = asset_section(asset_id, detail.asset, base.lang, ui.tz) if detail.asset else []
     d = AssetPageData(lang=base.lang, default_lang=base.default_lang, theme=base.theme, territory_name=base.territory_name,
                       config=page_config(base), tz=ui.tz, command_section=commands,
-                      can_command=bool(domain) and can_command(domain), water=pipe_sensors(detail.asset, ui.reader))
+                      can_command=bool(domain) and can_command(domain), water=pipe_sensors(detail.asset, ui.reader),
+                      names=ref_names(ui.reader, ui.territory.id, [ref for _k, ref, _l in detail.relations])[0],
+                      alarm_labels=alarm_labels(base.lang) if detail.alarms else {})
     return asset_page(detail, d)
 
 
