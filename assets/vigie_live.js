@@ -40,7 +40,16 @@
     countBytes: false, // the benchmark turns it on
   });
 
-  live.now = function () { return live.frozen !== null ? live.frozen : Date.now() / 1000 + live.offset; };
+  /* Vigie's time: the territory clock, which runs `speed` times as fast as the wall clock when the supervisors are
+   * simulated at a speed (the summary says it: docs/feed-protocol.md, "The territory clock"); between two messages
+   * it runs on at that pace from the server's last `t`. */
+  live.offsetAt = Date.now() / 1000; // browser time when `offset` was last set
+  live.speed = function () { var c = live.summary && live.summary.clock; return c && c.speed > 0 ? c.speed : 1; };
+  live.now = function () {
+    if (live.frozen !== null) return live.frozen;
+    var w = Date.now() / 1000;
+    return w + live.offset + (w - live.offsetAt) * (live.speed() - 1);
+  };
 
   /* Other modules (the alarm console, the annunciator) follow what is applied: fn(kind, payload) with
    * kind "snapshot" or a channel name. A follower's error never stops the live module. */
@@ -107,7 +116,8 @@
   live.applySnapshot = function (s) {
     live.stats.snapshots += 1;
     performance.mark("vigie:snapshot");
-    live.offset = s.t - Date.now() / 1000;
+    live.offsetAt = Date.now() / 1000;
+    live.offset = s.t - live.offsetAt;
     live.seq = s.seq || {};
     live.cond = emptyConds();
     live.band = emptyConds();
@@ -153,7 +163,8 @@
       if (msg.seq > last + 1) { live.stats.gaps += 1; live.replay(ch, last, msg); return; } // a delta was lost
     }
     live.seq[ch] = msg.seq;
-    live.offset = msg.t - Date.now() / 1000;
+    live.offsetAt = Date.now() / 1000;
+    live.offset = msg.t - live.offsetAt;
     live.stats.deltas += 1;
     if (live.countBytes) live.stats.bytes += JSON.stringify(msg).length;
     var t0 = performance.now();

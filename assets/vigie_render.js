@@ -174,7 +174,8 @@
   /* Local liveness: the server's status, made worse by the age we see (the push may be down).
      "unknown" stays unknown: the bus is down or just back, and the age says nothing about the supervisor. */
   R.liveness = function (s, now) {
-    var c = cfg(), age = now - s.last_seen, status = s.status;
+    // silence is the link's: counted in wall seconds, whatever the pace of the territory clock (docs/feed-protocol.md 4.8)
+    var c = cfg(), pace = V.live && V.live.speed ? V.live.speed() : 1, age = (now - s.last_seen) / pace, status = s.status;
     if (status === "unknown") return { status: status, age: age };
     if (age >= (c.stale_after_s || 60)) status = "stale";
     else if (age >= (c.late_after_s || 15) && status === "live") status = "late";
@@ -226,7 +227,15 @@
     var c = cfg(), locale = c.lang === "en" ? "en-GB" : "fr-FR";
     var opts = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
     if (c.timezone) opts.timeZone = c.timezone; // the territory's time, not the browser's
-    setText(byId("clock-text"), new Date(now * 1000).toLocaleTimeString(locale, opts));
+    var clock = byId("clock-text"), speed = V.live && V.live.speed ? V.live.speed() : 1;
+    var pace = speed !== 1 ? " ×" + (speed >= 10 ? Math.round(speed) : speed.toFixed(1).replace(/\.0$/, "")) : "";
+    setText(clock, new Date(now * 1000).toLocaleTimeString(locale, opts) + pace); // the territory's time, "×60" when simulated
+    if (clock) {
+      var title = speed !== 1 ? t("clock.simulated", { speed: pace.slice(2) }) : "";
+      if (title === "clock.simulated") title = "";
+      if (clock.title !== title) clock.title = title;
+      clock.classList.toggle("simulated", speed !== 1);
+    }
     if (!V.live || !V.live.ready) return;
     R.supervisors();
     R.alarms();

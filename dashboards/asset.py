@@ -41,9 +41,12 @@ def page_services() -> dict:
 
 
 def page_clock() -> float:
-    """Now, for this page: the session's clock in a replay session, else the wall clock."""
+    """Now, for this page: the session's clock in a replay session, else Vigie's (the territory clock)."""
     session = exercise_of_request() if has_request_context() else None
-    return session.position if session is not None else time.time()
+    if session is not None:
+        return session.position
+    runtime = current_app.extensions.get("vigie.runtime") if has_request_context() else None
+    return runtime.reader.now() if runtime is not None else time.time()
 
 
 def can_command(domain: str) -> bool:
