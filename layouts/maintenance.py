@@ -99,7 +99,7 @@ def order_rows(items: list[dict[str, Any]], lang: str, tz: str) -> list[dict[str
     """Grid rows in the operator's words."""
     return [{"id": o["id"], "status": mt(f"status.{o['status']}", lang), "priority": mt(f"priority.{o['priority']}", lang),
              "priority_key": o["priority"], "fault": mt(f"fault.{o['fault']}", lang), "asset": o["asset_name"] or o["asset"],
-             "street": o["street_name"], "cabinet": o["cabinet"], "opened": _when(o["opened_at"], tz, lang),
+             "street": o["street_name"], "cabinet": o.get("cabinet_name") or o["cabinet"], "opened": _when(o["opened_at"], tz, lang),
              "telemetry": mt("telemetry.active" if o["fault_active"] else "telemetry.clear", lang)} for o in items]
 
 
@@ -154,7 +154,7 @@ def order_map(d: PageData) -> html.Div:
 def groups_table(groups: list[dict[str, Any]], by: str, lang: str) -> html.Table:
     """Counts by cabinet or street (the largest first)."""
     head = html.Tr([html.Th(mt(f"group.col.{c}", lang)) for c in ("key", "count", "pending", "high")])
-    rows = [html.Tr([html.Td(g["name"] if by == "street" else g["key"]), html.Td(g["count"]), html.Td(g["pending"]),
+    rows = [html.Tr([html.Td(g["name"]), html.Td(g["count"]), html.Td(g["pending"]),
                      html.Td(g["high"], className="mnt-high" if g["high"] else "")]) for g in groups[:200]]
     return html.Table(className="mnt-groups-table", children=[html.Thead(head), html.Tbody(rows)])
 
@@ -166,7 +166,7 @@ def detail_panel(o: dict[str, Any] | None, lang: str, tz: str, can_manage: bool)
     facts = [("detail.asset", o["asset_name"] or o["asset"]), ("col.fault", mt(f"fault.{o['fault']}", lang)),
              ("col.priority", mt(f"priority.{o['priority']}", lang)), ("col.status", mt(f"status.{o['status']}", lang)),
              ("col.telemetry", mt("telemetry.active" if o["fault_active"] else "telemetry.clear", lang)),
-             ("col.street", o["street_name"]), ("col.cabinet", o["cabinet"]),
+             ("col.street", o["street_name"]), ("col.cabinet", o.get("cabinet_name") or o["cabinet"]),
              ("detail.since", _when(o["opened_at"], tz, lang)), ("detail.source", mt(f"source.{o['source']}", lang)),
              ("detail.assignee", o["assignee"]), ("detail.external", o["external_ref"])]
     history = [html.Li([html.Span(_when(h["at"], tz, lang), className="mnt-when"), " ", html.Span(h["who"], className="mnt-who"), " · ",

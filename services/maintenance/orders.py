@@ -77,6 +77,7 @@ class Fault:
     lon: float | None = None
     lat: float | None = None
     message: str = ""
+    cabinet_name: str = ""
 
 
 class WorkOrder(msgspec.Struct, kw_only=True):
@@ -95,6 +96,7 @@ class WorkOrder(msgspec.Struct, kw_only=True):
     source: str = "telemetry"  # telemetry, manual, gmao
     supervisor: str = ""
     cabinet: str = ""
+    cabinet_name: str = ""
     street: str = ""
     street_name: str = ""
     district: str = ""
@@ -286,7 +288,8 @@ class WorkOrderBook:
         order = WorkOrder(
             id=new_order_id(now), domain=fault.domain, asset=fault.asset, asset_name=fault.asset_name, fault=fault.fault,
             code=fault.code, alarm=fault.alarm, priority=priority or FAULT_PRIORITY.get(fault.fault, "normal"), source=source,
-            supervisor=fault.supervisor, cabinet=fault.cabinet, street=fault.street, street_name=fault.street_name,
+            supervisor=fault.supervisor, cabinet=fault.cabinet, cabinet_name=fault.cabinet_name, street=fault.street,
+            street_name=fault.street_name,
             district=fault.district, lon=fault.lon, lat=fault.lat, opened_at=now, updated_at=now,
             fault_active=fault.active if fault.alarm else False, external_ref=external_ref[:120], note=note[:NOTE_MAX],
             previous=previous)
@@ -328,7 +331,7 @@ def groups(orders: Iterable[WorkOrder], by: str) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for o in orders:
         key = group_key(o, by) or "-"
-        g = out.setdefault(key, {"key": key, "name": (o.street_name if by == "street" else "") or key, "count": 0, "pending": 0,
+        g = out.setdefault(key, {"key": key, "name": (o.street_name if by == "street" else o.cabinet_name) or key, "count": 0, "pending": 0,
                                  "high": 0, "orders": []})
         g["count"] += 1
         g["pending"] += o.status in PENDING

@@ -71,7 +71,7 @@ class WorkOrderFilter:
         return ((self.domain is None or o["domain"] == self.domain) and (self.status is None or o["status"] in self.status)
                 and (self.priority is None or o["priority"] == self.priority) and (self.fault is None or o["fault"] == self.fault)
                 and (self.cabinet is None or o["cabinet"] == self.cabinet) and (self.street is None or o["street"] == self.street)
-                and (not q or q in f"{o['id']} {o['asset']} {o['asset_name']} {o['street_name']} {o['cabinet']}".lower()))
+                and (not q or q in f"{o['id']} {o['asset']} {o['asset_name']} {o['street_name']} {o['cabinet']} {o.get('cabinet_name', '')}".lower()))
 
 
 def order_sort_key(o: dict[str, Any]) -> tuple:
@@ -92,8 +92,10 @@ def fault_of(core: Any, a: Any, names: dict[str, str]) -> Fault | None:
     street = refs.get("street", "")
     name = (asset.name if asset is not None else "") or ""
     street_name = names.get(street) or (name.split(", ", 1)[1] if street and ", " in name else "")  # "Lanterne 12, Rue de la Loge"
+    cabinet = core.state.get(refs["cabinet"]) if refs.get("cabinet") else None
     return Fault(alarm=a.id, domain=a.domain, asset=a.asset, code=a.code, fault=kind, active=bool(a.active),
                  asset_name=name, supervisor=a.supervisor, cabinet=refs.get("cabinet", ""),
+                 cabinet_name=(cabinet.name if cabinet is not None else "") or "",
                  street=street, street_name=street_name, district=refs.get("district", ""),
                  lon=point[0] if point else None, lat=point[1] if point else None, message=a.message or "")
 
@@ -314,6 +316,7 @@ class WorkOrderService:
             return Fault(alarm=alarm.id if alarm else "", domain=asset.domain, asset=asset.id, code=alarm.code if alarm else "",
                          fault=fault_kind, active=alarm is not None, asset_name=asset.name or "", supervisor=asset.supervisor,
                          cabinet=refs.get("cabinet", ""), street=refs.get("street", ""), street_name=names.get(refs.get("street", ""), ""),
+                         cabinet_name=getattr(core.state.get(refs.get("cabinet", "")), "name", "") or "",
                          district=refs.get("district", ""), lon=point[0] if point else None, lat=point[1] if point else None), []
 
         try:

@@ -48,7 +48,8 @@ STATUSES = tuple(str(s) for s in Status)
 _encode = msgspec.json.Encoder().encode
 SafeText = Annotated[str, Meta(max_length=500, pattern=r"^[^<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z")]
 Short = Annotated[str, Meta(max_length=120, pattern=r"^[^<>\x00-\x1f\x7f]*\Z")]
-CSV_COLUMNS = ("id", "status", "priority", "domain", "fault", "asset", "asset_name", "cabinet", "street", "street_name", "district",
+CSV_COLUMNS = ("id", "status", "priority", "domain", "fault", "asset", "asset_name", "cabinet", "cabinet_name", "street", "street_name",
+               "district",
                "lon", "lat", "opened_at", "updated_at", "done_at", "verified_at", "fault_active", "assignee", "external_ref", "source")
 
 
@@ -331,7 +332,8 @@ def openapi_parts() -> tuple[dict[str, Any], dict[str, Any]]:
         "WorkOrder": {"type": "object", "required": ["id", "status", "asset", "fault", "priority"], "properties": {
             "id": text, "rev": {"type": "integer"}, "domain": {"enum": list(DOMAINS)}, "asset": text, "asset_name": text,
             "fault": {"enum": list(FAULTS)}, "code": text, "alarm": text, "priority": {"enum": list(PRIORITIES)},
-            "status": {"enum": list(STATUSES)}, "source": {"enum": ["telemetry", "manual", "gmao"]}, "cabinet": text, "street": text,
+            "status": {"enum": list(STATUSES)}, "source": {"enum": ["telemetry", "manual", "gmao"]}, "cabinet": text, "cabinet_name": text,
+            "street": text,
             "street_name": text, "district": text, "lon": nnum, "lat": nnum, "opened_at": num, "updated_at": num, "done_at": nnum,
             "verified_at": nnum, "fault_active": {"type": "boolean", "description": "telemetry reports the fault now"},
             "assignee": text, "external_ref": {"type": "string", "description": "the GMAO's own id"}, "note": text, "previous": text,
