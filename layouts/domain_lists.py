@@ -63,7 +63,7 @@ def gauge(r: Reservoir, lang: str) -> html.Div:
     return html.Div(className="gauge" + (" low" if r.low else ""), id=f"gauge-{r.id}", children=[
         html.Div(html.Div(className="gauge-fill", style={"height": f"{pct or 0}%"}), className="gauge-tank"),
         html.Div(f"{pct} %" if pct is not None else "?", className="gauge-pct"),
-        html.Div(("◆ " if r.low else "") + (w("autonomy", lang, h=f"{r.autonomy_h:g}") if r.autonomy_h is not None else w("no_autonomy", lang)),
+        html.Div(("◆ " if r.low else "") + (w("autonomy", lang, h=f"{r.autonomy_h:g}".replace(".", "," if lang == "fr" else ".")) if r.autonomy_h is not None else w("no_autonomy", lang)),
                  className="gauge-autonomy"),
         _link(r.id, r.name),
     ])

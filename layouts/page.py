@@ -54,7 +54,7 @@ def page_config(d: PageData) -> dict:
     }
 
 
-KIOSK_ALARM_ROWS = 4  # on the wall: as many two-line rows of 24 px as fit whole under a map kept readable
+KIOSK_ALARM_ROWS = 3  # on the wall: the most urgent, each whole on two or three lines of 24 px, under a map kept readable
 
 
 def page_scope(d: PageData) -> dict:

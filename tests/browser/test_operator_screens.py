@@ -88,6 +88,16 @@ def test_no_essential_text_under_13_px_and_the_header_on_one_line(dash_duo, stac
     assert not console_errors(dash_duo.driver)
 
 
+@pytest.mark.parametrize("path", ["/", "/asset/pipe-eau-nord"])
+def test_the_header_stays_on_one_line_at_1920(dash_duo, stack, path):
+    open_page(dash_duo, stack.url + path)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+    time.sleep(1)
+    header = dash_duo.driver.execute_script("return document.querySelector('.vigie-header').getBoundingClientRect().height")
+    tops = dash_duo.driver.execute_script("return [...document.querySelectorAll('.sup-badge')].map(b => Math.round(b.getBoundingClientRect().top))")
+    assert header <= 56 and len(set(tops)) == 1, f"{path}: header {header} px, badges at {tops}"
+
+
 def test_alarm_messages_and_assets_are_read_in_full_and_the_water_list_is_above_the_fold(dash_duo, stack):
     open_page(dash_duo, stack.url + "/water")
     row = dash_duo.wait_for_element(".alarm-list .alarm-row", timeout=10)
