@@ -34,7 +34,7 @@ from services.maintenance.orders import (
     classify,
     groups,
 )
-from services.maintenance.rounds import RoundsRequest, Stop, plan_rounds
+from services.maintenance.rounds import RoundsInvalid, RoundsRequest, Stop, plan_rounds
 from services.maintenance.store import WorkOrderStore, gmao_message
 from services.redis_conn import BusUnavailable
 
@@ -408,7 +408,11 @@ def plan_for(service: WorkOrderService, territory: str, domain: str, req: Rounds
         wanted = set(ids)
         orders = [o for o in orders if o["id"] in wanted]
     stops = [Stop(o["id"], o["lon"], o["lat"], o["fault"], o["opened_at"], o["priority"], o["asset_name"] or o["asset"]) for o in orders]
-    plan = plan_rounds(territory_graph(territory), stops, req).to_dict()
+    try:
+        graph = territory_graph(territory)
+    except (OSError, KeyError, ValueError) as err:
+        raise RoundsInvalid(f"the territory {territory!r} has no road network to plan rounds on ({err})") from err
+    plan = plan_rounds(graph, stops, req).to_dict()
     plan.update(id=new_plan_id(), domain=domain, created_at=clock(), crews=req.crews, shift_h=round(req.shift_s / 3600, 2),
                 speed_kmh=req.speed_kmh, service_min=req.service_min)
     service.store.save_plan(plan["id"], plan)

@@ -15,6 +15,7 @@ Refusals: 400 malformed, 401/403 the security layer, 404 unknown id, 422 a chang
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -318,7 +319,18 @@ def init_workorders(server: Any, settings: Any, runtime: Any, security: Any = No
     server.extensions["vigie.workorders"] = service
     if socketio is not None:
         service.emitters.append(lambda event, payload: socketio.emit(event, payload))
+    threading.Thread(target=_warm_roads, args=(settings.territory,), name="vigie-roads", daemon=True).start()
     return service
+
+
+def _warm_roads(territory: str) -> None:
+    """Build the road graph in the background (a second or two), so that the first rounds asked for do not wait for it."""
+    from services.maintenance.roads import territory_graph
+
+    try:
+        territory_graph(territory)
+    except Exception as err:  # noqa: BLE001 - rounds will say why when asked
+        log.warning("road graph of %r not built: %s; rounds will be refused", territory, err)
 
 
 # --- the OpenAPI description (merged into /api/v1/openapi.json) ------------------------------------

@@ -103,3 +103,15 @@ def test_gpx_and_csv_of_a_crew():
     assert rows[0].startswith("crew,order,work_order") and len(rows) == 3
     with pytest.raises(RoundsInvalid):
         round_gpx(plan, 7)
+
+
+def test_a_territory_without_roads_is_refused_in_words():
+    from services.maintenance.service import plan_for
+
+    class NoOrders:
+        def pending(self, domain):
+            return [{"id": "wo-1", "lon": 3.87, "lat": 43.61, "fault": "defectiveLamp", "opened_at": 0.0, "priority": "low",
+                     "asset_name": "L1", "asset": "lamp-1"}]
+
+    with pytest.raises(RoundsInvalid, match="no road network"):
+        plan_for(NoOrders(), "no-such-territory", "lighting", RoundsRequest(depot=(LON0, LAT0)))
