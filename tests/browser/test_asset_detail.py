@@ -49,8 +49,8 @@ def test_the_page_shows_identity_relations_and_the_day_as_charts(dash_duo, stack
     dash_duo.driver.get(stack.url + "/asset/lamp-1")
     dash_duo.wait_for_text_to_equal(".asset-name", "Lanterne 1, Rue de la Loge", timeout=10)
     relations = dash_duo.find_element("#asset-relations").text
-    assert "cab-1" in relations and "grp-1" in relations and "Centre" in relations
-    assert relations.index("cab-1") < relations.index("grp-1") < relations.index("Centre")  # lamp -> cabinet -> group -> district
+    assert "Armoire Loge" in relations and "grp-1" in relations and "Centre" in relations  # the cabinet by its name (issue 18)
+    assert relations.index("Armoire Loge") < relations.index("grp-1") < relations.index("Centre")  # lamp -> cabinet -> group -> district
     dash_duo.wait_for_element("#asset-chart-powerConsumption .main-svg", timeout=10)
     ys = dash_duo.driver.execute_script(
         "return document.getElementById('asset-chart-powerConsumption').querySelector('.js-plotly-plot').data[0].y")

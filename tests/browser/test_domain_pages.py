@@ -67,7 +67,7 @@ def test_lighting_lists_its_faults_by_cabinet_and_only_its_alarms(dash_duo, stac
     dash_duo.wait_for_contains_text("#alarm-list", "Lampe HS", timeout=5)
     assert "Niveau bas" not in dash_duo.find_element("#alarm-list").text  # the domain's alarms only
     modes = dash_duo.find_element("#lighting-modes").text
-    assert "schedule\n7" in modes and "override\n1" in modes and "Lanterne 3" in modes  # schedules in force, overrides running
+    assert "programme horaire\n7" in modes and "forçage opérateur\n1" in modes and "Lanterne 3" in modes  # in words (issue 18)
     assert dash_duo.find_element("#lighting-command-link").get_attribute("href").endswith("/commands?domain=lighting")
 
 
@@ -115,7 +115,7 @@ def test_traffic_ranks_the_most_congested_segments_live(dash_duo, stack):
     dash_duo.driver.get(stack.url + "/traffic")
     dash_duo.wait_for_contains_text("#congested-top", "Avenue A", timeout=10)
     assert dash_duo.find_element("#congested-top .congested-row").text.startswith("1.\nAvenue A")
-    assert "peak" in dash_duo.find_element(".plans").text
+    assert "heure de pointe" in dash_duo.find_element(".plans").text  # the plan in words, not `peak` (issue 18)
     stack.publish(Telemetry[TrafficReading](**stack.env("telemetry", "traffic", "trafic-test"),
                                             readings=[TrafficReading(asset="seg-b", averageVehicleSpeed=4.0)]))
     top = "return document.querySelector('#congested-top .congested-row').textContent"
