@@ -162,6 +162,15 @@ def latency(stack: Stack, changes: int, speed: float) -> dict:
         if os.environ.get("VIGIE_BENCH_PROFILE"):
             d.execute_cdp_cmd("Profiler.enable", {})
             d.execute_cdp_cmd("Profiler.start", {})
+        probe_emits: list[float] = []  # wall time of each emit carrying probe-0 (a delta's "t" is the territory's clock)
+        emit = stack.hub.emit
+
+        def timed_emit(event: str, message: dict) -> None:
+            if any(q.get("ch") == "lighting" and "probe-0" in q.get("assets", {}) for q in message.get("deltas", ())):
+                probe_emits.append(time.time())
+            emit(event, message)
+
+        stack.hub.emit = timed_emit
         bytes0, hub0, t0 = d.execute_script("return vigie.live.stats.bytes"), stack.hub.emitted_bytes, time.monotonic()
         lat, server = [], []
         status = "ok"
@@ -182,7 +191,7 @@ def latency(stack: Stack, changes: int, speed: float) -> dict:
                         break
             lat.append(seen - sent if seen is not None else float("inf"))  # never shown: a failure, counted
             if seen is not None:
-                emitted = [q["t"] for q in list(stack.hub._recent["lighting"]) if "probe-0" in q.get("assets", {}) and q["t"] >= sent]
+                emitted = [t for t in probe_emits if t >= sent]
                 if emitted:
                     server.append(emitted[0] - sent)
             time.sleep(random.uniform(0.05, 0.35))  # changes land anywhere in the coalescing window

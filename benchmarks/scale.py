@@ -351,6 +351,15 @@ def part_api(args, stack, defs, sup) -> None:
             k += 1
 
     push: list[float] = []
+    probe_emits: list[float] = []  # wall time of each emit carrying the probe lamp (a delta's "t" is the territory's clock)
+    emit, probe = stack.hub.emit, defs[5].id
+
+    def timed_emit(event: str, message: dict) -> None:
+        if any(q.get("ch") == "lighting" and probe in q.get("assets", {}) for q in message.get("deltas", ())):
+            probe_emits.append(time.time())
+        emit(event, message)
+
+    stack.hub.emit = timed_emit
 
     def prober() -> None:
         status = "ok"
@@ -366,7 +375,7 @@ def part_api(args, stack, defs, sup) -> None:
                 continue
             end = time.monotonic() + 5
             while time.monotonic() < end:
-                seen = [q["t"] for q in list(stack.hub._recent["lighting"]) if defs[5].id in q.get("assets", {}) and q["t"] >= sent - 0.001]
+                seen = [t for t in probe_emits if t >= sent]
                 if seen:
                     push.append(seen[0] - sent)
                     break
