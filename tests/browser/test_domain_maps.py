@@ -160,7 +160,7 @@ def test_water_points_out_of_pressure_range_are_coloured_and_normal_ones_grey(da
     assert dash_duo.driver.execute_script(ICON, "junction-ok") == "vm-dot vm-water"
     color = dash_duo.driver.execute_script(
         "return getComputedStyle(vigie.map.registry.water.get('junction-low')._icon.firstChild).backgroundColor")
-    assert color == "rgb(123, 63, 160)"  # the palette's low pressure
+    assert color == "rgb(64, 200, 232)"  # the palette's low pressure (cyan since issue 18: never an alarm colour)
     try:
         stack.publish(Telemetry[WaterReading](**stack.env("telemetry", "water", "eau-test"),
                                               readings=[WaterReading(asset="junction-ok", pressure=9.0)]))
