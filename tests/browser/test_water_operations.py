@@ -135,6 +135,7 @@ def screenshots(out: Path = PROJECT_ROOT / "docs" / "screenshots") -> None:
             try:
                 sign_in(driver, stack, "claire", f"/asset/{pid}")
                 wait_js(driver, "return document.querySelector('#wiso-sensors')", 20, "the pipe page")
+                wait_js(driver, "var g = document.querySelector('#asset-chart-flow .js-plotly-plot'); return g && g.data", 30, "the chart")
                 time.sleep(2.0)
                 driver.save_screenshot(str(out / f"water-pipe-page-{size}.png"))
                 driver.get(f"{stack.url}/commands?domain=water&target={pid}")
