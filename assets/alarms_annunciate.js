@@ -30,7 +30,10 @@
     var scope = (V.render && V.render.scope) || {};
     return scope.key === "wall";
   }
-  function unacked(a) { return a.state ? a.state === "active_unack" : a.active && !a.acknowledged; }
+  function unacked(a) { // a maintenance condition never sounds: it is a work order's (docs/alarms.md)
+    if (a.alarm_class === "maintenance") return false;
+    return a.state ? a.state === "active_unack" : a.active && !a.acknowledged;
+  }
 
   /* --- following the live alarms ----------------------------------------------------------- */
 

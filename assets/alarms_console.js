@@ -244,7 +244,8 @@
     out.forEach(function (n) { nodes.push(n); });
   };
 
-  F.alarmIsUnack = function (params) { return !!(params.data && UNACK[params.data.state]); };
+  function isMaintenance(a) { return a.alarm_class === "maintenance"; } // a work order's: nobody acknowledges it here
+  F.alarmIsUnack = function (params) { return !!(params.data && UNACK[params.data.state] && !isMaintenance(params.data)); };
   F.alarmIsReturned = function (params) { return !!(params.data && !params.data.active); };
   F.alarmIsChild = function (params) { return !!(params.data && isChild(params.data)); };
   F.alarmIsSelected = function (params) { return !!(params.data && params.data.id === C.selected); };
@@ -278,7 +279,7 @@
   F.alarmPriorityCompare = function (a, b) { return (PRIO_RANK[a] || 0) - (PRIO_RANK[b] || 0); };
 
   F.alarmState = function (params) {
-    var a = params.data || {}, s = t("state." + a.state);
+    var a = params.data || {}, s = isMaintenance(a) ? t("class.maintenance") : t("state." + a.state);
     if (a.shelved_until && V.live) s += " · " + Math.max(0, Math.ceil((a.shelved_until - V.live.now()) / 60)) + " min";
     else if (a.acked_by && !UNACK[a.state]) s += " · " + a.acked_by; // who acknowledged, on every console
     return s;
@@ -324,7 +325,7 @@
   };
   F.alarmFlagsClass = function (params) { return params.data && params.data.chatter_held ? "alarm-flags chatter-held" : "alarm-flags"; };
   F.alarmLocateTip = function () { return t("act.locate"); };
-  F.alarmQuickAck = function (params) { return params.data && UNACK[params.data.state] ? "✓" : ""; };
+  F.alarmQuickAck = function (params) { return params.data && UNACK[params.data.state] && !isMaintenance(params.data) ? "✓" : ""; };
 
   F.alarmCellClicked = function (params) {
     var a = params.data;
@@ -338,7 +339,7 @@
       return;
     }
     if (col === "locate") { C.locate(a); return; }
-    if (col === "quickack" && UNACK[a.state]) { V.alarms.act("ack", [a.id]); return; }
+    if (col === "quickack" && UNACK[a.state] && !isMaintenance(a)) { V.alarms.act("ack", [a.id]); return; }
     if (col === "flags" && a.chatter_held) { V.alarms.act("release-chatter", [a.id]); return; }
     if (col === "flags" && a.chattering) { C.proposeShelve(params.node); return; }
     C.select(a.id);

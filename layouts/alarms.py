@@ -79,6 +79,7 @@ def filters(d: PageData, c: ConsoleData) -> html.Div:
         dmc.TextInput(id=aids.F_TEXT, placeholder=at("filter.text", lang), size="xs", w=240, debounce=200, **KEEP,
                       **{"aria-label": at("filter.text", lang)}),
         html.A(id=aids.KPI_STRIP, className="alarm-kpi-strip", href=c.kpis_url, title=at("act.kpis", lang)),
+        html.A(at("act.rationalisation", lang), href="/alarms/rationalisation", className="tool-link"),
     ])
 
 

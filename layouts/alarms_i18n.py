@@ -117,7 +117,7 @@ _EN: dict[str, str] = {
 
 # the master alarm database (issue 15): views, chattering suppression, the response procedure, the engineers' page
 _FR.update({
-    "view.maintenance": "Maintenance", "flag.chatter_held": "⟳ bavarde, masquée · réafficher",
+    "view.maintenance": "Maintenance", "act.rationalisation": "Consignes", "flag.chatter_held": "⟳ bavarde, masquée · réafficher",
     "flag.chatter_held_hint": "Masquée parce qu'elle bat (annoncée une fois) ; elle revient seule si elle se stabilise. "
                               "Cliquer pour la réafficher.",
     "verb.release-chatter": "réaffichée(s)", "trigger.release-chatter": "Réaffichée",
@@ -137,13 +137,14 @@ _FR.update({
     "rat.reverted": "Fiche {code} : fiche livrée rétablie.", "rat.refused": "Refusé : {why}",
     "rat.forbidden": "Réservé aux ingénieurs du domaine.", "rat.pick": "Choisissez un type d'alarme à modifier.",
     "rat.count": "Reçus", "rat.first": "Premier", "rat.example": "Exemple", "rat.supervisor": "Superviseur",
-    "rat.edited": "modifiée", "rat.respond_short": "Réponse",
+    "rat.edited": "modifiée", "rat.respond_short": "Réponse", "rat.label": "Libellé", "rat.on_short": "Apparition",
+    "rat.off_short": "Disparition", "rat.chatter_short": "Battement",
     "kpi.standing": "Alarmes en cours (maintenant)", "kpi.standing_more": "max {max} · moyenne {mean} (objectif ≤ 10)",
     "kpi.per_10min_max": "Pire période de 10 min", "kpi.maintenance_opened": "Conditions de maintenance ouvertes",
     "kpi.maintenance_note": "vers les ordres de travail, non annoncées",
 })
 _EN.update({
-    "view.maintenance": "Maintenance", "flag.chatter_held": "⟳ chattering, suppressed · show",
+    "view.maintenance": "Maintenance", "act.rationalisation": "Procedures", "flag.chatter_held": "⟳ chattering, suppressed · show",
     "flag.chatter_held_hint": "Suppressed because it chatters (announced once); it comes back by itself when it steadies. "
                               "Click to show it again.",
     "verb.release-chatter": "shown again", "trigger.release-chatter": "Shown again",
@@ -163,7 +164,8 @@ _EN.update({
     "rat.reverted": "Record {code}: the shipped record is back.", "rat.refused": "Refused: {why}",
     "rat.forbidden": "For the domain's engineers only.", "rat.pick": "Pick an alarm type to edit.",
     "rat.count": "Received", "rat.first": "First", "rat.example": "Example", "rat.supervisor": "Supervisor",
-    "rat.edited": "edited", "rat.respond_short": "Respond",
+    "rat.edited": "edited", "rat.respond_short": "Respond", "rat.label": "Name", "rat.on_short": "On-delay",
+    "rat.off_short": "Off-delay", "rat.chatter_short": "Chattering",
     "kpi.standing": "Standing alarms (now)", "kpi.standing_more": "max {max} · mean {mean} (target ≤ 10)",
     "kpi.per_10min_max": "Worst 10-minute period", "kpi.maintenance_opened": "Maintenance conditions opened",
     "kpi.maintenance_note": "to work orders, not annunciated",

@@ -43,13 +43,15 @@ def _priority(p: str, lang: str) -> str:
 
 
 def _domain(d: str, lang: str) -> str:
-    return t(f"nav.{d}", lang) if d in ("lighting", "water", "traffic") else (d or "Vigie")
+    return t(f"nav.{d}", lang) if d in ("lighting", "water", "traffic") else "Vigie" if d in ("", "vigie") else d
 
 
 def records_table(data: RationaleData, lang: str) -> html.Table:
     """Every alarm type: code, name, domain, class, priority, delays, chattering rule, time to respond."""
-    head = html.Tr([html.Th(at(k, lang)) for k in ("rat.code", "col.message", "rat.domain", "rat.class", "rat.priority",
-                                                   "rat.on_delay", "rat.off_delay", "rat.chatter_toggles", "rat.respond_short")])
+    head = html.Tr([html.Th(at(k, lang), title=at(tip, lang)) for k, tip in (
+        ("rat.code", "rat.code"), ("rat.label", "rat.label_fr"), ("rat.domain", "rat.domain"), ("rat.class", "rat.class"),
+        ("rat.priority", "rat.priority"), ("rat.on_short", "rat.on_delay"), ("rat.off_short", "rat.off_delay"),
+        ("rat.chatter_short", "rat.chatter_toggles"), ("rat.respond_short", "rat.respond"))])
     rows = []
     for r in data.records:
         chatter = r.get("chatter") or {}

@@ -124,7 +124,7 @@ class AlarmBook(OperatorActions, FloodGrouping):
             elif a.state is S.OUT_OF_SERVICE:
                 out["out_of_service"] += 1
         out["by_priority"] = by_priority
-        out["chattering"] = len(self.chatter.flagged)
+        out["chattering"] = len(self._chattering())
         out["chatter_suppressed"] = len(self._chatter_held)
         return out
 
@@ -168,8 +168,12 @@ class AlarmBook(OperatorActions, FloodGrouping):
         """The alarm-system KPIs: live tiles, or the whole report (distribution, bad actors)."""
         stale = self.counts(now)["stale"]
         if full:
-            return self.stats.report(now, self.chatter.flagged, stale)
-        return self.stats.tiles(now, len(self.chatter.flagged), stale)
+            return self.stats.report(now, self._chattering(), stale)
+        return self.stats.tiles(now, len(self._chattering()), stale)
+
+    def _chattering(self) -> list[str]:
+        """Operator alarms flagged as chattering (a maintenance condition's chatter is its work order's business)."""
+        return [aid for aid in self.chatter.flagged if (a := self._alarms.get(aid)) is not None and a.alarm_class == "operator"]
 
     def take_touched(self) -> list[str]:
         """The ids changed (or gone) since the last call."""

@@ -98,6 +98,8 @@ def shots(stack, out: Path) -> None:
             d.execute_script("document.getElementById('alarms-shelve').click()")
             time.sleep(1.5)
             d.save_screenshot(str(out / f"alarms-shelve-{w}x{h}.png"))
+        d.execute_script("var c = document.getElementById('alarms-shelve-cancel'); if (c) c.click();")
+        time.sleep(1)
         d.execute_script("document.querySelector('#alarms-filter-view input[value=maintenance]').click()")
         time.sleep(2)
         d.save_screenshot(str(out / f"alarms-maintenance-{w}x{h}.png"))

@@ -261,3 +261,17 @@ def test_a_child_cleared_during_its_off_delay_is_not_annunciated_when_its_cause_
     book.clear("w/p-a", T0 + 110)  # the pressure comes back; its clear waits for the off-delay
     book.tick(T0 + 131)  # the release delay (30 s) is over before the off-delay (30 s from 110)
     assert book.get("w/p-a") is None and book.kpis(T0 + 132)["annunciated"] == 1  # the leak only
+
+
+# --- the engineers' form ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(shipped_book().records))
+def test_the_engineers_form_gives_back_the_record_it_shows(code: str) -> None:
+    from layouts.alarms_rationale import form_values, record_from_form
+
+    record = shipped_book().records[code]
+    values = form_values(record.to_dict(), "fr")
+    values["domain"] = values["domain"] or "vigie"  # how the page shows Vigie's own types
+    back = parse_rationale(record_from_form(code, values))
+    assert back.to_dict() | {"source": record.source, "domain": record.domain} == record.to_dict()
