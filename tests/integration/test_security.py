@@ -129,9 +129,10 @@ MATRIX = {  # action -> roles allowed (in their own domain, lighting)
     Action.SETTINGS_THRESHOLDS: {Role.ENGINEER}, Action.REPLAY_RUN: {Role.TRAINER},
     Action.ACCOUNTS_MANAGE: {Role.ADMIN}, Action.TOKENS_MANAGE: {Role.ADMIN}, Action.AUDIT_READ: {Role.ENGINEER, Role.ADMIN},
     Action.NGSI_NOTIFY: {Role.ENGINEER}, Action.SUPERVISORS_MANAGE: {Role.ENGINEER},
+    Action.WORKORDER_MANAGE: {Role.OPERATOR, Role.ENGINEER},
 }
 SCOPED = {Action.ALARM_ACKNOWLEDGE, Action.ALARM_SHELVE, Action.ALARM_COMMENT, Action.COMMAND_SEND, Action.SETTINGS_THRESHOLDS,
-          Action.NGSI_NOTIFY, Action.SUPERVISORS_MANAGE}
+          Action.NGSI_NOTIFY, Action.SUPERVISORS_MANAGE, Action.WORKORDER_MANAGE}
 
 
 @pytest.mark.parametrize("role", list(Role))
