@@ -33,7 +33,7 @@ DATETIME_FIELDS = frozenset(f for t in READING_TYPES.values() for f, a in t.__an
 # AlarmStats fields kept in an image: name -> kind ("deque:<maxlen attr>", "dict_int", "plain")
 STATS_FIELDS = {"started": "plain", "_events": "deque", "_last10": "deque", "_last60": "deque", "_buckets": "dict_int",
                 "_per_alarm": "plain", "_meta": "plain", "_by_priority": "plain", "_acks": "deque", "_ack_sum": "plain",
-                "_last_seen": "plain"}
+                "_last_seen": "plain", "_standing": "deque", "_maintenance": "deque"}
 PRIVATE_FIELDS = ("TerritoryState._assets", "TerritoryState._by_domain", "Hypervisor._domain_ts", "Hypervisor._kpi_ts", "Hypervisor._energy", "Hypervisor._dirty_domains",
                   "SupervisorRegistry._sups", "KpiHistory._series", "KpiHistory._last_sample", "EnergyMeter._last",
                   "EnergyMeter._day", "ChatterDetector._seen", "ChatterDetector._flagged", *(f"AlarmStats.{f}" for f in STATS_FIELDS))
@@ -225,7 +225,9 @@ def _restore_registry(core: Hypervisor, image: dict) -> None:
 def _restore_alarm_counters(core: Hypervisor, image: dict) -> None:
     stats = core.alarms.stats
     for name, kind in STATS_FIELDS.items():
-        raw = image["alarm_stats"][name]
+        raw = image["alarm_stats"].get(name)
+        if raw is None and name in ("_standing", "_maintenance"):
+            continue  # an image older than these counters: no samples, no maintenance opened, as the core starts
         if kind == "deque":
             current = getattr(stats, name)
             setattr(stats, name, deque((tuple(x) if isinstance(x, list) else x for x in raw), maxlen=current.maxlen))

@@ -58,6 +58,19 @@ def test_a_restored_core_goes_on_like_the_original():
     assert restored.state.get("lamp-x").condition == core.state.get("lamp-x").condition == "fault"
 
 
+def test_an_image_older_than_the_standing_and_maintenance_counters_still_restores():
+    """Journals written before the master alarm database have no standing samples nor maintenance opened."""
+    core = Hypervisor()
+    _journal_free_world(core)
+    raw = core_image.definitions(core)
+    image = msgspec.json.decode(msgspec.json.encode(core_image.capture(core, T0 + 1, core_image.defs_id(raw))))
+    for name in ("_standing", "_maintenance"):
+        del image["alarm_stats"][name]
+    restored = core_image.restore(image, core_image.decode_defs(raw), CoreConfig())
+    kpis = restored.alarms.kpis(T0 + 1, full=True)
+    assert (kpis["standing"], kpis["maintenance_opened"]) == (0, 0)
+
+
 def test_datetimes_in_values_come_back_as_datetimes():
     core = Hypervisor()
     _journal_free_world(core, override=datetime(2027, 1, 15, 9, 0, tzinfo=timezone.utc))

@@ -1,6 +1,8 @@
 """A browser in an exercise reads and acts on the session's copy; others on live; a page of an ended exercise acts on nothing."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from flask import Flask
 
@@ -55,12 +57,14 @@ def test_an_asset_page_in_an_exercise_reads_the_journal_at_the_session_s_clock_a
     from dashboards.asset import page_clock, page_services
 
     live_journal, store = object(), object()
-    app.extensions["vigie.runtime"] = SimpleNamespace(recorder=SimpleNamespace(journal=live_journal), alarm_store=store)
+    # a Runtime always has its reader; live pages take Vigie's time (the territory clock) from it
+    app.extensions["vigie.runtime"] = SimpleNamespace(recorder=SimpleNamespace(journal=live_journal), alarm_store=store,
+                                                      reader=SimpleNamespace(now=time.time))
     session = SimpleNamespace(journal=object(), position=1_700_000_000.0)  # November 2023
     app.extensions[EXTENSION] = Manager({"s1": session})
     with app.test_request_context("/asset/lamp-1", headers={"Cookie": f"{COOKIE}=s1"}):
         assert page_clock() == session.position
         assert (page_services()["journal"], page_services()["alarm_store"]) == (session.journal, None)
     with app.test_request_context("/asset/lamp-1"):
-        assert page_clock() > session.position + 86400  # live: the wall clock
+        assert page_clock() > session.position + 86400  # live: Vigie's clock, from the runtime's reader
         assert (page_services()["journal"], page_services()["alarm_store"]) == (live_journal, store)
