@@ -78,6 +78,7 @@ class Fault:
     lat: float | None = None
     message: str = ""
     cabinet_name: str = ""
+    raised_at: float | None = None  # when the alarm was last raised (a later one while active: it cleared and came back)
 
 
 class WorkOrder(msgspec.Struct, kw_only=True):
@@ -108,6 +109,7 @@ class WorkOrder(msgspec.Struct, kw_only=True):
     verified_at: float | None = None
     verify_from: float | None = None  # since when telemetry has reported no fault, after `done`
     fault_active: bool = True
+    fault_since: float | None = None  # when the fault it follows was last raised (the alarm's raised_at)
     raises: int = 1
     assignee: str = ""
     external_ref: str = ""
@@ -186,7 +188,13 @@ class WorkOrderBook:
             if not fault.active:
                 return []
             return [self._open(fault, now)]
-        if fault.active == order.fault_active:
+        # The engine hands over an alarm's state after each batch: a clear and the raise after it in one batch read
+        # as "still active", but the alarm was raised anew (a later raised_at): the fault came back all the same.
+        came_back = (fault.active and order.fault_active and fault.raised_at is not None and order.fault_since is not None
+                     and fault.raised_at > order.fault_since)
+        if fault.active and fault.raised_at is not None:
+            order.fault_since = fault.raised_at
+        if fault.active == order.fault_active and not came_back:
             return []
         order.fault_active = fault.active
         if fault.active:
@@ -291,7 +299,8 @@ class WorkOrderBook:
             supervisor=fault.supervisor, cabinet=fault.cabinet, cabinet_name=fault.cabinet_name, street=fault.street,
             street_name=fault.street_name,
             district=fault.district, lon=fault.lon, lat=fault.lat, opened_at=now, updated_at=now,
-            fault_active=fault.active if fault.alarm else False, external_ref=external_ref[:120], note=note[:NOTE_MAX],
+            fault_active=fault.active if fault.alarm else False, fault_since=fault.raised_at if fault.active else None,
+            external_ref=external_ref[:120], note=note[:NOTE_MAX],
             previous=previous)
         why = fault.message[:200] if source == "telemetry" else note[:NOTE_MAX]
         self._log(order, who, now, "open", "", Status.OPEN, why)

@@ -97,7 +97,8 @@ def fault_of(core: Any, a: Any, names: dict[str, str]) -> Fault | None:
                  asset_name=name, supervisor=a.supervisor, cabinet=refs.get("cabinet", ""),
                  cabinet_name=(cabinet.name if cabinet is not None else "") or "",
                  street=street, street_name=street_name, district=refs.get("district", ""),
-                 lon=point[0] if point else None, lat=point[1] if point else None, message=a.message or "")
+                 lon=point[0] if point else None, lat=point[1] if point else None, message=a.message or "",
+                 raised_at=a.raised_at if a.active else None)
 
 
 class WorkOrderService:

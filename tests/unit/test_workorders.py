@@ -46,6 +46,17 @@ def test_a_raised_fault_opens_one_order_and_chattering_keeps_it_one():
     assert len(book) == 1 and o.raises == 3 and o.fault_active
 
 
+def test_a_fault_cleared_and_raised_again_between_two_looks_still_counts_as_its_return():
+    """The engine hands over an alarm's state after each batch: a clear and a raise in one batch read as 'active',
+    with a later raised_at; the order counts the return (and a repair declared done is reopened)."""
+    book = WorkOrderBook(verify_s=60)
+    (o,) = book.observe(fault(raised_at=100.0), 100.0)
+    assert book.observe(fault(raised_at=100.0), 101.0) == []  # the same raise seen again (a message update): nothing
+    assert book.observe(fault(raised_at=102.0), 102.0) == [o] and o.raises == 2 and o.fault_active
+    book.update(o.id, {"status": Status.DONE}, who="olga", now=103.0)
+    assert book.observe(fault(raised_at=104.0), 104.0) == [o] and (o.status, o.raises) == (Status.REOPENED, 3)
+
+
 def test_a_cleared_fault_without_order_opens_nothing():
     assert WorkOrderBook().observe(fault(False), 1.0) == []
 
