@@ -315,6 +315,7 @@ class Said:
     assets: frozenset[str]
     alarms: frozenset[str]
     states: int
+    codes: dict[str, str] = field(default_factory=dict)  # each alarm's code (by alarm id), for its class in Vigie's rationale
 
 
 class Told:
@@ -336,6 +337,7 @@ class Told:
         self.changed: dict[str, int] = {}
         self.assets: frozenset[str] = frozenset()
         self.alarms: set[str] = set()
+        self.codes: dict[str, str] = {}
         self.states = 0
         self._collecting: set[str] = set()
 
@@ -358,6 +360,7 @@ class Told:
                 self._set(r.asset, tuple(dict.fromkeys(_frozen({**c, **_reading_values(r)}) for c in self.values.get(r.asset, ({},)))), n)
         elif kind == "alarm":
             for ev in msg.events:
+                self.codes[ev.id] = ev.code
                 before = ev.id in self.alarms
                 (self.alarms.add if ev.action == "raise" else self.alarms.discard)(ev.id)
                 if (ev.id in self.alarms) != before:
@@ -372,6 +375,7 @@ class Told:
             if msg.part == msg.parts:
                 self.assets = frozenset(self._collecting)
                 listed = {ev.id for ev in msg.alarms}
+                self.codes.update((ev.id, ev.code) for ev in msg.alarms)
                 for a in listed ^ self.alarms:
                     self.changed[f"alarm:{a}"] = n
                 self.alarms = listed
@@ -389,7 +393,8 @@ class Told:
 
     def said(self) -> Said:
         with self._lock:
-            return Said(self.seq, dict(self.values), dict(self.changed), self.assets, frozenset(self.alarms), self.states)
+            return Said(self.seq, dict(self.values), dict(self.changed), self.assets, frozenset(self.alarms), self.states,
+                        dict(self.codes))
 
 
 class _frozen(dict):
@@ -444,8 +449,8 @@ class Loss:
     stale_readings: list[str] = field(default_factory=list)  # assets whose values Vigie shows are not the last told
     missing_assets: list[str] = field(default_factory=list)
     ghost_assets: list[str] = field(default_factory=list)  # shown by Vigie for this supervisor, not in its last state
-    missing_alarms: list[str] = field(default_factory=list)  # active at the supervisor, not active in Vigie
-    ghost_alarms: list[str] = field(default_factory=list)  # active in Vigie, cleared at the supervisor
+    missing_alarms: list[str] = field(default_factory=list)  # active at the supervisor (an alarm in Vigie's rationale), not active in Vigie
+    ghost_alarms: list[str] = field(default_factory=list)  # active in Vigie, cleared at the supervisor (or an event there)
     caught_up: bool = True  # Vigie had applied every message the supervisor sent before the comparison
 
     @property
@@ -465,6 +470,17 @@ class Truth:
     def __init__(self, vigie: Vigie, sims: dict[str, Any]) -> None:
         self.vigie = vigie
         self.sims = sims
+
+    def alarmed(self, said: Said) -> frozenset[str]:
+        """The supervisor's active alarms Vigie holds as alarms: not those its master alarm database classes as events
+        (recorded and counted, never an alarm; services/alarms/rationalisation.yaml, e.g. traffic congestion)."""
+        if isinstance(self.vigie, InProcessVigie):
+            book = self.vigie.engine.core.alarms.rationale  # the book in force, engineers' edits included
+        else:
+            from services.alarms.rationale_store import shipped_book
+
+            book = self.__dict__.setdefault("_book", shipped_book())  # a VigieProcess runs the book as shipped
+        return frozenset(a for a in said.alarms if str(book.lookup(said.codes.get(a, "")).alarm_class) != "event")
 
     def applied(self, sim: Any) -> int | None:
         """The number of the supervisor's last message Vigie applied."""
@@ -501,8 +517,9 @@ class Truth:
         loss.ghost_assets = sorted(a for a in values if a not in s1.assets and a not in s2.assets)
         loss.stale_readings = sorted(a for a, candidates in s1.values.items() if a in values and still(a) and not any(
             all(values[a].get(k) == x for k, x in c.items()) for c in candidates))
-        loss.missing_alarms = sorted(a for a in s1.alarms - shown_alarms if still(f"alarm:{a}"))
-        loss.ghost_alarms = sorted(a for a in shown_alarms - s1.alarms if still(f"alarm:{a}"))
+        alarmed = self.alarmed(s1)
+        loss.missing_alarms = sorted(a for a in alarmed - shown_alarms if still(f"alarm:{a}"))
+        loss.ghost_alarms = sorted(a for a in shown_alarms - alarmed if still(f"alarm:{a}"))
         return loss
 
     def settle(self, timeout: float, ids: Iterable[str] = GENUINE) -> tuple[float | None, dict[str, Loss], dict[str, Loss]]:

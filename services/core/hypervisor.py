@@ -23,7 +23,7 @@ from .registry import APPLY, Registry, RegistryConfig, Standing, Verdict
 DOMAINS = ("lighting", "water", "traffic")
 SAME_TURN_S = 1e-3  # a version announced in an engine turn counts from just before that turn's clock reading
 ANNOUNCED_KEPT = 8  # retained versions of a supervisor whose announcement time Vigie remembers
-MAX_CLEARS_UNHELD = 10_000  # clears of alarms Vigie did not hold, remembered for a retained version read later
+MAX_CLEARS_UNHELD = 10_000  # clears of alarms Vigie did not hold (or forgot at once), remembered for a retained version read later
 
 
 STALE_TEXT = {  # the alarm Vigie raises when a supervisor goes silent, in the site's language
@@ -177,7 +177,9 @@ class Hypervisor(SupervisorIdentity):
                                    severity=ev.severity, message=ev.message, at=at, now=now,
                                    cause=f"{supervisor}/{ev.cause}" if ev.cause else None, counted=not sync)
                 self._clears_unheld.pop(aid, None)
-            elif self.alarms.clear(aid, at, now=now) is None and not sync:  # not active here: its raise was lost or set aside
+            elif (self.alarms.clear(aid, at, now=now) is None or self.alarms.get(aid) is None) and not sync:
+                # not active here (its raise was lost or set aside), or forgotten at its clear (a maintenance condition
+                # nobody acknowledges): remembered, so that a retained version read later does not raise it again
                 self._clears_unheld.pop(aid, None)
                 self._clears_unheld[aid] = now
                 if len(self._clears_unheld) > MAX_CLEARS_UNHELD:
