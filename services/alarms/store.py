@@ -22,7 +22,7 @@ from services.core.alarm_record import AlarmPolicy, JournalEntry
 from services.core.events import AlarmsChanged, Event
 from services.redis_conn import BusUnavailable
 from services.streams import csv_cell, newest_first, stream_id, text
-from services.threads import RetryingWriter
+from services.redis_writer import RedisBatchWriter, put_hash
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -48,17 +48,17 @@ def _entry(raw: dict) -> JournalEntry:
     return JournalEntry(float(f.get("at", 0) or 0), *(f.get(k, "") for k in JOURNAL_FIELDS[1:]))
 
 
-class AlarmStore(RetryingWriter):
+class AlarmStore(RedisBatchWriter):
     """Reads and writes the alarm keys; `start()` runs the writer thread fed by `on_events`."""
+
+    what = "alarms"
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self.client = bounded_client(url, timeout_s)  # reads (any thread)
-        self.writes = 0
-        self.failures = 0
         self.dropped = 0
-        self._init_retrying("vigie-alarm-store", list)  # pending: alarm records by id, and journal entries
+        self._init_batches("vigie-alarm-store", list)  # pending: alarm records by id, and journal entries
         self._core: "Hypervisor | None" = None
 
     # --- loading (before the engine starts) ------------------------------------------------
@@ -209,36 +209,16 @@ class AlarmStore(RetryingWriter):
         super().stop(timeout)
         self.client.close()
 
-    def _write(self, records: dict[str, bytes | None], entries: list[JournalEntry]) -> bool:
-        try:
-            if self._writer is None:
-                self._writer = bounded_client(self.url, self.timeout_s)
-            pipe = self._writer.pipeline(transaction=False)
-            gone = [aid for aid, raw in records.items() if raw is None]
-            kept = {aid: raw for aid, raw in records.items() if raw is not None}
-            if gone:
-                pipe.hdel(STATE_KEY, *gone)
-            if kept:
-                pipe.hset(STATE_KEY, mapping=kept)
-            touched: set[str] = set()
-            for e in entries:
-                pipe.xadd(JOURNAL_KEY, {k: str(getattr(e, k)) for k in JOURNAL_FIELDS}, maxlen=JOURNAL_MAXLEN, approximate=True)
-                pipe.lpush(HISTORY_PREFIX + e.alarm, _encode(e.to_dict()))
-                touched.add(e.alarm)
-            for aid in touched:
-                pipe.ltrim(HISTORY_PREFIX + aid, 0, HISTORY_LEN - 1)
-                pipe.expire(HISTORY_PREFIX + aid, HISTORY_TTL_S)
-            pipe.execute()
-        except ERRORS as err:
-            self.failures += 1
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self.failures == 1 or self.failures % 100 == 0:
-                log.warning("cannot write alarms to Redis (%s); %d entries kept until it answers", err, len(entries))
-            return False
-        self.writes += 1
-        return True
+    def _fill(self, pipe: Any, records: dict[str, bytes | None], entries: list[JournalEntry]) -> None:
+        put_hash(pipe, STATE_KEY, records)
+        touched: set[str] = set()
+        for e in entries:
+            pipe.xadd(JOURNAL_KEY, {k: str(getattr(e, k)) for k in JOURNAL_FIELDS}, maxlen=JOURNAL_MAXLEN, approximate=True)
+            pipe.lpush(HISTORY_PREFIX + e.alarm, _encode(e.to_dict()))
+            touched.add(e.alarm)
+        for aid in touched:
+            pipe.ltrim(HISTORY_PREFIX + aid, 0, HISTORY_LEN - 1)
+            pipe.expire(HISTORY_PREFIX + aid, HISTORY_TTL_S)
 
 
 CSV_COLUMNS = ("when",) + JOURNAL_FIELDS

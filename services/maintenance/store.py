@@ -18,7 +18,7 @@ import msgspec
 
 from services.feed.bus import ERRORS, bounded_client
 from services.redis_conn import BusUnavailable
-from services.threads import RetryingWriter
+from services.redis_writer import RedisBatchWriter, put_hash
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +37,16 @@ def gmao_message(order: dict[str, Any], event: str, at: float) -> bytes:
     return _encode({"v": 1, "type": "workorder", "event": event, "at": at, "order": body, "last": history[-1] if history else None})
 
 
-class WorkOrderStore(RetryingWriter):
+class WorkOrderStore(RedisBatchWriter):
     """Reads the orders (any thread); writes and publishes what `submit` hands over (its writer thread)."""
+
+    what = "work orders"
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self.client = bounded_client(url, timeout_s)
-        self.writes = 0
-        self.failures = 0
-        self._init_retrying("vigie-workorder-store", list)
+        self._init_batches("vigie-workorder-store", list)
 
     def load(self) -> list[dict[str, Any]]:
         """Every order kept."""
@@ -85,27 +85,7 @@ class WorkOrderStore(RetryingWriter):
         except ERRORS as err:
             raise BusUnavailable(f"work orders unreachable: {err}") from err
 
-    def _write(self, records: dict[str, bytes | None], messages: list[bytes]) -> bool:
-        try:
-            if self._writer is None:
-                self._writer = bounded_client(self.url, self.timeout_s)
-            pipe = self._writer.pipeline(transaction=False)
-            gone = [k for k, v in records.items() if v is None]
-            kept = {k: v for k, v in records.items() if v is not None}
-            if gone:
-                pipe.hdel(STATE_KEY, *gone)
-            if kept:
-                pipe.hset(STATE_KEY, mapping=kept)
-            for m in messages:
-                pipe.publish(CHANNEL, m)
-            pipe.execute()
-        except ERRORS as err:
-            self.failures += 1
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self.failures == 1 or self.failures % 100 == 0:
-                log.warning("cannot write work orders to Redis (%s); %d kept until it answers", err, len(records))
-            return False
-        self.writes += 1
-        return True
+    def _fill(self, pipe: Any, records: dict[str, bytes | None], messages: list[bytes]) -> None:
+        put_hash(pipe, STATE_KEY, records)
+        for m in messages:
+            pipe.publish(CHANNEL, m)

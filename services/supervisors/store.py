@@ -7,7 +7,7 @@ What a quarantined supervisor sent is not kept: after a restart it is held again
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -15,7 +15,7 @@ from services.core.events import Event, RegistryChanged
 from services.feed.bus import ERRORS, bounded_client
 from services.redis_conn import BusUnavailable
 from services.streams import text
-from services.threads import RetryingWriter
+from services.redis_writer import RedisBatchWriter, put_hash
 
 if TYPE_CHECKING:
     from services.core import Hypervisor
@@ -28,17 +28,17 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
 
-class RegistryStore(RetryingWriter):
+class RegistryStore(RedisBatchWriter):
     """Reads the registry at start, then writes what the engine thread hands over (kept while Redis is away)."""
+
+    what = "the registry of supervisors"
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self.client = bounded_client(url, timeout_s)
-        self.writes = 0
-        self.failures = 0
         self._core: "Hypervisor | None" = None
-        self._init_retrying("vigie-registry-store", dict)  # pending: registry records, and owned assets, by id
+        self._init_batches("vigie-registry-store", dict)  # pending: registry records, and owned assets, by id
 
     # --- loading (before the engine starts) ------------------------------------------------
 
@@ -105,32 +105,10 @@ class RegistryStore(RetryingWriter):
         super().stop(timeout)
         self.client.close()
 
-    def _write(self, records: dict[str, bytes | None], assets: dict[str, bytes | None]) -> bool:
-        if not records and not assets:
-            return True
-        try:
-            if self._writer is None:
-                self._writer = bounded_client(self.url, self.timeout_s)
-            pipe = self._writer.pipeline(transaction=False)
-            gone = [sid for sid, raw in records.items() if raw is None]
-            kept = {sid: raw for sid, raw in records.items() if raw is not None}
-            if gone:
-                pipe.hdel(REGISTRY_KEY, *gone)
-            if kept:
-                pipe.hset(REGISTRY_KEY, mapping=kept)
-            for sid, raw in assets.items():
-                if raw is None:
-                    pipe.delete(ASSETS_PREFIX + sid)
-                else:
-                    pipe.set(ASSETS_PREFIX + sid, raw)
-            pipe.execute()
-        except ERRORS as err:
-            self.failures += 1
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self.failures == 1 or self.failures % 100 == 0:
-                log.warning("cannot write the registry of supervisors to Redis (%s); kept until it answers", err)
-            return False
-        self.writes += 1
-        return True
+    def _fill(self, pipe: Any, records: dict[str, bytes | None], assets: dict[str, bytes | None]) -> None:
+        put_hash(pipe, REGISTRY_KEY, records)
+        for sid, raw in assets.items():
+            if raw is None:
+                pipe.delete(ASSETS_PREFIX + sid)
+            else:
+                pipe.set(ASSETS_PREFIX + sid, raw)
