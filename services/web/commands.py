@@ -109,7 +109,8 @@ def _time(name: str) -> float | None:
     return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def _int(name: str, default: int, lo: int, hi: int) -> int:
+def query_int(name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; BadRequest says what is wrong."""
     raw = request.args.get(name)
     if not raw:
         return default
@@ -221,8 +222,8 @@ def create_commands_api(service: CommandService, security: Any = None) -> Bluepr
         refused = authorised("api.read", target=request.path)
         if refused is not None:
             return refused
-        limit = _int("limit", 100, 1, 1000 if request.args.get("format") != "csv" else 100_000)
-        offset = _int("offset", 0, 0, 10_000_000)
+        limit = query_int("limit", 100, 1, 1000 if request.args.get("format") != "csv" else 100_000)
+        offset = query_int("offset", 0, 0, 10_000_000)
         asset = request.args.get("asset")
         if asset:
             items = commands().for_asset(asset[:128], limit)

@@ -42,11 +42,12 @@ from services.maintenance.service import (
 )
 from services.redis_conn import BusUnavailable
 from services.streams import csv_cell
+from services.web.commands import BadRequest, query_int
+from services.web.journal import error, json_response
 
 log = logging.getLogger(__name__)
 DOMAINS = ("lighting", "water", "traffic")
 STATUSES = tuple(str(s) for s in Status)
-_encode = msgspec.json.Encoder().encode
 SafeText = Annotated[str, Meta(max_length=500, pattern=r"^[^<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z")]
 Short = Annotated[str, Meta(max_length=120, pattern=r"^[^<>\x00-\x1f\x7f]*\Z")]
 CSV_COLUMNS = ("id", "status", "priority", "domain", "fault", "asset", "asset_name", "cabinet", "cabinet_name", "street", "street_name",
@@ -80,18 +81,6 @@ class RoundsBody(Struct, forbid_unknown_fields=True):
     ids: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=5000)] | None = None
 
 
-class BadRequest(ValueError):
-    """A body or query the API cannot read; the message says what is wrong."""
-
-
-def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encode(doc), status=status, mimetype="application/json", headers=headers)
-
-
-def _error(status: int, error: str, message: str) -> Response:
-    return _json({"error": error, "message": message}, status)
-
-
 def _body(kind: type) -> Any:
     try:
         return msgspec.json.decode(request.get_data() or b"{}", type=kind)
@@ -99,15 +88,6 @@ def _body(kind: type) -> Any:
         raise BadRequest(f"bad body: {err}") from None
     except msgspec.DecodeError as err:
         raise BadRequest(f"the body is not JSON: {err}") from None
-
-
-def _int(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise BadRequest(f"{name} must be an integer from {lo} to {hi}")
-    return int(raw)
 
 
 def parse_filter(args: Any) -> WorkOrderFilter:
@@ -176,7 +156,7 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         log.info("work orders: %s %s refused (%s): %s", request.method, request.path[:120], reason, str(err)[:300])
         if metrics is not None:
             metrics.api_bad_requests.labels(request.endpoint or "unknown", reason).inc()
-        return _error(status, reason, str(err))
+        return error(status, reason, str(err))
 
     @bp.errorhandler(BadRequest)
     def bad_request(err: BadRequest) -> Response:
@@ -192,15 +172,15 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
 
     @bp.errorhandler(WorkOrderNotFound)
     def not_found(err: WorkOrderNotFound) -> Response:
-        return _error(404, "not_found", f"no work order {str(err.args[0] if err.args else '')[:64]!r}")
+        return error(404, "not_found", f"no work order {str(err.args[0] if err.args else '')[:64]!r}")
 
     @bp.errorhandler(WorkOrdersUnavailable)
     def unavailable(err: WorkOrdersUnavailable) -> Response:
-        return _error(503, "unavailable", str(err))
+        return error(503, "unavailable", str(err))
 
     @bp.errorhandler(BusUnavailable)
     def bus_down(err: BusUnavailable) -> Response:
-        return _error(503, "unavailable", "work orders cannot be read right now (Redis is down)")
+        return error(503, "unavailable", "work orders cannot be read right now (Redis is down)")
 
     @bp.get("/api/v1/workorders")
     def listing() -> Response:
@@ -212,14 +192,14 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         if by:
             if by not in ("cabinet", "street"):
                 raise BadRequest("group_by must be cabinet or street")
-            return _json({"group_by": by, "groups": orders().groups(f, by)})
+            return json_response({"group_by": by, "groups": orders().groups(f, by)})
         csv = request.args.get("format") == "csv"
-        limit = _int("limit", 100, 1, 100_000 if csv else 1000)
-        offset = _int("offset", 0, 0, 10_000_000)
+        limit = query_int("limit", 100, 1, 100_000 if csv else 1000)
+        offset = query_int("offset", 0, 0, 10_000_000)
         total, items = orders().list(f, offset=offset, limit=limit)
         if csv:
             return Response(orders_csv(items), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=vigie-workorders.csv"})
-        return _json({"total": total, "offset": offset, "limit": limit, "items": items})
+        return json_response({"total": total, "offset": offset, "limit": limit, "items": items})
 
     @bp.post("/api/v1/workorders")
     def create() -> Response:
@@ -232,7 +212,7 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
             return refused
         who = actor()
         doc = orders().create(msgspec.structs.asdict(body), who, source="gmao" if who.kind == "token" else "manual")
-        return _json(doc, 201, {"Location": f"/api/v1/workorders/{doc['id']}"})
+        return json_response(doc, 201, {"Location": f"/api/v1/workorders/{doc['id']}"})
 
     @bp.get("/api/v1/workorders/<order_id>")
     def one(order_id: str) -> Response:
@@ -240,13 +220,13 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         if refused is not None:
             return refused
         doc = orders().get(order_id[:64])
-        return _json(doc) if doc is not None else _error(404, "not_found", f"no work order {order_id[:64]!r}")
+        return json_response(doc) if doc is not None else error(404, "not_found", f"no work order {order_id[:64]!r}")
 
     @bp.patch("/api/v1/workorders/<order_id>")
     def patch(order_id: str) -> Response:
         domain = orders().domain_of(order_id[:64])
         if domain is None:
-            return _error(404, "not_found", f"no work order {order_id[:64]!r}")
+            return error(404, "not_found", f"no work order {order_id[:64]!r}")
         refused = authorised("workorder.manage", domain, order_id[:64])
         if refused is not None:
             return refused
@@ -254,7 +234,7 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
         if not changes:
             raise BadRequest("nothing to change: give status, priority, assignee, note or external_ref")
-        return _json(orders().update(order_id[:64], changes, actor()))
+        return json_response(orders().update(order_id[:64], changes, actor()))
 
     @bp.post("/api/v1/workorders/rounds")
     def rounds() -> Response:
@@ -264,7 +244,7 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
         refused = authorised("workorder.manage", body.domain, "rounds")
         if refused is not None:
             return refused
-        return _json(compute_rounds(orders(), settings, body.domain, body.crews, body.shift_h, body.depot, body.speed_kmh,
+        return json_response(compute_rounds(orders(), settings, body.domain, body.crews, body.shift_h, body.depot, body.speed_kmh,
                                     body.service_min, body.ids), 201)
 
     @bp.get("/api/v1/workorders/rounds/<plan_id>")
@@ -274,9 +254,9 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
             return refused
         doc = orders().store.plan(plan_id[:32])
         if doc is None:
-            return _error(404, "not_found", f"no plan {plan_id[:32]!r} (plans are kept a day)")
+            return error(404, "not_found", f"no plan {plan_id[:32]!r} (plans are kept a day)")
         fmt = request.args.get("format") or "json"
-        crew = _int("crew", 0, 0, 100) or None
+        crew = query_int("crew", 0, 0, 100) or None
         if fmt == "gpx":
             if crew is None:
                 raise BadRequest("crew is required for GPX (one file per crew)")
@@ -287,7 +267,7 @@ def create_workorders_api(service: WorkOrderService, settings: Any, security: An
             return Response(round_csv(doc, crew), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}.csv"})
         if fmt != "json":
             raise BadRequest("format must be json, csv or gpx")
-        return _json(doc)
+        return json_response(doc)
 
     return bp
 
